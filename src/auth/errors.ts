@@ -1,0 +1,129 @@
+/**
+ * Errors are data: a closed set of codes, each with its HTTP status and, for auth failures, its
+ * `WWW-Authenticate` challenge (RFC 6750 §3). `toErrorResponse` is the one place that maps them.
+ */
+
+/** Every error code portvakt answers with. */
+export type ErrorCode =
+  | 'PORTVAKT_ERR_BAD_PATH'
+  | 'PORTVAKT_ERR_BAD_REQUEST'
+  | 'PORTVAKT_ERR_NOT_FOUND'
+  | 'PORTVAKT_ERR_METHOD_NOT_ALLOWED'
+  | 'PORTVAKT_ERR_TOKEN_MISSING'
+  | 'PORTVAKT_ERR_TOKEN_INVALID'
+  | 'PORTVAKT_ERR_INSUFFICIENT_SCOPE'
+  | 'PORTVAKT_ERR_CONSUMER_NOT_ALLOWED'
+  | 'PORTVAKT_ERR_KEYS_UNAVAILABLE'
+  | 'PORTVAKT_ERR_UPSTREAM_UNAVAILABLE'
+  | 'PORTVAKT_ERR_UPSTREAM_TIMEOUT'
+  | 'PORTVAKT_ERR_HEADERS_TOO_LARGE'
+  | 'PORTVAKT_ERR_INTERNAL'
+
+/** Why a token was refused; a bounded label set for logs and metrics. */
+export type TokenRejection =
+  | 'malformed'
+  | 'too_large'
+  | 'bad_alg'
+  | 'bad_signature'
+  | 'unknown_kid'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'iat_in_future'
+  | 'lifetime_too_long'
+  | 'missing_claim'
+  | 'bad_claim'
+
+/** What a request's outcome was, for the access log and metrics. */
+export type Outcome =
+  | 'allowed'
+  | 'public'
+  | 'bad_request'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'keys_unavailable'
+  | 'upstream_error'
+  | 'internal_error'
+
+interface ErrorSpec {
+  status: number
+  outcome: Outcome
+  /** the RFC 6750 error attribute, when the challenge carries one */
+  bearerError?: 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+  /** whether a bare `Bearer realm` challenge goes with it (RFC 6750 §3.1: no error when no token) */
+  challenge?: boolean
+}
+
+const SPECS: Record<ErrorCode, ErrorSpec> = {
+  PORTVAKT_ERR_BAD_PATH: { status: 400, outcome: 'bad_request' },
+  PORTVAKT_ERR_BAD_REQUEST: { status: 400, outcome: 'bad_request', bearerError: 'invalid_request' },
+  PORTVAKT_ERR_NOT_FOUND: { status: 404, outcome: 'not_found' },
+  PORTVAKT_ERR_METHOD_NOT_ALLOWED: { status: 405, outcome: 'method_not_allowed' },
+  PORTVAKT_ERR_TOKEN_MISSING: { status: 401, outcome: 'unauthenticated', challenge: true },
+  PORTVAKT_ERR_TOKEN_INVALID: { status: 401, outcome: 'unauthenticated', bearerError: 'invalid_token' },
+  PORTVAKT_ERR_INSUFFICIENT_SCOPE: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_CONSUMER_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_KEYS_UNAVAILABLE: { status: 503, outcome: 'keys_unavailable' },
+  PORTVAKT_ERR_UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'upstream_error' },
+  PORTVAKT_ERR_UPSTREAM_TIMEOUT: { status: 504, outcome: 'upstream_error' },
+  PORTVAKT_ERR_HEADERS_TOO_LARGE: { status: 431, outcome: 'bad_request' },
+  PORTVAKT_ERR_INTERNAL: { status: 500, outcome: 'internal_error' }
+}
+
+/** A refusal on its way to becoming a response; thrown or returned by the gate's steps. */
+export class GateError extends Error {
+  readonly code: ErrorCode
+  readonly reason: TokenRejection | undefined
+  /** the scope attribute of an insufficient_scope challenge */
+  readonly scope: string | undefined
+  /** the Allow header of a 405 */
+  readonly allow: string | undefined
+
+  constructor (code: ErrorCode, message: string, extra: { reason?: TokenRejection, scope?: string, allow?: string, cause?: unknown } = {}) {
+    super(message, { cause: extra.cause })
+    this.name = 'GateError'
+    this.code = code
+    this.reason = extra.reason
+    this.scope = extra.scope
+    this.allow = extra.allow
+  }
+
+  /** The HTTP status this error answers with. */
+  get status (): number { return SPECS[this.code].status }
+  /** The outcome label for logs and metrics. */
+  get outcome (): Outcome { return SPECS[this.code].outcome }
+}
+
+/** A response ready to send: status, headers and a JSON body with a stable `code`. */
+export interface ErrorResponse {
+  status: number
+  headers: Record<string, string>
+  body: { code: ErrorCode, message: string, reason?: TokenRejection }
+}
+
+const REALM = 'realm="portvakt"'
+
+/** Quote a value for an auth-param (RFC 9110 §11.2); our values never hold `"` or `\`, but be safe. */
+function quote (value: string): string {
+  return '"' + value.replace(/["\\]/g, '') + '"'
+}
+
+/** Map a GateError to its response: the one place statuses and challenges are decided. */
+export function toErrorResponse (err: GateError): ErrorResponse {
+  const spec = SPECS[err.code]
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' }
+  if (spec.challenge === true) {
+    headers['www-authenticate'] = `Bearer ${REALM}`
+  } else if (spec.bearerError !== undefined) {
+    let challenge = `Bearer ${REALM}, error="${spec.bearerError}", error_description=${quote(err.message)}`
+    if (err.scope !== undefined) challenge += `, scope=${quote(err.scope)}`
+    headers['www-authenticate'] = challenge
+  }
+  if (err.allow !== undefined) headers.allow = err.allow
+  const body: ErrorResponse['body'] = { code: err.code, message: err.message }
+  if (err.reason !== undefined) body.reason = err.reason
+  return { status: spec.status, headers, body }
+}

@@ -1,0 +1,23 @@
+/** Per-route authorisation on verified claims: audience, scopes, consumers. */
+import type { Route } from '../config/routes.js'
+import { GateError } from './errors.js'
+import type { Claims } from './token.js'
+
+/** Throw unless the claims satisfy the route: 401 for a wrong audience, 403 when short. */
+export function authorize (route: Route, claims: Claims): void {
+  if (route.audience !== undefined && !claims.aud.includes(route.audience)) {
+    throw new GateError('PORTVAKT_ERR_TOKEN_INVALID', 'the token is not meant for this API (aud)', { reason: 'wrong_audience' })
+  }
+  const required = route.scopes
+  if (required !== undefined) {
+    const held = claims.scopes
+    const ok = required.mode === 'all' ? required.list.every((s) => held.has(s)) : required.list.some((s) => held.has(s))
+    if (!ok) {
+      const what = required.mode === 'all' ? 'all of' : 'one of'
+      throw new GateError('PORTVAKT_ERR_INSUFFICIENT_SCOPE', `the token lacks the scope this route needs (${what}: ${required.list.join(' ')})`, { scope: required.list.join(' ') })
+    }
+  }
+  if (route.consumers !== undefined && (claims.orgno === undefined || !route.consumers.has(claims.orgno))) {
+    throw new GateError('PORTVAKT_ERR_CONSUMER_NOT_ALLOWED', 'this consumer organisation may not use this route', { scope: required?.list.join(' ') })
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * NAIS environment → typed, frozen settings. One zod schema per input (STYLE §2); the `Settings`
+ * type is derived from it. Every problem is reported at once, naming the variable to set (§3).
+ */
+import { z } from 'zod'
+import { ConfigError } from './errors.js'
+import { parseDuration } from './duration.js'
+
+/** Ports the NAIS platform's own sidecars use in every pod; we must never listen on them. */
+export const RESERVED_PORTS: readonly number[] = [7164, 7165, 7564, 7565, 7566]
+
+/** Signing algorithms we accept a token with: asymmetric only, never `none` or HS*. */
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+
+function duration (fallback: string, min: number, max: number) {
+  return z.string().default(fallback).transform((text, ctx) => {
+    const ms = parseDuration(text)
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write e.g. 500ms, 5s, 10m or 24h` })
+      return z.NEVER
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `${text} is out of range (${min} ms to ${max} ms)` })
+      return z.NEVER
+    }
+    return ms
+  })
+}
+
+function port (fallback: string) {
+  return z.string().default(fallback).transform((text, ctx) => {
+    const n = Number(text)
+    if (!/^\d+$/.test(text) || n < 0 || n > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a port number (0-65535)` })
+      return z.NEVER
+    }
+    if (RESERVED_PORTS.includes(n)) {
+      ctx.addIssue({ code: 'custom', message: `${n} is reserved by the NAIS platform (7164/7165, 7564-7566); pick another port` })
+      return z.NEVER
+    }
+    return n
+  })
+}
+
+function boolean (fallback: 'true' | 'false') {
+  return z.string().default(fallback).transform((text, ctx) => {
+    const lower = text.trim().toLowerCase()
+    if (lower === 'true' || lower === '1' || lower === 'yes') return true
+    if (lower === 'false' || lower === '0' || lower === 'no') return false
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a boolean; write true or false` })
+    return z.NEVER
+  })
+}
+
+const httpUrl = z.string().transform((text, ctx) => {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not an absolute URL` })
+    return z.NEVER
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: `"${text}" must be an http(s) URL` })
+    return z.NEVER
+  }
+  return url.href
+})
+
+const algorithms = z.string().default('RS256').transform((text, ctx) => {
+  const list = text.split(',').map((a) => a.trim()).filter((a) => a !== '')
+  const allowed: readonly string[] = ASYMMETRIC_ALGORITHMS
+  const bad = list.filter((a) => !allowed.includes(a))
+  if (list.length === 0 || bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `${bad.length > 0 ? `unsupported ${bad.join(', ')}` : 'empty'}; use a comma-separated list of ${allowed.join(', ')} (never none or HS*)` })
+    return z.NEVER
+  }
+  return list
+})
+
+const EnvSchema = z.object({
+  MASKINPORTEN_ISSUER: z.string().min(1).optional(),
+  MASKINPORTEN_JWKS_URI: httpUrl.optional(),
+  MASKINPORTEN_WELL_KNOWN_URL: httpUrl.optional(),
+  PORTVAKT_ROUTES: z.string().min(1).default('config/routes.yaml'),
+  PORTVAKT_UPSTREAM: httpUrl.default('http://127.0.0.1:8081'),
+  PORTVAKT_HOST: z.string().min(1).default('0.0.0.0'),
+  PORTVAKT_PORT: port('8080'),
+  PORTVAKT_CLOCK_TOLERANCE: duration('5s', 0, 300_000),
+  PORTVAKT_MAX_TOKEN_LIFETIME: duration('680s', 1_000, 86_400_000),
+  PORTVAKT_ALGORITHMS: algorithms,
+  PORTVAKT_FORWARD_TOKEN: boolean('true'),
+  PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 1, 3_600_000),
+  PORTVAKT_JWKS_TIMEOUT: duration('5s', 1, 60_000),
+  PORTVAKT_JWKS_COOLDOWN: duration('30s', 0, 3_600_000),
+  PORTVAKT_JWKS_MAX_AGE: duration('10m', 1_000, 86_400_000),
+  PORTVAKT_JWKS_STALE_MAX: duration('24h', 0, 604_800_000),
+  PORTVAKT_ALLOW_INSECURE_JWKS: boolean('false'),
+  PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+})
+
+type Env = z.output<typeof EnvSchema>
+
+/** How portvakt finds its issuer: both given, or discovered from RFC 8414 metadata. */
+export interface IssuerSource {
+  issuer: string | undefined
+  jwksUri: string | undefined
+  wellKnownUrl: string | undefined
+}
+
+/** Everything portvakt reads from the environment, typed and checked. */
+export interface Settings {
+  issuerSource: IssuerSource
+  routesFile: string
+  upstream: string
+  host: string
+  port: number
+  clockToleranceSec: number
+  maxTokenLifetimeSec: number
+  algorithms: readonly string[]
+  forwardToken: boolean
+  upstreamTimeoutMs: number
+  jwks: { timeoutMs: number, cooldownMs: number, maxAgeMs: number, staleMaxMs: number, allowInsecure: boolean }
+  logLevel: Env['PORTVAKT_LOG_LEVEL']
+}
+
+/** True for URLs on this machine, where plain http is fine for local runs. */
+export function isLoopbackUrl (href: string): boolean {
+  const host = new URL(href).hostname
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+function checkIssuerSource (env: Env): string[] {
+  const problems: string[] = []
+  const { MASKINPORTEN_ISSUER: issuer, MASKINPORTEN_JWKS_URI: jwks, MASKINPORTEN_WELL_KNOWN_URL: wellKnown } = env
+  if (wellKnown === undefined && (issuer === undefined || jwks === undefined)) {
+    if (issuer === undefined && jwks === undefined) {
+      problems.push('set MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI, or MASKINPORTEN_WELL_KNOWN_URL (NAIS sets all three when spec.maskinporten.enabled is true)')
+    } else {
+      const missing = issuer === undefined ? 'MASKINPORTEN_ISSUER' : 'MASKINPORTEN_JWKS_URI'
+      problems.push(`${missing}: not set; set it, or MASKINPORTEN_WELL_KNOWN_URL to discover it`)
+    }
+  }
+  if (!env.PORTVAKT_ALLOW_INSECURE_JWKS) {
+    for (const [name, href] of [['MASKINPORTEN_JWKS_URI', jwks], ['MASKINPORTEN_WELL_KNOWN_URL', wellKnown]] as const) {
+      if (href !== undefined && href.startsWith('http:') && !isLoopbackUrl(href)) {
+        problems.push(`${name}: plain http to a host that is not loopback (${href}); use https, or set PORTVAKT_ALLOW_INSECURE_JWKS=true if you really mean it`)
+      }
+    }
+  }
+  return problems
+}
+
+/** Read settings from an environment map; throws ConfigError naming every variable to fix. */
+export function loadSettings (env: Record<string, string | undefined>): Settings {
+  // Empty values count as unset, as they do in a Kubernetes env entry with no value.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = EnvSchema.safeParse(present)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+    throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
+  }
+  const e = parsed.data
+  const problems = checkIssuerSource(e)
+  if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
+  return Object.freeze({
+    issuerSource: Object.freeze({ issuer: e.MASKINPORTEN_ISSUER, jwksUri: e.MASKINPORTEN_JWKS_URI, wellKnownUrl: e.MASKINPORTEN_WELL_KNOWN_URL }),
+    routesFile: e.PORTVAKT_ROUTES,
+    upstream: e.PORTVAKT_UPSTREAM,
+    host: e.PORTVAKT_HOST,
+    port: e.PORTVAKT_PORT,
+    clockToleranceSec: e.PORTVAKT_CLOCK_TOLERANCE / 1000,
+    maxTokenLifetimeSec: e.PORTVAKT_MAX_TOKEN_LIFETIME / 1000,
+    algorithms: Object.freeze(e.PORTVAKT_ALGORITHMS),
+    forwardToken: e.PORTVAKT_FORWARD_TOKEN,
+    upstreamTimeoutMs: e.PORTVAKT_UPSTREAM_TIMEOUT,
+    jwks: Object.freeze({
+      timeoutMs: e.PORTVAKT_JWKS_TIMEOUT,
+      cooldownMs: e.PORTVAKT_JWKS_COOLDOWN,
+      maxAgeMs: e.PORTVAKT_JWKS_MAX_AGE,
+      staleMaxMs: e.PORTVAKT_JWKS_STALE_MAX,
+      allowInsecure: e.PORTVAKT_ALLOW_INSECURE_JWKS
+    }),
+    logLevel: e.PORTVAKT_LOG_LEVEL
+  })
+}

@@ -1,0 +1,127 @@
+/**
+ * The route table: YAML → checked → compiled into a lookup that answers "which route governs
+ * this path and method?" in a few map lookups. Every problem is reported at once, with its line.
+ */
+import { readFile } from 'node:fs/promises'
+import { ConfigError } from './errors.js'
+import { parseLocatedYaml } from './yaml-lines.js'
+import { METHODS, RouteTableSchema, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
+
+/** A route ready for the gate. */
+export interface Route {
+  /** a short stable label for logs and metrics: `GET,HEAD /api/v1/x` */
+  readonly id: string
+  readonly path: string
+  readonly methods: readonly Method[]
+  readonly public: boolean
+  /** required scopes: all of them, or any one of them */
+  readonly scopes: { readonly mode: 'all' | 'any', readonly list: readonly string[] } | undefined
+  readonly audience: string | undefined
+  readonly consumers: ReadonlySet<string> | undefined
+  /** the line of the route in its file */
+  readonly line: number
+}
+
+/** Routes sharing one path prefix, by method. */
+export interface PathEntry {
+  readonly byMethod: ReadonlyMap<string, Route>
+  /** the Allow header for a 405 on this path */
+  readonly allow: string
+}
+
+/** The compiled table. */
+export interface RouteTable {
+  readonly routes: readonly Route[]
+  readonly byPath: ReadonlyMap<string, PathEntry>
+  readonly source: string
+}
+
+/** Expand a scope by the NAIS rule: `nav:<product><sep><name>`, sep `/` iff name has `/`, else `:`. */
+export function expandScope (scope: ScopeInput): string {
+  if (typeof scope === 'string') return scope
+  const separator = scope.separator ?? (scope.name.includes('/') ? '/' : ':')
+  return `nav:${scope.product}${separator}${scope.name}`
+}
+
+function compileRoute (input: RouteInput, defaultAudience: string | null | undefined, line: number): Route {
+  const methods = input.methods ?? METHODS
+  const scopes = input.scopes === undefined
+    ? undefined
+    : Array.isArray(input.scopes)
+      ? { mode: 'all' as const, list: Object.freeze(input.scopes.map(expandScope)) }
+      : { mode: 'any' as const, list: Object.freeze(input.scopes.anyOf.map(expandScope)) }
+  const audience = input.audience === undefined ? defaultAudience : input.audience
+  const label = input.methods === undefined ? '*' : methods.join(',')
+  return Object.freeze({
+    id: `${label} ${input.path}`,
+    path: input.path,
+    methods: Object.freeze([...methods]),
+    public: input.public === true,
+    scopes: scopes === undefined ? undefined : Object.freeze(scopes),
+    audience: input.public === true ? undefined : audience ?? undefined,
+    consumers: input.consumers === undefined ? undefined : new Set(input.consumers),
+    line
+  })
+}
+
+function checkRoute (input: RouteInput, where: string): string[] {
+  const problems: string[] = []
+  if (input.public === true && input.scopes !== undefined) problems.push(`${where}: a route is either public: true or has scopes, not both`)
+  if (input.public !== true && input.scopes === undefined) problems.push(`${where}: say which scopes the route needs (scopes: [...]), or mark it public: true`)
+  if (input.public === true && (input.consumers !== undefined || (input.audience !== undefined && input.audience !== null))) {
+    problems.push(`${where}: a public route takes no token, so consumers and audience mean nothing there; remove them`)
+  }
+  return problems
+}
+
+/** Parse and compile a route table; throws ConfigError listing every problem with its line. */
+export function parseRoutes (text: string, file: string): RouteTable {
+  const yaml = parseLocatedYaml(text, file)
+  if (yaml.syntaxProblems.length > 0) throw new ConfigError(`${file} is not valid YAML`, yaml.syntaxProblems)
+  const parsed = RouteTableSchema.safeParse(yaml.value ?? {})
+  if (!parsed.success) {
+    const problems = parsed.error.issues.flatMap((issue) => {
+      const path = issue.path.map(String).join('.') || '(top level)'
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => `${file}:${yaml.lineOf(issue.path, key)}: ${path}: unknown key "${key}" (check its spelling)`)
+      }
+      return [`${file}:${yaml.lineOf(issue.path)}: ${path}: ${issue.message}`]
+    })
+    throw new ConfigError(`${file} has problems`, problems)
+  }
+  const problems: string[] = []
+  const routes: Route[] = []
+  const byPath = new Map<string, Map<string, Route>>()
+  parsed.data.routes.forEach((input, index) => {
+    const line = yaml.lineOf(['routes', index])
+    const where = `${file}:${line}: routes.${index} (${input.path})`
+    problems.push(...checkRoute(input, where))
+    const route = compileRoute(input, parsed.data.audience, line)
+    const methods = byPath.get(route.path) ?? new Map<string, Route>()
+    for (const method of route.methods) {
+      const other = methods.get(method)
+      if (other !== undefined) problems.push(`${where}: ${method} ${route.path} is already routed at line ${other.line}; merge the two or split their methods`)
+      else methods.set(method, route)
+    }
+    byPath.set(route.path, methods)
+    routes.push(route)
+  })
+  if (problems.length > 0) throw new ConfigError(`${file} has problems`, problems)
+  const entries = new Map<string, PathEntry>()
+  for (const [path, methods] of byPath) {
+    entries.set(path, Object.freeze({ byMethod: methods, allow: [...methods.keys()].join(', ') }))
+  }
+  return Object.freeze({ routes: Object.freeze(routes), byPath: entries, source: file })
+}
+
+/** Read and compile the route table at `file`. */
+export async function loadRoutes (file: string): Promise<RouteTable> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((err as Error).message)
+    throw new ConfigError(`cannot read the route table ${file}`, [`${why}; set PORTVAKT_ROUTES to your routes.yaml`])
+  }
+  return parseRoutes(text, file)
+}

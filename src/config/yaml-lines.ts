@@ -1,0 +1,37 @@
+/** Parse YAML keeping positions, so every config problem can name its line. */
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml'
+
+/** A parsed YAML file that can answer "which line is this path on?". */
+export interface LocatedYaml {
+  value: unknown
+  /** problems the YAML parser itself found, each with its line */
+  syntaxProblems: string[]
+  /** the 1-based line of the node at `path` (or of `key` inside it), or of its nearest ancestor */
+  lineOf: (path: readonly PropertyKey[], key?: string) => number
+}
+
+/** Parse `text` (named `file` in messages) into a value plus a line locator. */
+export function parseLocatedYaml (text: string, file: string): LocatedYaml {
+  const lineCounter = new LineCounter()
+  const doc: Document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
+  const syntaxProblems = [...doc.errors, ...doc.warnings].map((e) => {
+    const line = e.linePos?.[0].line ?? lineCounter.linePos(e.pos[0]).line
+    return `${file}:${line}: ${e.message.split('\n')[0] ?? e.message}`
+  })
+  const lineOf = (path: readonly PropertyKey[], key?: string): number => {
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as unknown[], true)
+      if (node === undefined || node === null) continue
+      if (key !== undefined && n === path.length && isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key)
+        const range = pair !== undefined && isScalar(pair.key) ? pair.key.range : undefined
+        if (range != null) return lineCounter.linePos(range[0]).line
+      }
+      const range = (node as { range?: [number, number, number] }).range
+      if (range != null) return lineCounter.linePos(range[0]).line
+    }
+    return 1
+  }
+  const value: unknown = syntaxProblems.length > 0 ? undefined : doc.toJS({ maxAliasCount: 50 })
+  return { value, syntaxProblems, lineOf }
+}

@@ -1,0 +1,37 @@
+/**
+ * The gate: one straight road from request target to decision (STYLE "The shape"). It never
+ * forwards anything itself; it returns the route and claims, or throws a GateError.
+ */
+import { authorize } from './auth/scopes.js'
+import { extractBearer } from './auth/bearer.js'
+import type { Claims, TokenVerifier } from './auth/token.js'
+import type { Route, RouteTable } from './config/routes.js'
+import { matchRoute } from './proxy/match.js'
+import { checkPath } from './proxy/path.js'
+
+/** What the gate decided for an allowed request. */
+export interface Decision {
+  route: Route
+  /** the verified claims; undefined on a public route */
+  claims: Claims | undefined
+}
+
+/** The parts of an incoming request the gate looks at. */
+export interface GateRequest {
+  url: string
+  method: string
+  headers: Record<string, string | string[] | undefined>
+  rawHeaders: readonly string[]
+}
+
+/** Decide a request; partial decisions (the route) are reported through `onRoute` for logging. */
+export async function decide (request: GateRequest, table: RouteTable, verify: TokenVerifier, onRoute?: (route: Route) => void): Promise<Decision> {
+  const path = checkPath(request.url)
+  const route = matchRoute(table, path, request.method)
+  onRoute?.(route)
+  if (route.public) return { route, claims: undefined }
+  const token = extractBearer(request.headers, request.rawHeaders)
+  const claims = await verify(token)
+  authorize(route, claims)
+  return { route, claims }
+}
