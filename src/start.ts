@@ -7,7 +7,8 @@ import { KeyStore } from './auth/keys.js'
 import { createTokenVerifier } from './auth/token.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
 import type { Settings } from './config/env.js'
-import { loadRoutes, type RouteTable } from './config/routes.js'
+import { RouteHolder } from './config/route-holder.js'
+import type { RouteTable } from './config/routes.js'
 import type { Logger } from './log.js'
 import { buildServer } from './server.js'
 
@@ -16,8 +17,8 @@ export interface Gateway {
   app: FastifyInstance
   keys: KeyStore
   issuer: Issuer
-  /** the route table in force */
-  routes: () => RouteTable
+  /** the route table in force, reloadable */
+  routes: RouteHolder
   /** the port it listens on (useful with port 0) */
   port: number
   close: () => Promise<void>
@@ -37,8 +38,12 @@ export function describeRoutes (table: RouteTable): object[] {
 /** Start portvakt with `settings`; throws ConfigError on bad settings or routes. */
 export async function startGateway (settings: Settings, logger: Logger, fetchImpl: typeof fetch = fetch): Promise<Gateway> {
   const issuer = await resolveIssuer(settings.issuerSource, settings.jwks.timeoutMs, fetchImpl)
-  const table = await loadRoutes(settings.routesFile)
-  const current = table
+  const holder = await RouteHolder.load(settings.routesFile)
+  const table = holder.current
+  holder.onReload((result) => {
+    if (result.ok) logger.info({ trigger: result.trigger, routes: describeRoutes(result.table) }, 'route table reloaded')
+    else logger.error({ trigger: result.trigger, problems: result.problems }, 'route table reload rejected; the previous table keeps serving')
+  })
   const keys = new KeyStore({
     jwksUri: issuer.jwksUri,
     ...settings.jwks,
@@ -58,7 +63,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     upstream: settings.upstream,
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     forwardToken: settings.forwardToken,
-    routes: () => current,
+    routes: () => holder.current,
     verify,
     logger
   })
@@ -78,10 +83,11 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     app,
     keys,
     issuer,
-    routes: () => current,
+    routes: holder,
     port,
     close: async () => {
       keys.stop()
+      holder.close()
       await app.close()
     }
   }
