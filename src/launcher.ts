@@ -55,7 +55,7 @@ export function appAddress (upstream: string): { host: string, port: number } {
   return { host: host === 'localhost' ? '127.0.0.1' : host, port }
 }
 
-function statusOf (code: number | null, signal: NodeJS.Signals | null): number {
+function toExitStatus (code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code
   const number = signal === null ? undefined : constants.signals[signal]
   return 128 + (number ?? 0)
@@ -95,7 +95,7 @@ export class Launcher {
         this.finish({ code: null, signal: null, status: err.code === 'ENOENT' ? 127 : 126, error: `cannot run ${file}: ${err.message}` }, resolve)
       })
       this.child.once('exit', (code, signal) => {
-        this.finish({ code, signal, status: statusOf(code, signal), error: undefined }, resolve)
+        this.finish({ code, signal, status: toExitStatus(code, signal), error: undefined }, resolve)
       })
     })
   }

@@ -45,16 +45,16 @@ async function validate (...files: string[]): Promise<{ code: number, stdout: st
   }
 }
 
-async function routeScopes (): Promise<string[]> {
+async function listRouteScopes (): Promise<string[]> {
   const table = await loadRoutes(join(ROOT, 'config', 'routes.yaml'))
   return [...new Set(table.routes.flatMap((r) => r.scopes?.list ?? []))].sort()
 }
 
-function exposedScopes (manifest: Manifest): string[] {
+function listExposedScopes (manifest: Manifest): string[] {
   return manifest.spec.maskinporten.scopes.exposes.filter((e) => e.enabled).map((e) => expandScope({ product: e.product, name: e.name, separator: e.separator })).sort()
 }
 
-function envOf (manifest: Manifest, name: string): string | undefined {
+function readEnv (manifest: Manifest, name: string): string | undefined {
   return manifest.spec.env.find((e) => e.name === name)?.value
 }
 
@@ -89,13 +89,13 @@ t.test('the validator says where the CRD should be when it is missing', async (t
 t.test('nais.yaml exposes exactly the scopes config/routes.yaml requires', async (t) => {
   const [manifest] = readManifests('nais.yaml')
   t.ok(manifest?.spec.maskinporten.enabled)
-  t.same(exposedScopes(manifest as Manifest), await routeScopes())
+  t.same(listExposedScopes(manifest as Manifest), await listRouteScopes())
 })
 
 t.test('the gateway manifest exposes exactly the scopes config/routes.yaml requires', async (t) => {
   const [gateway, backend] = readManifests('docs/nais-gateway.yaml')
-  t.same(exposedScopes(gateway as Manifest), await routeScopes())
-  t.equal(envOf(gateway as Manifest, 'PORTVAKT_UPSTREAM'), `http://${backend?.metadata.name}`, 'the gateway forwards to the backend')
+  t.same(listExposedScopes(gateway as Manifest), await listRouteScopes())
+  t.equal(readEnv(gateway as Manifest, 'PORTVAKT_UPSTREAM'), `http://${backend?.metadata.name}`, 'the gateway forwards to the backend')
 })
 
 t.test('nais.yaml fronts the app with portvakt: spec.port, admin probes and metrics, routes from a ConfigMap', async (t) => {
@@ -105,10 +105,10 @@ t.test('nais.yaml fronts the app with portvakt: spec.port, admin probes and metr
   t.same(spec.liveness, { path: '/isalive', port: 8079, initialDelay: 5 })
   t.same(spec.readiness, { path: '/isready', port: 8079, initialDelay: 5 })
   t.same(spec.prometheus, { enabled: true, port: '8079', path: '/metrics' })
-  t.equal(envOf(manifest as Manifest, 'PORTVAKT_ADMIN_PORT'), '8079')
-  t.equal(envOf(manifest as Manifest, 'PORTVAKT_UPSTREAM'), 'http://127.0.0.1:8081', 'the app is on loopback')
+  t.equal(readEnv(manifest as Manifest, 'PORTVAKT_ADMIN_PORT'), '8079')
+  t.equal(readEnv(manifest as Manifest, 'PORTVAKT_UPSTREAM'), 'http://127.0.0.1:8081', 'the app is on loopback')
   const mount = spec.filesFrom[0]?.mountPath
-  t.equal(envOf(manifest as Manifest, 'PORTVAKT_ROUTES'), `${mount}/routes.yaml`, 'PORTVAKT_ROUTES points into the ConfigMap mount')
+  t.equal(readEnv(manifest as Manifest, 'PORTVAKT_ROUTES'), `${mount}/routes.yaml`, 'PORTVAKT_ROUTES points into the ConfigMap mount')
   t.ok((spec.terminationGracePeriodSeconds ?? 30) > 20, 'the grace period outlasts PORTVAKT_SHUTDOWN_TIMEOUT')
 })
 
