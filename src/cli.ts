@@ -1,32 +1,50 @@
 #!/usr/bin/env node
 /** The `portvakt` command: parses argv and dispatches; process concerns live in main.ts. */
-import { serve } from './main.js'
+import { failStart, serve } from './main.js'
 
 const HELP = `portvakt: a Maskinporten auth gate in front of your API
 
 Usage: portvakt <command> [options]
 
 Commands:
-  serve        run the gate (default)
-  --help       show this help
+  serve                      run the gate (default)
+  serve -- <app command…>    launcher mode: start the app with PORT set, front it, stop it with portvakt
+  --help                     show this help
 
 Environment (serve): see the README's settings table; the main ones:
   MASKINPORTEN_ISSUER, MASKINPORTEN_JWKS_URI, MASKINPORTEN_WELL_KNOWN_URL
   PORTVAKT_ROUTES (config/routes.yaml), PORTVAKT_UPSTREAM (http://127.0.0.1:8081), PORTVAKT_PORT (8080)
 `
 
+function usage (message: string): void {
+  process.stderr.write(`portvakt: ${message}\n\n${HELP}`)
+  process.exitCode = 2
+}
+
+/**
+ * `serve` arguments: nothing, or `--` followed by the app command (launcher mode).
+ * Returns null when they make no sense. Kept free of top-level await: the single executable is a
+ * CommonJS bundle (Node 20's SEA runs only CommonJS).
+ */
+function parseServe (args: readonly string[]): { app: string[] | undefined } | null {
+  if (args.length === 0) return { app: undefined }
+  if (args[0] !== '--' || args.length === 1) return null
+  return { app: args.slice(1) }
+}
+
 const [command = 'serve', ...rest] = process.argv.slice(2)
-void rest
 switch (command) {
-  case 'serve':
-    await serve()
+  case 'serve': {
+    const parsed = parseServe(rest)
+    if (parsed === null) usage('serve takes no options; to launch your app write: portvakt serve -- <app command…>')
+    else serve(parsed.app).catch(failStart)
     break
+  }
   case '--help':
   case '-h':
   case 'help':
     process.stdout.write(HELP)
     break
   default:
-    process.stderr.write(`portvakt: unknown command "${command}"\n\n${HELP}`)
-    process.exitCode = 2
+    usage(`unknown command "${command}"`)
 }

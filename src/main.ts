@@ -2,9 +2,10 @@
  * The only module that touches the process (STYLE §1): environment, listening, signals, exit codes.
  */
 import { ConfigError } from './config/errors.js'
-import { loadSettings } from './config/env.js'
-import { createLogger } from './log.js'
-import { startGateway } from './start.js'
+import { loadSettings, type Settings } from './config/env.js'
+import { appAddress, Launcher } from './launcher.js'
+import { createLogger, type Logger } from './log.js'
+import { startGateway, type Gateway } from './start.js'
 
 /** Report a start-up failure on stderr and exit 1: config errors plainly, others with their message. */
 export function failStart (err: unknown): never {
@@ -13,8 +14,8 @@ export function failStart (err: unknown): never {
   process.exit(1)
 }
 
-/** `portvakt serve`: the production entry point. */
-export async function serve (): Promise<void> {
+/** `portvakt serve [-- app command…]`: the production entry point; with a command, launcher mode. */
+export async function serve (appCommand?: readonly string[]): Promise<void> {
   let settings
   try {
     settings = loadSettings(process.env)
@@ -23,16 +24,54 @@ export async function serve (): Promise<void> {
   }
   const logger = createLogger(settings.logLevel)
   const gateway = await startGateway(settings, logger).catch(failStart)
+  const launcher = appCommand === undefined ? undefined : launchApp(settings, appCommand, logger, gateway)
+  handleSignals(logger, gateway, launcher)
+}
+
+/** Launcher mode: start the app after the gateway is up, and log when it accepts connections. */
+function launchApp (settings: Settings, command: readonly string[], logger: Logger, gateway: Gateway): Launcher {
+  let address
+  try {
+    address = appAddress(settings.upstream)
+  } catch (err) {
+    void gateway.close()
+    failStart(err)
+  }
+  const launcher = Launcher.start({ command, env: process.env, ...address, stopTimeoutMs: settings.shutdownTimeoutMs })
+  logger.info({ command, pid: launcher.pid, port: address.port }, 'app started')
+  void launcher.waitUntilReady().then((ready) => { if (ready) logger.info({ port: address.port }, 'app accepts connections') })
+  return launcher
+}
+
+function exitWith (logger: Logger, status: number): void {
+  logger.flush()
+  process.exit(status)
+}
+
+/**
+ * SIGTERM/SIGINT: close the gateway (it finishes what is in flight), then stop the app; exit with
+ * the app's status (0 without one). The app exiting on its own ends portvakt with its status too,
+ * so Kubernetes restarts the pod.
+ */
+function handleSignals (logger: Logger, gateway: Gateway, launcher: Launcher | undefined): void {
   let closing = false
   const stop = (signal: string): void => {
     if (closing) return
     closing = true
     logger.info({ signal }, 'shutting down')
-    gateway.close().then(() => { logger.flush(); process.exit(0) }, (err: unknown) => {
-      logger.error({ err }, 'shutdown failed')
-      process.exit(1)
-    })
+    gateway.close()
+      .then(async () => launcher === undefined ? 0 : (await launcher.stop()).status)
+      .then((status) => { exitWith(logger, status) }, (err: unknown) => {
+        logger.error({ err }, 'shutdown failed')
+        void launcher?.stop().finally(() => { exitWith(logger, 1) })
+      })
   }
   process.on('SIGTERM', () => { stop('SIGTERM') })
   process.on('SIGINT', () => { stop('SIGINT') })
+  void launcher?.exited.then((exit) => {
+    if (closing) return
+    closing = true
+    logger.error({ code: exit.code, signal: exit.signal, status: exit.status, err: exit.error }, 'the app exited; portvakt exits with its status')
+    void gateway.close().finally(() => { exitWith(logger, exit.status) })
+  })
 }

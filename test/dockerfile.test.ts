@@ -1,0 +1,89 @@
+/**
+ * The Dockerfile, checked without a Docker engine: every file it copies exists, every command it
+ * runs is one CI runs on the same files, and the runtime stage is small, non-root and keyless.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { parseDockerfile, readCopy, type Stage } from './helpers/dockerfile.js'
+
+const ROOT = process.cwd()
+const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+const stages = parseDockerfile(text)
+const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
+const runtime = stages.at(-1) as Stage
+const build = stages.find((s) => s.name === 'build') as Stage
+
+/** The commands CI runs: .ci/run's npm lines, plus `npm run build:exe`, which test/exe.test.ts runs. */
+function ciCommands (): string[] {
+  const commands = readFileSync(join(ROOT, '.ci', 'run'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('npm '))
+  if (readFileSync(join(ROOT, 'test', 'exe.test.ts'), 'utf8').includes("['run', 'build:exe']")) commands.push('npm run build:exe')
+  return commands
+}
+
+function isIgnored (path: string): boolean {
+  const clean = path.replace(/^\.\//, '').replace(/\/$/, '')
+  return ignored.some((pattern) => {
+    const p = pattern.replace(/\/$/, '')
+    if (p.endsWith('*')) return clean.startsWith(p.slice(0, -1))
+    return clean === p || clean.startsWith(p + '/')
+  })
+}
+
+t.test('is multi-stage: builds with the toolchain, runs from a minimal image without Node', async (t) => {
+  t.ok(stages.length >= 2)
+  t.match(build.image, /^node:20\./, 'the build stage has the Node toolchain CI uses')
+  t.notMatch(runtime.image, /node/, 'the runtime image has no Node of its own')
+  t.match(runtime.image, /^gcr\.io\/distroless\//)
+})
+
+t.test('every COPY from the build context names a file that exists and is not .dockerignored', async (t) => {
+  for (const stage of stages) {
+    for (const copy of stage.instructions.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD')) {
+      t.equal(copy.keyword, 'COPY', `line ${copy.line}: COPY, not ADD`)
+      const { from, sources } = readCopy(copy.args)
+      if (from !== undefined) continue
+      for (const source of sources) {
+        t.ok(existsSync(join(ROOT, source)), `line ${copy.line}: ${source} exists`)
+        t.notOk(isIgnored(source), `line ${copy.line}: ${source} is in the build context`)
+        t.notMatch(source, /\.portvakt|\.env|key/i, `line ${copy.line}: ${source} is no key or secret`)
+      }
+    }
+  }
+})
+
+t.test('the runtime stage copies from the build stage only the executable the build makes', async (t) => {
+  const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => readCopy(i.args)).filter((c) => c.from !== undefined)
+  t.same(copies, [{ from: 'build', sources: ['/src/dist/portvakt'], destination: '/portvakt' }])
+  t.ok(build.instructions.some((i) => i.keyword === 'WORKDIR' && i.args === '/src'), 'the build works in /src')
+  t.match(readFileSync(join(ROOT, 'scripts', 'build-exe.mjs'), 'utf8'), "join(root, 'dist', 'portvakt')", 'build:exe writes dist/portvakt')
+})
+
+t.test('every RUN is a command CI runs', async (t) => {
+  const allowed = ciCommands()
+  const runs = stages.flatMap((s) => s.instructions.filter((i) => i.keyword === 'RUN'))
+  t.ok(runs.length > 0)
+  for (const run of runs) t.ok(allowed.includes(run.args), `line ${run.line}: "${run.args}" is one of: ${allowed.join('; ')}`)
+})
+
+t.test('the runtime is non-root, production, with an exec-form ENTRYPOINT and no secrets', async (t) => {
+  const get = (keyword: string): string[] => runtime.instructions.filter((i) => i.keyword === keyword).map((i) => i.args)
+  const user = get('USER').at(-1) ?? 'root'
+  t.notMatch(user, /^(root|0)(:|$)/, `runs as ${user}`)
+  t.ok(get('ENV').includes('NODE_ENV=production'))
+  const entrypoint = JSON.parse(get('ENTRYPOINT').at(-1) ?? 'null') as unknown
+  t.same(entrypoint, ['/portvakt'], 'exec form: portvakt is PID 1 and gets SIGTERM itself')
+  t.same(JSON.parse(get('CMD').at(-1) ?? 'null'), ['serve'])
+  for (const stage of stages) {
+    for (const i of stage.instructions.filter((i) => i.keyword === 'ENV' || i.keyword === 'ARG')) {
+      t.notMatch(i.args, /secret|password|token|private|jwk/i, `line ${i.line}: no secret in ${i.keyword}`)
+    }
+  }
+  t.ok(isIgnored('.portvakt/keys.json'), '.dockerignore keeps the dev keys out')
+  t.ok(isIgnored('node_modules/x'), '.dockerignore keeps local node_modules out')
+})
+
+t.test('a comment shows an app team the same-pod pattern', async (t) => {
+  t.match(text, '#   COPY --from=portvakt /portvakt /usr/local/bin/portvakt')
+  t.match(text, '#   ENTRYPOINT ["portvakt", "serve", "--", "java", "-jar", "/app/app.jar"]')
+})

@@ -1,0 +1,62 @@
+/**
+ * Launcher mode end to end: the built CLI (`node dist/cli.js serve -- node test/fixtures/app.js`)
+ * as a child process with real signals, a real JWKS server and real tokens.
+ */
+import { join } from 'node:path'
+import t from 'tap'
+import { launchPortvakt, ROOT, runCli, startedPort } from './helpers/cli.js'
+
+// Each test starts real processes (portvakt, the app) on a 2-core machine shared with other builds:
+// allow more than .taprc's 60 s per file. No assertion depends on timing.
+t.setTimeout(240_000)
+
+t.test('fronts the app: gives it PORT, passes its output through, and exits with its status on SIGTERM', async (t) => {
+  const { run, appPort, mint } = await launchPortvakt(t, { env: { FIXTURE_TERM_EXIT: '7' } })
+  const port = startedPort(await run.waitFor(/"msg":"portvakt started"/))
+  await run.waitFor(/"msg":"app accepts connections"/)
+
+  const token = await mint({ claims: { scope: 'nav:arbeid:arbeidsforhold.read' } })
+  const ok = await fetch(`http://127.0.0.1:${port}/api/v1/arbeidsforhold/42`, { headers: { authorization: `Bearer ${token}` } })
+  t.equal(ok.status, 200)
+  const seen = await ok.json() as { app: string, port: string, headers: Record<string, string> }
+  t.equal(seen.app, 'fixture')
+  t.equal(seen.port, String(appPort), 'the app got PORT = the upstream port')
+  t.equal(seen.headers['x-maskinporten-consumer'], '123456789')
+
+  const denied = await fetch(`http://127.0.0.1:${port}/api/v1/arbeidsforhold/42`)
+  t.equal(denied.status, 401)
+  t.equal(denied.headers.get('www-authenticate'), 'Bearer realm="portvakt"')
+
+  run.child.kill('SIGTERM')
+  t.equal(await run.exited, 7, 'portvakt exits with the app status')
+  t.match(run.stdout(), `\napp stdout: starting on port ${appPort}\n`, 'app stdout passes through untouched')
+  t.match(run.stdout(), '\napp stdout: got SIGTERM\n', 'the app got SIGTERM')
+  t.match(run.stderr(), 'app stderr: a line on stderr\n', 'app stderr passes through untouched')
+  t.notMatch(run.stdout(), token, 'the token never reaches the log')
+})
+
+t.test('exits with the app status when the app exits on its own', async (t) => {
+  const { run } = await launchPortvakt(t, { env: { FIXTURE_EXIT_ON_LISTEN: '3' } })
+  t.equal(await run.exited, 3)
+  t.match(run.stdout(), /"status":3,.*"msg":"the app exited; portvakt exits with its status"/)
+})
+
+t.test('exits 127 when the app command does not exist', async (t) => {
+  const { run } = await launchPortvakt(t, { app: ['/nonexistent/app'] })
+  t.equal(await run.exited, 127)
+  t.match(run.stdout(), /"err":"cannot run \/nonexistent\/app: spawn \/nonexistent\/app ENOENT"/)
+})
+
+t.test('refuses launcher mode when PORTVAKT_UPSTREAM is not on loopback', async (t) => {
+  const { run } = await launchPortvakt(t, { env: { PORTVAKT_UPSTREAM: 'http://app.team.svc.cluster.local:8081' } })
+  t.equal(await run.exited, 1)
+  t.match(run.stderr(), 'PORTVAKT_UPSTREAM is http://app.team.svc.cluster.local:8081/; in launcher mode the app runs in this container')
+})
+
+t.test('refuses serve arguments it does not know, with usage', async (t) => {
+  for (const args of [['serve', '--'], ['serve', '--port', '1'], ['nonsense']]) {
+    const run = runCli(t, process.execPath, [join(ROOT, 'dist', 'cli.js'), ...args], {})
+    t.equal(await run.exited, 2, args.join(' '))
+    t.match(run.stderr(), 'Usage: portvakt <command>')
+  }
+})
