@@ -4,6 +4,7 @@
 import { ConfigError } from './config/errors.js'
 import { loadSettings } from './config/env.js'
 import { createLogger } from './log.js'
+import { createOutboundHttp } from './outbound.js'
 import { startGateway } from './start.js'
 
 /** Report a start-up failure on stderr and exit 1: config errors plainly, others with their message. */
@@ -22,17 +23,21 @@ export async function serve (): Promise<void> {
     failStart(err)
   }
   const logger = createLogger(settings.logLevel)
-  const gateway = await startGateway(settings, logger).catch(failStart)
+  // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
+  const outbound = createOutboundHttp(settings.outboundProxy, settings.jwks.timeoutMs)
+  const gateway = await startGateway(settings, logger, outbound.fetch).catch(failStart)
   let closing = false
   const stop = (signal: string): void => {
     if (closing) return
     closing = true
     logger.info({ signal }, 'shutting down')
-    gateway.close().then(() => { logger.flush(); process.exit(0) }, (err: unknown) => {
+    gateway.shutdown().then(async () => { await outbound.close() }).then(() => { logger.flush(() => process.exit(0)) }, (err: unknown) => {
       logger.error({ err }, 'shutdown failed')
       process.exit(1)
     })
   }
   process.on('SIGTERM', () => { stop('SIGTERM') })
   process.on('SIGINT', () => { stop('SIGINT') })
+  // SIGHUP re-reads the route table; the holder logs and counts the result, and keeps the old table if invalid.
+  process.on('SIGHUP', () => { void gateway.routes.reload('SIGHUP') })
 }

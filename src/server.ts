@@ -2,12 +2,16 @@
  * buildServer: wires the gate, forwarding and the access log into one Fastify instance. It holds no
  * decisions of its own (those are in gate.ts) and never listens (main.ts does).
  */
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { GateError, toErrorResponse, type Outcome, type TokenRejection } from './auth/errors.js'
 import type { Claims, TokenVerifier } from './auth/token.js'
 import type { Route, RouteTable } from './config/routes.js'
 import { decide } from './gate.js'
 import type { Logger } from './log.js'
+import { deriveLimits, type ServerLimits } from './limits.js'
+import type { RequestRecord } from './metrics.js'
 import { registerForwarding } from './proxy/forward.js'
 
 /** Per-request state the gate leaves for forwarding and the access log. */
@@ -17,6 +21,10 @@ export interface RequestState {
   outcome: Outcome
   reason: TokenRejection | undefined
   code: string | undefined
+  /** performance.now() when the gate let the request through; for the upstream timing */
+  forwardedAt: number | undefined
+  /** ms from forwarding to the upstream's response head (or its failure) */
+  upstreamMs: number | undefined
 }
 
 declare module 'fastify' {
@@ -34,6 +42,10 @@ export interface ServerOptions {
   routes: () => RouteTable
   verify: TokenVerifier
   logger: Logger
+  /** told of every finished request (metrics) */
+  onRequestDone?: (record: RequestRecord) => void
+  /** overrides for the listener limits (tests); see limits.ts for the defaults and why */
+  limits?: Partial<ServerLimits>
 }
 
 function sendError (request: FastifyRequest, reply: FastifyReply, err: GateError, log: Logger): FastifyReply {
@@ -65,10 +77,47 @@ function logAccess (request: FastifyRequest, reply: FastifyReply, log: Logger): 
   }, 'access')
 }
 
+function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord {
+  const state = request.portvakt
+  return {
+    route: state?.route?.id,
+    method: request.method,
+    status: reply.statusCode,
+    outcome: state?.outcome ?? 'internal_error',
+    reason: state?.reason,
+    code: state?.code,
+    seconds: reply.elapsedTime / 1000,
+    upstreamSeconds: state?.upstreamMs === undefined ? undefined : state.upstreamMs / 1000
+  }
+}
+
+/** Answer a client error that never became a request (head too large, too slow) in our own error format. */
+function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const gateError = err.code === 'HPE_HEADER_OVERFLOW'
+    ? new GateError('PORTVAKT_ERR_HEADERS_TOO_LARGE', 'the request headers are too large')
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new GateError('PORTVAKT_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time')
+      : new GateError('PORTVAKT_ERR_BAD_REQUEST', 'the request could not be read')
+  const response = toErrorResponse(gateError)
+  const body = JSON.stringify(response.body)
+  if (socket.writable) {
+    const headers = Object.entries(response.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+    socket.write(`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
+}
+
 /** Build the proxy server (not listening). */
 export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
   const log = options.logger
+  const limits = deriveLimits(options.upstreamTimeoutMs, options.limits)
   const app = Fastify({
+    http: { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleSocketTimeoutMs,
+    clientErrorHandler: answerClientError,
     loggerInstance: log as FastifyBaseLogger,
     // One access line per request is written below; Fastify's two default lines would double the cost.
     logController: new LogController({ disableRequestLogging: true }),
@@ -80,19 +129,29 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
   app.decorateRequest('portvakt', null)
 
   app.addHook('onRequest', async (request, reply) => {
-    const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined }
+    const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
     request.portvakt = state
     try {
       const decision = await decide(request.raw as Parameters<typeof decide>[0], options.routes(), options.verify, (route) => { state.route = route })
       state.claims = decision.claims
       state.outcome = decision.route.public ? 'public' : 'allowed'
+      state.forwardedAt = performance.now()
     } catch (err) {
       const gateError = err instanceof GateError ? err : new GateError('PORTVAKT_ERR_INTERNAL', 'the request could not be checked', { cause: err })
       return sendError(request, reply, gateError, log)
     }
   })
 
-  app.addHook('onResponse', async (request, reply) => { logAccess(request, reply, log) })
+  // onSend of a forwarded request runs when the upstream's response head (or its failure) is in.
+  app.addHook('onSend', async (request) => {
+    const state = request.portvakt
+    if (state?.forwardedAt !== undefined && state.upstreamMs === undefined) state.upstreamMs = performance.now() - state.forwardedAt
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    logAccess(request, reply, log)
+    options.onRequestDone?.(recordOf(request, reply))
+  })
 
   app.setNotFoundHandler((request, reply) => {
     sendError(request, reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`), log)
