@@ -20,6 +20,9 @@ export function createOutboundHttp (proxy: OutboundProxy, timeoutMs: number): Ou
     httpsProxy: proxy.httpsProxy,
     noProxy: proxy.noProxy,
     connect: { timeout: timeoutMs },
+    // Plain http targets go to the proxy as absolute-form requests, as curl sends them; https
+    // targets are always tunnelled with CONNECT.
+    proxyTunnel: false,
     // A JWKS fetch every few minutes needs no pool; keep one idle socket briefly, then let go.
     connections: 2,
     keepAliveTimeout: 4_000
