@@ -2,14 +2,13 @@
  * buildServer: wires the gate, forwarding and the access log into one Fastify instance. It holds no
  * decisions of its own (those are in gate.ts) and never listens (main.ts does).
  */
-import { STATUS_CODES } from 'node:http'
-import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { GateError, toErrorResponse, type Outcome, type TokenRejection } from './auth/errors.js'
 import type { Claims, TokenVerifier } from './auth/token.js'
 import type { Route, RouteTable } from './config/routes.js'
 import { decide } from './gate.js'
 import type { Logger } from './log.js'
+import { answerClientError } from './client-error.js'
 import { deriveLimits, type ServerLimits } from './limits.js'
 import type { RequestRecord } from './metrics.js'
 import { registerForwarding } from './proxy/forward.js'
@@ -89,23 +88,6 @@ function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord 
     seconds: reply.elapsedTime / 1000,
     upstreamSeconds: state?.upstreamMs === undefined ? undefined : state.upstreamMs / 1000
   }
-}
-
-/** Answer a client error that never became a request (head too large, too slow) in our own error format. */
-function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const gateError = err.code === 'HPE_HEADER_OVERFLOW'
-    ? new GateError('PORTVAKT_ERR_HEADERS_TOO_LARGE', 'the request headers are too large')
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? new GateError('PORTVAKT_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time')
-      : new GateError('PORTVAKT_ERR_BAD_REQUEST', 'the request could not be read')
-  const response = toErrorResponse(gateError)
-  const body = JSON.stringify(response.body)
-  if (socket.writable) {
-    const headers = Object.entries(response.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-    socket.write(`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
-  }
-  socket.destroy()
 }
 
 /** Build the proxy server (not listening). */

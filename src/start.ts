@@ -76,7 +76,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     onFetch: (result) => {
       metrics.observeJwksFetch(result)
       if (result.ok) logger.info({ keys: result.keys, trigger: result.trigger }, 'signing keys fetched')
-      else logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status() }, 'signing keys could not be fetched')
+      else logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
     }
   })
   const verify = createTokenVerifier({

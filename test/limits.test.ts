@@ -68,6 +68,18 @@ t.test('headers that trickle in slower than the headers timeout get 408', async 
   t.equal(upstream.seen.length, 0)
 })
 
+t.test('an unparsable request is answered 400 with our error code and never forwarded', async (t) => {
+  const h = await build(t)
+  const socket = connect(Number(new URL(h.url).port), '127.0.0.1')
+  socket.write('NOT A REQUEST\r\n\r\n')
+  let answer = ''
+  socket.on('data', (chunk: Buffer) => { answer += chunk.toString() })
+  await new Promise((resolve) => socket.on('close', resolve))
+  t.match(answer, /^HTTP\/1\.1 400 /)
+  t.match(answer, /"code":"PORTVAKT_ERR_BAD_REQUEST"/)
+  t.equal(h.upstream.seen.length, 0)
+})
+
 t.test('a slow streamed upload that outlasts the headers timeout arrives whole', async (t) => {
   const upstream = await startEchoUpstream()
   t.teardown(async () => { await close(upstream.server) })
