@@ -43,6 +43,8 @@ export interface ServerOptions {
   logger: Logger
   /** told of every finished request (metrics) */
   onRequestDone?: (record: RequestRecord) => void
+  /** true once shutdown has begun: responses then close their connection */
+  draining?: () => boolean
   /** overrides for the listener limits (tests); see limits.ts for the defaults and why */
   limits?: Partial<ServerLimits>
 }
@@ -125,9 +127,11 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
   })
 
   // onSend of a forwarded request runs when the upstream's response head (or its failure) is in.
-  app.addHook('onSend', async (request) => {
+  app.addHook('onSend', async (request, reply) => {
     const state = request.portvakt
     if (state?.forwardedAt !== undefined && state.upstreamMs === undefined) state.upstreamMs = performance.now() - state.forwardedAt
+    // While draining, move keep-alive clients off this pod before the listener stops accepting.
+    if (options.draining?.() === true) reply.header('connection', 'close')
   })
 
   app.addHook('onResponse', async (request, reply) => {

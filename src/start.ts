@@ -92,9 +92,10 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     routes: () => holder.current,
     verify,
     logger,
-    onRequestDone: metrics.observeRequest
+    onRequestDone: metrics.observeRequest,
+    draining: () => readiness.isDraining
   })
-  const readiness = new Readiness({
+  const readiness: Readiness = new Readiness({
     keys: () => keys.status(),
     routesLoaded: () => holder.current.routes.length > 0,
     upstreamReadyUrl: settings.admin.upstreamReadyPath === undefined ? undefined : new URL(settings.admin.upstreamReadyPath, settings.upstream).href,

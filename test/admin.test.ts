@@ -69,6 +69,7 @@ t.test('isready answers 503 from the moment shutdown starts while the main port 
   t.match((await res.json() as { reasons: string[] }).reasons, ['shutting down'])
   const served = await fetch(`${h.url}/api/v1/arbeidsforhold`, { headers: { authorization: `Bearer ${token}` } })
   t.equal(served.status, 200, 'still serving during the shutdown delay')
+  t.equal(served.headers.get('connection'), 'close', 'and moving keep-alive clients off this pod')
   t.equal((await fetch(`${h.adminUrl}/isalive`)).status, 200, 'still alive')
   void draining
 })
