@@ -66,7 +66,7 @@ t.test('SIGTERM: not ready at once, the download in flight completes with its fu
       signalled = true
       gate.child.kill('SIGTERM')
       // The signal arrives asynchronously; the first probe after it is handled answers 503.
-      if (await eventually(async () => (await fetch(`${gate.adminUrl}/isready`)).status === 503)) readyDuringShutdown = 503
+      if (await eventually(async () => await fetch(`${gate.adminUrl}/isready`).then((r) => r.status === 503, () => false))) readyDuringShutdown = 503
     }
   }
   t.equal(readyDuringShutdown, 503, 'isready answers 503 once shutdown starts')
