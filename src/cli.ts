@@ -14,6 +14,9 @@ Commands:
 Environment (serve): see the README's settings table; the main ones:
   MASKINPORTEN_ISSUER, MASKINPORTEN_JWKS_URI, MASKINPORTEN_WELL_KNOWN_URL
   PORTVAKT_ROUTES (config/routes.yaml), PORTVAKT_UPSTREAM (http://127.0.0.1:8081), PORTVAKT_PORT (8080)
+  PORTVAKT_ADMIN_PORT (8079): /isalive, /isready, /metrics
+
+Signals (serve): SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the route table
 `
 
 function usage (message: string): void {

@@ -5,6 +5,7 @@ import { ConfigError } from './config/errors.js'
 import { loadSettings, type Settings } from './config/env.js'
 import { appAddress, Launcher } from './launcher.js'
 import { createLogger, type Logger } from './log.js'
+import { createOutboundHttp, type OutboundHttp } from './outbound.js'
 import { startGateway, type Gateway } from './start.js'
 
 /** Report a start-up failure on stderr and exit 1: config errors plainly, others with their message. */
@@ -23,12 +24,14 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
     failStart(err)
   }
   const logger = createLogger(settings.logLevel)
-  const gateway = await startGateway(settings, logger).catch(failStart)
+  // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
+  const outbound = createOutboundHttp(settings.outboundProxy, settings.jwks.timeoutMs)
+  const gateway = await startGateway(settings, logger, outbound.fetch).catch(failStart)
   const launcher = appCommand === undefined ? undefined : launchApp(settings, appCommand, logger, gateway)
-  handleSignals(logger, gateway, launcher)
+  handleSignals(logger, gateway, outbound, launcher)
 }
 
-/** Launcher mode: start the app after the gateway is up, and log when it accepts connections. */
+/** Launcher mode: start the app after the gateway is up; readiness waits until it accepts connections. */
 function launchApp (settings: Settings, command: readonly string[], logger: Logger, gateway: Gateway): Launcher {
   let address
   try {
@@ -39,35 +42,38 @@ function launchApp (settings: Settings, command: readonly string[], logger: Logg
   }
   const launcher = Launcher.start({ command, env: process.env, ...address, stopTimeoutMs: settings.shutdownTimeoutMs })
   logger.info({ command, pid: launcher.pid, port: address.port }, 'app started')
+  gateway.readiness.addCheck(async () => await launcher.upstreamReady() ? undefined : 'the app does not accept connections yet')
   void launcher.waitUntilReady().then((ready) => { if (ready) logger.info({ port: address.port }, 'app accepts connections') })
   return launcher
 }
 
 function exitWith (logger: Logger, status: number): void {
-  logger.flush()
-  process.exit(status)
+  logger.flush(() => process.exit(status))
 }
 
 /**
- * SIGTERM/SIGINT: close the gateway (it finishes what is in flight), then stop the app; exit with
- * the app's status (0 without one). The app exiting on its own ends portvakt with its status too,
- * so Kubernetes restarts the pod.
+ * SIGTERM/SIGINT: readiness off, keep serving the shutdown delay, drain in-flight requests, then stop
+ * the app (launcher mode); exit with the app's status (0 without one). The app exiting on its own ends
+ * portvakt with its status too, so Kubernetes restarts the pod. SIGHUP re-reads the route table.
  */
-function handleSignals (logger: Logger, gateway: Gateway, launcher: Launcher | undefined): void {
+function handleSignals (logger: Logger, gateway: Gateway, outbound: OutboundHttp, launcher: Launcher | undefined): void {
   let closing = false
   const stop = (signal: string): void => {
     if (closing) return
     closing = true
     logger.info({ signal }, 'shutting down')
-    gateway.close()
+    gateway.shutdown()
+      .then(async () => { await outbound.close() })
       .then(async () => launcher === undefined ? 0 : (await launcher.stop()).status)
       .then((status) => { exitWith(logger, status) }, (err: unknown) => {
         logger.error({ err }, 'shutdown failed')
-        void launcher?.stop().finally(() => { exitWith(logger, 1) })
+        void (launcher?.stop() ?? Promise.resolve()).finally(() => { exitWith(logger, 1) })
       })
   }
   process.on('SIGTERM', () => { stop('SIGTERM') })
   process.on('SIGINT', () => { stop('SIGINT') })
+  // The holder logs and counts the result, and keeps the old table if the new one is invalid.
+  process.on('SIGHUP', () => { void gateway.routes.reload('SIGHUP') })
   void launcher?.exited.then((exit) => {
     if (closing) return
     closing = true

@@ -8,6 +8,9 @@ import type { Claims, TokenVerifier } from './auth/token.js'
 import type { Route, RouteTable } from './config/routes.js'
 import { decide } from './gate.js'
 import type { Logger } from './log.js'
+import { answerClientError } from './client-error.js'
+import { deriveLimits, type ServerLimits } from './limits.js'
+import type { RequestRecord } from './metrics.js'
 import { registerForwarding } from './proxy/forward.js'
 
 /** Per-request state the gate leaves for forwarding and the access log. */
@@ -17,6 +20,10 @@ export interface RequestState {
   outcome: Outcome
   reason: TokenRejection | undefined
   code: string | undefined
+  /** performance.now() when the gate let the request through; for the upstream timing */
+  forwardedAt: number | undefined
+  /** ms from forwarding to the upstream's response head (or its failure) */
+  upstreamMs: number | undefined
 }
 
 declare module 'fastify' {
@@ -34,6 +41,12 @@ export interface ServerOptions {
   routes: () => RouteTable
   verify: TokenVerifier
   logger: Logger
+  /** told of every finished request (metrics) */
+  onRequestDone?: (record: RequestRecord) => void
+  /** true once shutdown has begun: responses then close their connection */
+  draining?: () => boolean
+  /** overrides for the listener limits (tests); see limits.ts for the defaults and why */
+  limits?: Partial<ServerLimits>
 }
 
 function sendError (request: FastifyRequest, reply: FastifyReply, err: GateError, log: Logger): FastifyReply {
@@ -65,10 +78,30 @@ function logAccess (request: FastifyRequest, reply: FastifyReply, log: Logger): 
   }, 'access')
 }
 
+function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord {
+  const state = request.portvakt
+  return {
+    route: state?.route?.id,
+    method: request.method,
+    status: reply.statusCode,
+    outcome: state?.outcome ?? 'internal_error',
+    reason: state?.reason,
+    code: state?.code,
+    seconds: reply.elapsedTime / 1000,
+    upstreamSeconds: state?.upstreamMs === undefined ? undefined : state.upstreamMs / 1000
+  }
+}
+
 /** Build the proxy server (not listening). */
 export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
   const log = options.logger
+  const limits = deriveLimits(options.upstreamTimeoutMs, options.limits)
   const app = Fastify({
+    http: { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleSocketTimeoutMs,
+    clientErrorHandler: answerClientError,
     loggerInstance: log as FastifyBaseLogger,
     // One access line per request is written below; Fastify's two default lines would double the cost.
     logController: new LogController({ disableRequestLogging: true }),
@@ -80,19 +113,31 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
   app.decorateRequest('portvakt', null)
 
   app.addHook('onRequest', async (request, reply) => {
-    const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined }
+    const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
     request.portvakt = state
     try {
       const decision = await decide(request.raw as Parameters<typeof decide>[0], options.routes(), options.verify, (route) => { state.route = route })
       state.claims = decision.claims
       state.outcome = decision.route.public ? 'public' : 'allowed'
+      state.forwardedAt = performance.now()
     } catch (err) {
       const gateError = err instanceof GateError ? err : new GateError('PORTVAKT_ERR_INTERNAL', 'the request could not be checked', { cause: err })
       return sendError(request, reply, gateError, log)
     }
   })
 
-  app.addHook('onResponse', async (request, reply) => { logAccess(request, reply, log) })
+  // onSend of a forwarded request runs when the upstream's response head (or its failure) is in.
+  app.addHook('onSend', async (request, reply) => {
+    const state = request.portvakt
+    if (state?.forwardedAt !== undefined && state.upstreamMs === undefined) state.upstreamMs = performance.now() - state.forwardedAt
+    // While draining, move keep-alive clients off this pod before the listener stops accepting.
+    if (options.draining?.() === true) reply.header('connection', 'close')
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    logAccess(request, reply, log)
+    options.onRequestDone?.(recordOf(request, reply))
+  })
 
   app.setNotFoundHandler((request, reply) => {
     sendError(request, reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`), log)

@@ -3,6 +3,8 @@
  * `serve` and `dev`; it takes everything as parameters and never reads the process (main.ts does).
  */
 import type { FastifyInstance } from 'fastify'
+import { Readiness } from './admin/readiness.js'
+import { buildAdminServer } from './admin/server.js'
 import { KeyStore } from './auth/keys.js'
 import { createTokenVerifier } from './auth/token.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
@@ -10,7 +12,9 @@ import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
 import type { RouteTable } from './config/routes.js'
 import type { Logger } from './log.js'
+import { createMetrics, type Metrics } from './metrics.js'
 import { buildServer } from './server.js'
+import { drainListener } from './shutdown.js'
 
 /** A running portvakt. */
 export interface Gateway {
@@ -21,7 +25,25 @@ export interface Gateway {
   routes: RouteHolder
   /** the port it listens on (useful with port 0) */
   port: number
+  /** the admin listener (probes, metrics) and its port */
+  admin: FastifyInstance
+  adminPort: number
+  readiness: Readiness
+  metrics: Metrics
+  /** stop at once (tests) */
   close: () => Promise<void>
+  /** stop gracefully: not ready, keep serving PORTVAKT_SHUTDOWN_DELAY, drain up to PORTVAKT_SHUTDOWN_TIMEOUT */
+  shutdown: () => Promise<void>
+}
+
+/** A proxy URL for the start-up log, without the credentials it may carry. */
+function maskUrl (href: string): string {
+  return href.replace(/\/\/[^@/]*@/, '//***@')
+}
+
+function portOf (app: FastifyInstance, fallback: number): number {
+  const address = app.server.address()
+  return typeof address === 'object' && address !== null ? address.port : fallback
 }
 
 /** What the start-up log line says about the route table. */
@@ -40,6 +62,9 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   const issuer = await resolveIssuer(settings.issuerSource, settings.jwks.timeoutMs, fetchImpl)
   const holder = await RouteHolder.load(settings.routesFile)
   const table = holder.current
+  // Declared before the key store so its fetch callback can count; `keys` is read only at scrape time.
+  const metrics: Metrics = createMetrics(() => keys.status())
+  holder.onReload(metrics.observeReload)
   holder.onReload((result) => {
     if (result.ok) logger.info({ trigger: result.trigger, routes: describeRoutes(result.table) }, 'route table reloaded')
     else logger.error({ trigger: result.trigger, problems: result.problems }, 'route table reload rejected; the previous table keeps serving')
@@ -49,8 +74,9 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     ...settings.jwks,
     fetch: fetchImpl,
     onFetch: (result) => {
+      metrics.observeJwksFetch(result)
       if (result.ok) logger.info({ keys: result.keys, trigger: result.trigger }, 'signing keys fetched')
-      else logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status() }, 'signing keys could not be fetched')
+      else logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
     }
   })
   const verify = createTokenVerifier({
@@ -65,19 +91,30 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     forwardToken: settings.forwardToken,
     routes: () => holder.current,
     verify,
-    logger
+    logger,
+    onRequestDone: metrics.observeRequest,
+    draining: () => readiness.isDraining
   })
+  const readiness: Readiness = new Readiness({
+    keys: () => keys.status(),
+    routesLoaded: () => holder.current.routes.length > 0,
+    upstreamReadyUrl: settings.admin.upstreamReadyPath === undefined ? undefined : new URL(settings.admin.upstreamReadyPath, settings.upstream).href,
+    upstreamTimeoutMs: Math.min(settings.upstreamTimeoutMs, 5_000)
+  })
+  const admin = buildAdminServer({ readiness, registry: metrics.registry })
   keys.start()
+  holder.watch()
+  await admin.listen({ host: settings.admin.host, port: settings.admin.port })
   await app.listen({ host: settings.host, port: settings.port })
-  const address = app.server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : settings.port
+  const port = portOf(app, settings.port)
   logger.info({
-    settings: { ...settings, issuerSource: undefined },
+    settings: { ...settings, issuerSource: undefined, outboundProxy: { ...settings.outboundProxy, httpProxy: maskUrl(settings.outboundProxy.httpProxy), httpsProxy: maskUrl(settings.outboundProxy.httpsProxy) } },
     issuer: issuer.issuer,
     jwksUri: issuer.jwksUri,
     routesFile: table.source,
     routes: describeRoutes(table),
-    port
+    port,
+    adminPort: portOf(admin, settings.admin.port)
   }, 'portvakt started')
   return {
     app,
@@ -85,10 +122,21 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     issuer,
     routes: holder,
     port,
+    admin,
+    adminPort: portOf(admin, settings.admin.port),
+    readiness,
+    metrics,
     close: async () => {
       keys.stop()
       holder.close()
       await app.close()
+      await admin.close()
+    },
+    shutdown: async () => {
+      await drainListener(app, readiness, settings.shutdown, logger)
+      keys.stop()
+      holder.close()
+      await admin.close()
     }
   }
 }

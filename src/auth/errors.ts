@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'PORTVAKT_ERR_UPSTREAM_UNAVAILABLE'
   | 'PORTVAKT_ERR_UPSTREAM_TIMEOUT'
   | 'PORTVAKT_ERR_HEADERS_TOO_LARGE'
+  | 'PORTVAKT_ERR_REQUEST_TIMEOUT'
   | 'PORTVAKT_ERR_INTERNAL'
 
 /** Why a token was refused; a bounded label set for logs and metrics. */
@@ -70,6 +71,7 @@ const SPECS: Record<ErrorCode, ErrorSpec> = {
   PORTVAKT_ERR_UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'upstream_error' },
   PORTVAKT_ERR_UPSTREAM_TIMEOUT: { status: 504, outcome: 'upstream_error' },
   PORTVAKT_ERR_HEADERS_TOO_LARGE: { status: 431, outcome: 'bad_request' },
+  PORTVAKT_ERR_REQUEST_TIMEOUT: { status: 408, outcome: 'bad_request' },
   PORTVAKT_ERR_INTERNAL: { status: 500, outcome: 'internal_error' }
 }
 

@@ -111,7 +111,9 @@ export class KeyStore {
       return await local(header, token)
     } catch (err) {
       if ((err as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err
-      if (this.opts.now() - this.lastAttempt < this.opts.cooldownMs) throw err
+      // A fetch already under way is joined (a rotated key may be in it); otherwise at most one
+      // fetch per cooldown, counted from the last attempt, so a flood of random kids costs one fetch.
+      if (this.pending === undefined && this.opts.now() - this.lastAttempt < this.opts.cooldownMs) throw err
       await this.refresh('unknown_kid').catch(() => undefined)
       return await this.usable()(header, token)
     }

@@ -91,12 +91,23 @@ const EnvSchema = z.object({
   PORTVAKT_ALGORITHMS: algorithms,
   PORTVAKT_FORWARD_TOKEN: boolean('true'),
   PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 1, 3_600_000),
-  PORTVAKT_SHUTDOWN_TIMEOUT: duration('20s', 0, 3_600_000),
   PORTVAKT_JWKS_TIMEOUT: duration('5s', 1, 60_000),
   PORTVAKT_JWKS_COOLDOWN: duration('30s', 0, 3_600_000),
   PORTVAKT_JWKS_MAX_AGE: duration('10m', 1_000, 86_400_000),
   PORTVAKT_JWKS_STALE_MAX: duration('24h', 0, 604_800_000),
   PORTVAKT_ALLOW_INSECURE_JWKS: boolean('false'),
+  PORTVAKT_ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
+  PORTVAKT_ADMIN_PORT: port('8079'),
+  PORTVAKT_UPSTREAM_READY_PATH: z.string().regex(/^\/[^\s#]*$/, 'a path on the upstream, starting with /, e.g. /internal/isready').optional(),
+  PORTVAKT_SHUTDOWN_DELAY: duration('5s', 0, 300_000),
+  PORTVAKT_SHUTDOWN_TIMEOUT: duration('30s', 0, 3_600_000),
+  // Outbound proxy, as NAIS's on-premises `webproxy: true` injects it; lower case wins, as in curl.
+  http_proxy: z.string().optional(),
+  HTTP_PROXY: z.string().optional(),
+  https_proxy: z.string().optional(),
+  HTTPS_PROXY: z.string().optional(),
+  no_proxy: z.string().optional(),
+  NO_PROXY: z.string().optional(),
   PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
 
@@ -124,7 +135,19 @@ export interface Settings {
   /** how long the app (launcher mode) gets between SIGTERM and SIGKILL */
   shutdownTimeoutMs: number
   jwks: { timeoutMs: number, cooldownMs: number, maxAgeMs: number, staleMaxMs: number, allowInsecure: boolean }
+  /** the admin listener: probes and metrics, apart from the proxied path space */
+  admin: { host: string, port: number, upstreamReadyPath: string | undefined }
+  shutdown: { delayMs: number, timeoutMs: number }
+  /** proxies for outbound HTTP (JWKS, well-known); empty strings mean none */
+  outboundProxy: OutboundProxy
   logLevel: Env['PORTVAKT_LOG_LEVEL']
+}
+
+/** The outbound proxy settings, as undici's EnvHttpProxyAgent takes them. */
+export interface OutboundProxy {
+  httpProxy: string
+  httpsProxy: string
+  noProxy: string
 }
 
 /** True for URLs on this machine, where plain http is fine for local runs. */
@@ -154,6 +177,22 @@ function checkIssuerSource (env: Env): string[] {
   return problems
 }
 
+function checkPorts (env: Env): string[] {
+  if (env.PORTVAKT_ADMIN_PORT !== 0 && env.PORTVAKT_ADMIN_PORT === env.PORTVAKT_PORT) {
+    return [`PORTVAKT_ADMIN_PORT: ${env.PORTVAKT_ADMIN_PORT} is also PORTVAKT_PORT; the admin listener needs a port of its own`]
+  }
+  return []
+}
+
+function checkProxy (name: string, href: string): string[] {
+  if (href === '') return []
+  try {
+    const url = new URL(href)
+    if (url.protocol === 'http:' || url.protocol === 'https:') return []
+  } catch {}
+  return [`${name}: "${href.replace(/\/\/[^@/]*@/, '//***@')}" is not an http(s) proxy URL; write e.g. http://webproxy.nais:8088`]
+}
+
 /** Read settings from an environment map; throws ConfigError naming every variable to fix. */
 export function loadSettings (env: Record<string, string | undefined>): Settings {
   // Empty values count as unset, as they do in a Kubernetes env entry with no value.
@@ -164,7 +203,12 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
     throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   }
   const e = parsed.data
-  const problems = checkIssuerSource(e)
+  const proxy = {
+    httpProxy: e.http_proxy ?? e.HTTP_PROXY ?? '',
+    httpsProxy: e.https_proxy ?? e.HTTPS_PROXY ?? '',
+    noProxy: e.no_proxy ?? e.NO_PROXY ?? ''
+  }
+  const problems = [...checkIssuerSource(e), ...checkPorts(e), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy)]
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   return Object.freeze({
     issuerSource: Object.freeze({ issuer: e.MASKINPORTEN_ISSUER, jwksUri: e.MASKINPORTEN_JWKS_URI, wellKnownUrl: e.MASKINPORTEN_WELL_KNOWN_URL }),
@@ -185,6 +229,9 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
       staleMaxMs: e.PORTVAKT_JWKS_STALE_MAX,
       allowInsecure: e.PORTVAKT_ALLOW_INSECURE_JWKS
     }),
+    admin: Object.freeze({ host: e.PORTVAKT_ADMIN_HOST, port: e.PORTVAKT_ADMIN_PORT, upstreamReadyPath: e.PORTVAKT_UPSTREAM_READY_PATH }),
+    shutdown: Object.freeze({ delayMs: e.PORTVAKT_SHUTDOWN_DELAY, timeoutMs: e.PORTVAKT_SHUTDOWN_TIMEOUT }),
+    outboundProxy: Object.freeze(proxy),
     logLevel: e.PORTVAKT_LOG_LEVEL
   })
 }

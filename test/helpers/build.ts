@@ -48,11 +48,15 @@ export interface BuildOptions {
   jwksKeys?: SigningKey[]
   /** start with the JWKS endpoint answering 500, and don't wait for keys */
   jwksDown?: boolean
+  /** the outbound fetch to give startGateway (default: global fetch) */
+  fetch?: typeof fetch
 }
 
 /** Everything a test needs to drive and observe one portvakt. */
 export interface Harness {
   url: string
+  /** the admin listener: /isalive, /isready, /metrics */
+  adminUrl: string
   key: SigningKey
   mint: ReturnType<typeof tokenFactory>
   jwks: JwksServer
@@ -80,12 +84,15 @@ export async function build (t: Test, options: BuildOptions = {}): Promise<Harne
     PORTVAKT_UPSTREAM: upstream.url,
     PORTVAKT_HOST: '127.0.0.1',
     PORTVAKT_PORT: '0',
+    PORTVAKT_ADMIN_HOST: '127.0.0.1',
+    PORTVAKT_ADMIN_PORT: '0',
     ...options.env
   })
   let text = ''
   const sink = new Writable({ write (chunk: Buffer, _enc, done) { text += chunk.toString(); done() } })
   const logger = createLogger(settings.logLevel, sink)
-  const gateway = await startGateway(settings, logger)
+  if (options.jwksDown === true) jwks.down = true
+  const gateway = await startGateway(settings, logger, options.fetch)
   t.teardown(async () => {
     await gateway.close()
     await close(upstream.server)
@@ -94,6 +101,7 @@ export async function build (t: Test, options: BuildOptions = {}): Promise<Harne
   if (options.jwksDown !== true) await gateway.keys.whenReady()
   return {
     url: `http://127.0.0.1:${gateway.port}`,
+    adminUrl: `http://127.0.0.1:${gateway.adminPort}`,
     key,
     mint: tokenFactory(key),
     jwks,

@@ -1,0 +1,130 @@
+/**
+ * Prometheus metrics (prom-client), one registry per gateway so tests and restarts never share
+ * series. Label values come only from the route table and closed unions (route id, outcome,
+ * rejection reason, fetch trigger), never from raw request paths, so cardinality stays bounded.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { ErrorCode, Outcome, TokenRejection } from './auth/errors.js'
+import type { FetchResult, KeyStatus } from './auth/keys.js'
+import type { ReloadResult } from './config/route-holder.js'
+import { METHODS } from './config/route-schema.js'
+
+/** What one finished request was; built by the server's onResponse hook. */
+export interface RequestRecord {
+  /** the route id from the table; undefined when no route matched */
+  route: string | undefined
+  method: string
+  status: number
+  outcome: Outcome
+  reason: TokenRejection | undefined
+  code: string | undefined
+  seconds: number
+  /** time from the gate's decision to the upstream's response headers; undefined if not forwarded */
+  upstreamSeconds: number | undefined
+}
+
+/** Why a token or its holder was refused, as the rejections metric labels it. */
+export type RejectionLabel = TokenRejection | 'missing' | 'insufficient_scope' | 'consumer_not_allowed'
+
+/** The gateway's metrics and the ways to feed them. */
+export interface Metrics {
+  registry: Registry
+  observeRequest: (record: RequestRecord) => void
+  observeJwksFetch: (result: FetchResult) => void
+  observeReload: (result: ReloadResult) => void
+}
+
+// Sub-millisecond gate work up to the upstream timeout's order of magnitude.
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+const KNOWN_METHODS: ReadonlySet<string> = new Set(METHODS)
+
+/** The token-rejection label for a refusal, or undefined when the request was not refused for its token. */
+export function labelRejection (code: string | undefined, reason: TokenRejection | undefined): RejectionLabel | undefined {
+  switch (code as ErrorCode | undefined) {
+    case 'PORTVAKT_ERR_TOKEN_MISSING': return 'missing'
+    case 'PORTVAKT_ERR_TOKEN_INVALID': return reason ?? 'malformed'
+    case 'PORTVAKT_ERR_INSUFFICIENT_SCOPE': return 'insufficient_scope'
+    case 'PORTVAKT_ERR_CONSUMER_NOT_ALLOWED': return 'consumer_not_allowed'
+    default: return undefined
+  }
+}
+
+/** Create the registry with every series, default process metrics included; `keys` is read at scrape time. */
+export function createMetrics (keys: () => KeyStatus): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const requests = new Counter({
+    name: 'portvakt_requests_total',
+    help: 'Requests by route (from the route table), method, status class and outcome',
+    labelNames: ['route', 'method', 'status_class', 'outcome'] as const,
+    registers: [registry]
+  })
+  const rejections = new Counter({
+    name: 'portvakt_token_rejections_total',
+    help: 'Requests refused for their token, by route and reason',
+    labelNames: ['route', 'reason'] as const,
+    registers: [registry]
+  })
+  const duration = new Histogram({
+    name: 'portvakt_request_duration_seconds',
+    help: 'Time from request to the end of the response, by route and outcome',
+    labelNames: ['route', 'outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry]
+  })
+  const upstream = new Histogram({
+    name: 'portvakt_upstream_duration_seconds',
+    help: 'Time from forwarding to the upstream response headers (or its failure), by route',
+    labelNames: ['route'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry]
+  })
+  const fetches = new Counter({
+    name: 'portvakt_jwks_fetches_total',
+    help: 'JWKS fetches by result (ok, error) and trigger (start, schedule, unknown_kid, retry)',
+    labelNames: ['result', 'trigger'] as const,
+    registers: [registry]
+  })
+  const keyCount = new Gauge({ name: 'portvakt_jwks_keys', help: 'Keys in the JWKS in use', registers: [registry] })
+  new Gauge({
+    name: 'portvakt_jwks_keys_age_seconds',
+    help: 'Age of the signing keys in use (since their fetch); NaN before the first fetch',
+    registers: [registry],
+    collect () { this.set((keys().ageMs ?? Number.NaN) / 1000) }
+  })
+  new Gauge({
+    name: 'portvakt_jwks_stale',
+    help: '1 while the last JWKS refresh failed and the last good keys are being served',
+    registers: [registry],
+    collect () { this.set(keys().stale ? 1 : 0) }
+  })
+  new Gauge({
+    name: 'portvakt_jwks_keys_usable',
+    help: '1 while usable signing keys are in hand (0 means token checks answer 503)',
+    registers: [registry],
+    collect () { this.set(keys().ready ? 1 : 0) }
+  })
+  const reloads = new Counter({
+    name: 'portvakt_config_reloads_total',
+    help: 'Route table reloads by result (ok, error) and trigger (watch, SIGHUP)',
+    labelNames: ['result', 'trigger'] as const,
+    registers: [registry]
+  })
+  return {
+    registry,
+    observeRequest: (r) => {
+      const route = r.route ?? 'none'
+      const method = KNOWN_METHODS.has(r.method) ? r.method : 'OTHER'
+      requests.inc({ route, method, status_class: `${Math.floor(r.status / 100)}xx`, outcome: r.outcome })
+      duration.observe({ route, outcome: r.outcome }, r.seconds)
+      if (r.upstreamSeconds !== undefined) upstream.observe({ route }, r.upstreamSeconds)
+      const reason = labelRejection(r.code, r.reason)
+      if (reason !== undefined) rejections.inc({ route, reason })
+    },
+    observeJwksFetch: (result) => {
+      fetches.inc({ result: result.ok ? 'ok' : 'error', trigger: result.trigger })
+      if (result.ok) keyCount.set(result.keys)
+    },
+    observeReload: (result) => { reloads.inc({ result: result.ok ? 'ok' : 'error', trigger: result.trigger }) }
+  }
+}
