@@ -35,6 +35,17 @@ async function buildTight (t: Test, upstream: string) {
   return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
 }
 
+/** Write `text` on a raw socket to `base` and return all it answers until it closes. */
+async function sendRaw (base: string, text: string): Promise<string> {
+  const url = new URL(base)
+  const socket = connect(Number(url.port), url.hostname)
+  socket.write(text)
+  let answer = ''
+  socket.on('data', (chunk: Buffer) => { answer += chunk.toString() })
+  await new Promise((resolve) => socket.on('close', resolve))
+  return answer
+}
+
 t.test('the listener limits are the documented ones', async (t) => {
   const h = await build(t)
   const server = h.gateway.app.server
@@ -57,12 +68,7 @@ t.test('request headers over 16 KiB are answered 431 with our error code (curl)'
 t.test('headers that trickle in slower than the headers timeout get 408', async (t) => {
   const upstream = await startEchoUpstream()
   t.teardown(async () => { await close(upstream.server) })
-  const url = new URL(await buildTight(t, upstream.url))
-  const socket = connect(Number(url.port), url.hostname)
-  socket.write('GET /x HTTP/1.1\r\nHost: x\r\n')
-  let answer = ''
-  socket.on('data', (chunk: Buffer) => { answer += chunk.toString() })
-  await new Promise((resolve) => socket.on('close', resolve))
+  const answer = await sendRaw(await buildTight(t, upstream.url), 'GET /x HTTP/1.1\r\nHost: x\r\n')
   t.match(answer, /^HTTP\/1\.1 408 /)
   t.match(answer, /"code":"PORTVAKT_ERR_REQUEST_TIMEOUT"/)
   t.equal(upstream.seen.length, 0)
@@ -70,11 +76,7 @@ t.test('headers that trickle in slower than the headers timeout get 408', async 
 
 t.test('an unparsable request is answered 400 with our error code and never forwarded', async (t) => {
   const h = await build(t)
-  const socket = connect(Number(new URL(h.url).port), '127.0.0.1')
-  socket.write('NOT A REQUEST\r\n\r\n')
-  let answer = ''
-  socket.on('data', (chunk: Buffer) => { answer += chunk.toString() })
-  await new Promise((resolve) => socket.on('close', resolve))
+  const answer = await sendRaw(h.url, 'NOT A REQUEST\r\n\r\n')
   t.match(answer, /^HTTP\/1\.1 400 /)
   t.match(answer, /"code":"PORTVAKT_ERR_BAD_REQUEST"/)
   t.equal(h.upstream.seen.length, 0)
