@@ -49,6 +49,8 @@ const EXPOSES = `        - name: arbeidsforhold.read
         - name: rapport.read
           enabled: true
           product: arbeid
+          consumers:
+            - orgno: "123456789"
         - name: rapport.admin
           enabled: true
           product: arbeid
@@ -61,7 +63,7 @@ const GOOD_MANIFEST = manifest(EXPOSES + `        - name: unused.read
             - orgno: "123456789"
 `)
 
-// Line 12 misspells arbeidsforhold; line 21 exposes rapport.admin disabled.
+// Line 12 misspells arbeidsforhold; line 23 exposes rapport.admin disabled.
 const BAD_MANIFEST = manifest(EXPOSES.replace('arbeidsforhold.read', 'arbeidsforhold.raed').replace(/(rapport\.admin\n {10})enabled: true/, '$1enabled: false'))
 
 t.test('prints the compiled table: path, methods, expanded scopes, audience, consumers, public', async (t) => {
@@ -93,7 +95,7 @@ t.test('--manifest: every route scope exposed and enabled passes; an unused expo
   const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'nais.yaml'))
   t.equal(report.ok, true)
   t.same(report.errors, [])
-  t.same(report.warnings, [`${join(dir, 'nais.yaml')}:24: nav:arbeid:unused.read is exposed but no route needs it; a token with only this scope reaches nothing`])
+  t.same(report.warnings, [`${join(dir, 'nais.yaml')}:26: nav:arbeid:unused.read is exposed but no route needs it; a token with only this scope reaches nothing`])
 })
 
 t.test('--manifest: a scope not exposed, or exposed disabled, is an error naming both files\' lines', async (t) => {
@@ -104,7 +106,7 @@ t.test('--manifest: a scope not exposed, or exposed disabled, is an error naming
   t.equal(report.ok, false)
   t.same(report.errors, [
     `${routes}:2: GET,HEAD /api/v1/arbeidsforhold needs nav:arbeid:arbeidsforhold.read, which ${nais} does not expose (spec.maskinporten.scopes.exposes); did you mean nav:arbeid:arbeidsforhold.raed?`,
-    `${routes}:7: * /api/v1/rapport needs nav:arbeid:rapport.admin, which ${nais}:21 exposes without enabled: true, so no consumer can get it`
+    `${routes}:7: * /api/v1/rapport needs nav:arbeid:rapport.admin, which ${nais}:23 exposes without enabled: true, so no consumer can get it`
   ])
   t.same(report.warnings, [`${nais}:12: nav:arbeid:arbeidsforhold.raed is exposed but no route needs it; a token with only this scope reaches nothing`])
   t.ok(report.table, 'the table still prints: the routes themselves are valid')
@@ -129,7 +131,7 @@ t.test('portvakt check exits 0 with the table on stdout, warnings on stderr', as
   t.equal(result.code, 0)
   t.match(result.stdout, /^LINE +PATH/)
   t.match(result.stdout, /routes\.yaml: valid, and every scope is exposed by nais\.yaml \(1 warning\)\n$/)
-  t.match(result.stderr, /^warning: nais\.yaml:24: nav:arbeid:unused\.read is exposed but no route needs it/)
+  t.match(result.stderr, /^warning: nais\.yaml:26: nav:arbeid:unused\.read is exposed but no route needs it/)
 })
 
 t.test('portvakt check exits 1 listing every problem with its line', async (t) => {
@@ -140,4 +142,13 @@ t.test('portvakt check exits 1 listing every problem with its line', async (t) =
   t.match(result.stderr, /error: routes\.yaml:3: routes\.0: unknown key "methds"/)
   t.match(result.stderr, /error: routes\.yaml:6: routes\.1\.scopes/)
   t.match(result.stderr, /routes\.yaml: 2 problems\n$/)
+})
+
+t.test('--manifest: warns when a route admits a consumer the manifest grants none of its scopes', async (t) => {
+  const routes = ROUTES.replace('consumers: ["123456789"]', 'consumers: ["123456789", "987654321"]')
+  const dir = t.testdir({ 'routes.yaml': routes, 'nais.yaml': GOOD_MANIFEST })
+  const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'nais.yaml'))
+  t.equal(report.ok, true, 'a warning, not an error: the grant may live outside this manifest')
+  t.match(report.warnings, [/unused\.read/, new RegExp(`routes\\.yaml:7: \\* /api/v1/rapport admits consumer 987654321, but .*nais\\.yaml does not grant it any of nav:arbeid:rapport\\.read, nav:arbeid:rapport\\.admin`)])
+  t.equal(report.warnings.length, 2, '123456789 holds rapport.read, which is enough for anyOf')
 })

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { loadSettings } from '../src/config/env.js'
 import { ConfigError } from '../src/config/errors.js'
 import { formatBanner, READY_LINE } from '../src/dev/banner.js'
 import { loadDevConfig } from '../src/dev/dev-config.js'
@@ -37,6 +38,10 @@ function quietLogger (): { logger: ReturnType<typeof createLogger>, text: () => 
 t.test('dev refuses to start when NAIS_CLUSTER_NAME is set', async (t) => {
   t.throws(() => loadDevConfig({ NAIS_CLUSTER_NAME: 'prod-gcp' }), ConfigError)
   t.throws(() => loadDevConfig({ NAIS_CLUSTER_NAME: 'dev-gcp' }), { message: /NAIS_CLUSTER_NAME is set \(dev-gcp\)/ })
+})
+
+t.test('serve never falls back to the dev issuer: without MASKINPORTEN_* it refuses to start', async (t) => {
+  t.throws(() => loadSettings({ PORTVAKT_DEV_ISSUER_PORT: '8090' }), { message: /set MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI, or MASKINPORTEN_WELL_KNOWN_URL/ })
 })
 
 t.test('dev config: defaults, the demo upstream only without PORTVAKT_UPSTREAM, and no production issuer', async (t) => {

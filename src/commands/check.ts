@@ -66,7 +66,22 @@ export function crossCheck (table: RouteTable, exposed: readonly ExposedScope[],
   }
   const warnings = exposed.filter((e) => !used.has(e.scope))
     .map((e) => `${manifest}:${e.line}: ${e.scope} is exposed but no route needs it; a token with only this scope reaches nothing`)
+  warnings.push(...checkConsumers(table, byScope, manifest))
   return { errors, warnings }
+}
+
+// A route's consumer can only get a token for it if the manifest grants that orgno a scope the route accepts.
+function checkConsumers (table: RouteTable, byScope: ReadonlyMap<string, ExposedScope>, manifest: string): string[] {
+  const warnings: string[] = []
+  for (const route of table.routes) {
+    const scopes = route.scopes?.list ?? []
+    for (const orgno of route.consumers ?? []) {
+      const granted = scopes.filter((s) => byScope.get(s)?.consumers.has(orgno) === true)
+      const enough = route.scopes?.mode === 'any' ? granted.length > 0 : granted.length === scopes.length
+      if (!enough) warnings.push(`${table.source}:${route.line}: ${route.id} admits consumer ${orgno}, but ${manifest} does not grant it ${route.scopes?.mode === 'any' ? 'any of ' : ''}${scopes.join(', ')} (exposes[].consumers), so it cannot get a token for this route`)
+    }
+  }
+  return warnings
 }
 
 /** Check `routesFile` (and `manifestFile` when given); never throws for problems in either file. */

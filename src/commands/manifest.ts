@@ -12,6 +12,8 @@ import { expandScope } from '../config/routes.js'
 export interface ExposedScope {
   scope: string
   enabled: boolean
+  /** the orgnos granted access (spec.maskinporten.scopes.exposes[].consumers) */
+  consumers: ReadonlySet<string>
   line: number
 }
 
@@ -20,7 +22,8 @@ const ExposeSchema = z.object({
   name: z.string().min(1),
   product: z.string().regex(/^[a-z0-9]+$/, 'product is lower-case letters and digits'),
   enabled: z.boolean().optional(),
-  separator: z.enum(['/', ':', '.']).optional()
+  separator: z.enum(['/', ':', '.']).optional(),
+  consumers: z.array(z.object({ orgno: z.string() })).optional()
 })
 
 function lineOf (doc: Document, counter: LineCounter, path: unknown[]): number {
@@ -61,7 +64,8 @@ export async function loadExposedScopes (file: string): Promise<ExposedScope[]> 
         problems.push(...parsed.error.issues.map((i) => `${file}:${line}: spec.maskinporten.scopes.exposes.${[index, ...i.path].join('.')}: ${i.message}`))
         return
       }
-      exposed.push({ scope: expandScope(parsed.data), enabled: parsed.data.enabled === true, line })
+      const consumers = new Set((parsed.data.consumers ?? []).map((c) => c.orgno))
+      exposed.push({ scope: expandScope(parsed.data), enabled: parsed.data.enabled === true, consumers, line })
     })
   }
   if (!found) problems.push(`${file}: no spec.maskinporten.scopes.exposes; is this the NAIS manifest of the API portvakt guards?`)
