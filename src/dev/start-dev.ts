@@ -35,7 +35,7 @@ async function listenOn<T> (variable: string, port: number, start: () => Promise
 export async function startDev (config: DevConfig, logger: Logger): Promise<DevRun> {
   const key = await loadDevKey(config.dir)
   const closers: Array<() => Promise<void>> = []
-  const closeAll = async (): Promise<void> => { for (const close of closers.reverse()) await close() }
+  const closeAll = async (): Promise<void> => { for (const close of [...closers].reverse()) await close() }
   try {
     const issuer = await listenOn('PORTVAKT_DEV_ISSUER_PORT', config.issuerPort, async () => await startDevIssuer({
       host: DEV_HOST,
