@@ -18,9 +18,10 @@ t.test('the built server, called with curl', async (t) => {
     PORTVAKT_ROUTES: join(dir, 'routes.yaml'),
     PORTVAKT_UPSTREAM: upstream.url,
     PORTVAKT_HOST: '127.0.0.1',
-    PORTVAKT_PORT: '0'
+    PORTVAKT_PORT: '0',
+    PORTVAKT_ADMIN_PORT: '0'
   }, /"msg":"signing keys fetched"/)
-  const port = /"port":(\d+),"msg":"portvakt started"/.exec(proc.output())?.[1]
+  const port = /"port":(\d+)[^\n]*"msg":"portvakt started"/.exec(proc.output())?.[1]
   t.ok(port, 'logs its port')
   const base = `http://127.0.0.1:${port}`
   const token = await mint()

@@ -103,6 +103,8 @@ export async function launchPortvakt (t: Test, options: LaunchOptions = {}): Pro
     PORTVAKT_ROUTES: join(ROOT, 'config', 'routes.yaml'),
     PORTVAKT_HOST: '127.0.0.1',
     PORTVAKT_PORT: '0',
+    PORTVAKT_ADMIN_PORT: '0',
+    PORTVAKT_SHUTDOWN_DELAY: '0s',
     PORTVAKT_UPSTREAM: `http://127.0.0.1:${appPort}`,
     ...options.env
   }, options.cwd)

@@ -1,0 +1,51 @@
+/** `portvakt token`: ask the running dev issuer for a token, in the NAIS token endpoint's format. */
+import { ConfigError } from '../config/errors.js'
+
+/** What to ask the dev issuer for. */
+export interface TokenCommandOptions {
+  /** the dev issuer's base URL, e.g. http://127.0.0.1:8090 */
+  issuerUrl: string
+  scopes: readonly string[]
+  audience?: string | undefined
+  orgno?: string | undefined
+  expiresIn?: number | undefined
+  /** skip_cache: a new token even if a cached one is still valid */
+  fresh?: boolean
+}
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+
+function fail (problem: string): never {
+  throw new ConfigError('portvakt token: no token', [problem])
+}
+
+/** Get a token from the dev issuer; throws ConfigError saying what to do when it can't. */
+export async function requestDevToken (options: TokenCommandOptions, fetchImpl: typeof fetch = fetch): Promise<string> {
+  if (options.scopes.length === 0) fail('give at least one --scope, e.g. --scope nav:arbeid:arbeidsforhold.read')
+  const endpoint = new URL('/token', options.issuerUrl).href
+  const body: Record<string, unknown> = { identity_provider: 'maskinporten', target: options.scopes.join(' ') }
+  if (options.audience !== undefined) body.resource = options.audience
+  if (options.orgno !== undefined) body.consumer_orgno = options.orgno
+  if (options.expiresIn !== undefined) body.expires_in = options.expiresIn
+  if (options.fresh === true) body.skip_cache = true
+  let response: Response
+  try {
+    response = await fetchImpl(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000)
+    })
+  } catch (err) {
+    const code = ((err as { cause?: { code?: string } }).cause?.code) ?? (err as Error).name
+    fail(`the dev issuer at ${options.issuerUrl} is not running (${code}); start it with "npm run dev" (or "portvakt dev"), or set PORTVAKT_DEV_ISSUER_PORT to the port it listens on`)
+  }
+  const json = await response.json().catch(() => undefined) as Record<string, unknown> | undefined
+  if (response.status !== 200) {
+    const why = typeof json?.error_description === 'string' ? `${String(json.error)}: ${json.error_description}` : `HTTP ${response.status}`
+    fail(`the dev issuer at ${options.issuerUrl} refused: ${why}`)
+  }
+  const token = json?.access_token
+  if (typeof token !== 'string' || !COMPACT_JWS.test(token)) fail(`${endpoint} did not answer with an access_token; is it a portvakt dev issuer?`)
+  return token
+}

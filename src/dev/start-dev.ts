@@ -1,0 +1,67 @@
+/**
+ * `portvakt dev` composed: dev key → local issuer → demo upstream → the real gateway trusting that
+ * issuer, watching its route file. Takes everything as parameters; main.ts owns the process.
+ */
+import { loadSettings, type Settings } from '../config/env.js'
+import { ConfigError } from '../config/errors.js'
+import type { Logger } from '../log.js'
+import { startGateway, type Gateway } from '../start.js'
+import { DEV_HOST, type DevConfig } from './dev-config.js'
+import { loadDevKey, type DevKey } from './dev-key.js'
+import { startDemoUpstream, type DemoUpstream } from './demo-upstream.js'
+import { startDevIssuer, type DevIssuer } from './issuer.js'
+
+/** A running `portvakt dev`. */
+export interface DevRun {
+  key: DevKey
+  issuer: DevIssuer
+  /** undefined when the user's own app is the upstream */
+  demo: DemoUpstream | undefined
+  settings: Settings
+  gateway: Gateway
+  close: () => Promise<void>
+}
+
+async function listenOn<T> (variable: string, port: number, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    throw new ConfigError('portvakt dev cannot start', [`${variable}: port ${port} is already in use; stop what holds it (an earlier portvakt dev?) or set ${variable} to another port`])
+  }
+}
+
+/** Start everything `portvakt dev` runs; on a failure, whatever started is closed again. */
+export async function startDev (config: DevConfig, logger: Logger): Promise<DevRun> {
+  const key = await loadDevKey(config.dir)
+  const closers: Array<() => Promise<void>> = []
+  const closeAll = async (): Promise<void> => { for (const close of [...closers].reverse()) await close() }
+  try {
+    const issuer = await listenOn('PORTVAKT_DEV_ISSUER_PORT', config.issuerPort, async () => await startDevIssuer({
+      host: DEV_HOST,
+      port: config.issuerPort,
+      key,
+      onIssue: (event) => { logger.info(event, 'dev token issued') }
+    }))
+    closers.push(issuer.close)
+    const demo = config.demoPort === undefined
+      ? undefined
+      : await listenOn('PORTVAKT_DEV_UPSTREAM_PORT', config.demoPort, async () => await startDemoUpstream(DEV_HOST, config.demoPort as number))
+    if (demo !== undefined) closers.push(demo.close)
+    const settings = loadSettings({
+      ...config.gatewayEnv,
+      MASKINPORTEN_ISSUER: issuer.issuer,
+      MASKINPORTEN_JWKS_URI: issuer.jwksUri,
+      ...(demo === undefined ? {} : { PORTVAKT_UPSTREAM: demo.url })
+    })
+    const gateway = await listenOn('PORTVAKT_PORT', settings.port, async () => await startGateway(settings, logger))
+    closers.push(gateway.close)
+    // Edit the YAML, the next curl sees it (issue 3); a bad edit is logged and the old table keeps serving.
+    gateway.routes.watch()
+    await gateway.keys.whenReady()
+    return { key, issuer, demo, settings, gateway, close: closeAll }
+  } catch (err) {
+    await closeAll()
+    throw err
+  }
+}

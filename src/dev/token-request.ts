@@ -1,0 +1,66 @@
+/**
+ * The dev token endpoint's input: the NAIS token endpoint's request format (shared/seeds/consume-api.txt),
+ * JSON or form-encoded, plus two dev-only fields. One zod schema (STYLE §2); the type is derived.
+ */
+import { z } from 'zod'
+
+/** The consumer orgno in dev tokens unless `consumer_orgno` says otherwise (a made-up test orgno). */
+export const DEV_ORGNO = '123456789'
+/** Maskinporten's default access-token lifetime, in seconds. */
+export const DEFAULT_EXPIRES_IN = 120
+/** The longest lifetime the dev issuer mints; longer tokens would only hide lifetime checks. */
+export const MAX_EXPIRES_IN = 3600
+
+/** An RFC 6749 §5.2 error answer, with 400. */
+export interface TokenError {
+  error: 'invalid_request' | 'invalid_scope' | 'invalid_target'
+  error_description: string
+}
+
+// Form bodies carry everything as text, so booleans and numbers are accepted as text too.
+const FlexBoolean = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
+const FlexInt = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+
+const TokenRequestSchema = z.object({
+  identity_provider: z.literal('maskinporten', { error: 'identity_provider must be "maskinporten" (the dev issuer is Maskinporten only)' }),
+  target: z.string({ error: 'target is required: the space-separated scopes the token should hold' })
+    .transform((text) => [...new Set(text.split(/\s+/).filter((s) => s !== ''))])
+    .refine((scopes) => scopes.length > 0, 'target is empty; give at least one scope, e.g. nav:arbeid:arbeidsforhold.read')
+    .refine((scopes) => scopes.every((s) => /^[^\s\x00-\x1f\x7f:]+:[^\s\x00-\x1f\x7f]+$/.test(s)), 'every scope in target is "<prefix>:<subscope>", e.g. nav:arbeid:arbeidsforhold.read'),
+  resource: z.string().refine((r) => URL.canParse(r), 'resource must be an absolute URI, e.g. https://arbeid.api.nav.no').optional(),
+  skip_cache: FlexBoolean.default(false),
+  consumer_orgno: z.union([z.string(), z.number().transform(String)]).pipe(z.string().regex(/^\d{9}$/, 'consumer_orgno is 9 digits')).default(DEV_ORGNO),
+  expires_in: FlexInt.pipe(z.number().int().min(1).max(MAX_EXPIRES_IN, `expires_in is at most ${MAX_EXPIRES_IN} seconds`)).default(DEFAULT_EXPIRES_IN)
+})
+
+/** A checked token request. */
+export type TokenRequest = z.output<typeof TokenRequestSchema>
+
+const ERROR_BY_FIELD: Record<string, TokenError['error']> = { target: 'invalid_scope', resource: 'invalid_target' }
+
+/** Parse a request body by its Content-Type; returns the request or an RFC 6749 error. */
+export function parseTokenRequest (contentType: string | undefined, body: string): { ok: true, request: TokenRequest } | { ok: false, error: TokenError } {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase()
+  let input: unknown
+  if (type === 'application/json') {
+    try {
+      input = JSON.parse(body)
+    } catch {
+      return { ok: false, error: { error: 'invalid_request', error_description: 'the body is not valid JSON' } }
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return { ok: false, error: { error: 'invalid_request', error_description: 'the body must be a JSON object' } }
+    }
+  } else if (type === 'application/x-www-form-urlencoded') {
+    input = Object.fromEntries(new URLSearchParams(body))
+  } else {
+    return { ok: false, error: { error: 'invalid_request', error_description: 'Content-Type must be application/json or application/x-www-form-urlencoded' } }
+  }
+  const parsed = TokenRequestSchema.safeParse(input)
+  if (parsed.success) return { ok: true, request: parsed.data }
+  // A present but unusable target or resource has its own RFC code; anything else is invalid_request.
+  const field = String(parsed.error.issues[0]?.path[0] ?? '')
+  const present = (input as Record<string, unknown>)[field] !== undefined
+  const description = parsed.error.issues.map((i) => i.path.length > 0 && !i.message.includes(String(i.path[0])) ? `${String(i.path[0])}: ${i.message}` : i.message).join('; ')
+  return { ok: false, error: { error: (present ? ERROR_BY_FIELD[field] : undefined) ?? 'invalid_request', error_description: description } }
+}

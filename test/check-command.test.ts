@@ -1,0 +1,154 @@
+import t from 'tap'
+import { join } from 'node:path'
+import { checkRoutes } from '../src/commands/check.js'
+import { runCli } from './helpers/processes.js'
+
+const ROUTES = `routes:
+  - path: /api/v1/arbeidsforhold
+    methods: [GET, HEAD]
+    scopes: [nav:arbeid:arbeidsforhold.read]
+  - path: /api/v1/skjema
+    scopes: [{ product: arbeid, name: skjema/innsending.write }]
+  - path: /api/v1/rapport
+    scopes: { anyOf: [nav:arbeid:rapport.read, nav:arbeid:rapport.admin] }
+    audience: https://rapport.api.nav.no
+    consumers: ["123456789"]
+  - path: /internal/isalive
+    public: true
+`
+
+const BAD_ROUTES = `routes:
+  - path: /api/v1/arbeidsforhold
+    methds: [GET]
+    scopes: [nav:arbeid:arbeidsforhold.read]
+  - path: /api/v1/rapport
+    scopes: [not a scope]
+`
+
+function manifest (exposes: string): string {
+  return `apiVersion: nais.io/v1alpha1
+kind: Application
+metadata:
+  name: arbeid-api
+  namespace: arbeid
+spec:
+  image: ghcr.io/navikt/arbeid-api
+  maskinporten:
+    enabled: true
+    scopes:
+      exposes:
+${exposes}`
+}
+
+const EXPOSES = `        - name: arbeidsforhold.read
+          enabled: true
+          product: arbeid
+        - name: skjema/innsending.write
+          enabled: true
+          product: arbeid
+        - name: rapport.read
+          enabled: true
+          product: arbeid
+          consumers:
+            - orgno: "123456789"
+        - name: rapport.admin
+          enabled: true
+          product: arbeid
+`
+
+const GOOD_MANIFEST = manifest(EXPOSES + `        - name: unused.read
+          enabled: true
+          product: arbeid
+          consumers:
+            - orgno: "123456789"
+`)
+
+// Line 12 misspells arbeidsforhold; line 23 exposes rapport.admin disabled.
+const BAD_MANIFEST = manifest(EXPOSES.replace('arbeidsforhold.read', 'arbeidsforhold.raed').replace(/(rapport\.admin\n {10})enabled: true/, '$1enabled: false'))
+
+t.test('prints the compiled table: path, methods, expanded scopes, audience, consumers, public', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': ROUTES })
+  const report = await checkRoutes(join(dir, 'routes.yaml'))
+  t.equal(report.ok, true)
+  t.same(report.errors, [])
+  const lines = (report.table ?? '').trimEnd().split('\n')
+  t.match(lines[0], /^LINE\s+PATH\s+METHODS\s+SCOPES\s+AUDIENCE\s+CONSUMERS$/)
+  t.match(lines[1], /^2\s+\/api\/v1\/arbeidsforhold\s+GET,HEAD\s+nav:arbeid:arbeidsforhold\.read\s+-\s+-$/)
+  t.match(lines[2], /^5\s+\/api\/v1\/skjema\s+\*\s+nav:arbeid\/skjema\/innsending\.write\s+-\s+-$/, 'manifest form expanded by the NAIS rule')
+  t.match(lines[3], /^7\s+\/api\/v1\/rapport\s+\*\s+any of: nav:arbeid:rapport\.read, nav:arbeid:rapport\.admin\s+https:\/\/rapport\.api\.nav\.no\s+123456789$/)
+  t.match(lines[4], /^11\s+\/internal\/isalive\s+\*\s+public \(no token\)/)
+})
+
+t.test('lists every problem of a bad table with its line', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': BAD_ROUTES })
+  const file = join(dir, 'routes.yaml')
+  const report = await checkRoutes(file)
+  t.equal(report.ok, false)
+  t.equal(report.table, undefined)
+  t.match(report.errors, [`${file}:3: routes.0: unknown key "methds" (check its spelling)`, new RegExp(`^${file}:6: routes\\.1\\.scopes`)])
+  const missing = await checkRoutes(join(dir, 'nope.yaml'))
+  t.match(missing.errors, [/no such file/])
+})
+
+t.test('--manifest: every route scope exposed and enabled passes; an unused exposed scope is a warning', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': ROUTES, 'nais.yaml': GOOD_MANIFEST })
+  const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'nais.yaml'))
+  t.equal(report.ok, true)
+  t.same(report.errors, [])
+  t.same(report.warnings, [`${join(dir, 'nais.yaml')}:26: nav:arbeid:unused.read is exposed but no route needs it; a token with only this scope reaches nothing`])
+})
+
+t.test('--manifest: a scope not exposed, or exposed disabled, is an error naming both files\' lines', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': ROUTES, 'nais.yaml': BAD_MANIFEST })
+  const routes = join(dir, 'routes.yaml')
+  const nais = join(dir, 'nais.yaml')
+  const report = await checkRoutes(routes, nais)
+  t.equal(report.ok, false)
+  t.same(report.errors, [
+    `${routes}:2: GET,HEAD /api/v1/arbeidsforhold needs nav:arbeid:arbeidsforhold.read, which ${nais} does not expose (spec.maskinporten.scopes.exposes); did you mean nav:arbeid:arbeidsforhold.raed?`,
+    `${routes}:7: * /api/v1/rapport needs nav:arbeid:rapport.admin, which ${nais}:23 exposes without enabled: true, so no consumer can get it`
+  ])
+  t.same(report.warnings, [`${nais}:12: nav:arbeid:arbeidsforhold.raed is exposed but no route needs it; a token with only this scope reaches nothing`])
+  t.ok(report.table, 'the table still prints: the routes themselves are valid')
+})
+
+t.test('--manifest: reads multi-document files and reports manifest problems with lines', async (t) => {
+  const multi = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: routes }\n---\n${GOOD_MANIFEST}`
+  const broken = manifest('        - name: x.read\n          product: Arbeid\n')
+  const dir = t.testdir({ 'routes.yaml': ROUTES, 'multi.yaml': multi, 'none.yaml': 'kind: Application\nspec: {}\n', 'broken.yaml': broken, 'list.yaml': manifest('          name: x\n'), 'syntax.yaml': 'a: [\n' })
+  const routes = join(dir, 'routes.yaml')
+  t.equal((await checkRoutes(routes, join(dir, 'multi.yaml'))).ok, true)
+  t.match((await checkRoutes(routes, join(dir, 'none.yaml'))).errors, [/no spec\.maskinporten\.scopes\.exposes/])
+  t.match((await checkRoutes(routes, join(dir, 'broken.yaml'))).errors, [/broken\.yaml:12: spec\.maskinporten\.scopes\.exposes\.0\.product: product is lower-case/])
+  t.match((await checkRoutes(routes, join(dir, 'list.yaml'))).errors, [/list\.yaml:12: spec\.maskinporten\.scopes\.exposes must be a list/])
+  t.match((await checkRoutes(routes, join(dir, 'syntax.yaml'))).errors, [/syntax\.yaml:\d+: /])
+  t.match((await checkRoutes(routes, join(dir, 'missing.yaml'))).errors, [/ENOENT/])
+})
+
+t.test('portvakt check exits 0 with the table on stdout, warnings on stderr', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': ROUTES, 'nais.yaml': GOOD_MANIFEST })
+  const result = await runCli(['check', 'routes.yaml', '--manifest', 'nais.yaml'], {}, dir)
+  t.equal(result.code, 0)
+  t.match(result.stdout, /^LINE +PATH/)
+  t.match(result.stdout, /routes\.yaml: valid, and every scope is exposed by nais\.yaml \(1 warning\)\n$/)
+  t.match(result.stderr, /^warning: nais\.yaml:26: nav:arbeid:unused\.read is exposed but no route needs it/)
+})
+
+t.test('portvakt check exits 1 listing every problem with its line', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': BAD_ROUTES })
+  const result = await runCli(['check'], { PORTVAKT_ROUTES: 'routes.yaml' }, dir)
+  t.equal(result.code, 1)
+  t.equal(result.stdout, '')
+  t.match(result.stderr, /error: routes\.yaml:3: routes\.0: unknown key "methds"/)
+  t.match(result.stderr, /error: routes\.yaml:6: routes\.1\.scopes/)
+  t.match(result.stderr, /routes\.yaml: 2 problems\n$/)
+})
+
+t.test('--manifest: warns when a route admits a consumer the manifest grants none of its scopes', async (t) => {
+  const routes = ROUTES.replace('consumers: ["123456789"]', 'consumers: ["123456789", "987654321"]')
+  const dir = t.testdir({ 'routes.yaml': routes, 'nais.yaml': GOOD_MANIFEST })
+  const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'nais.yaml'))
+  t.equal(report.ok, true, 'a warning, not an error: the grant may live outside this manifest')
+  t.match(report.warnings, [/unused\.read/, new RegExp(`routes\\.yaml:7: \\* /api/v1/rapport admits consumer 987654321, but .*nais\\.yaml does not grant it any of nav:arbeid:rapport\\.read, nav:arbeid:rapport\\.admin`)])
+  t.equal(report.warnings.length, 2, '123456789 holds rapport.read, which is enough for anyOf')
+})

@@ -1,0 +1,14 @@
+import t from 'tap'
+import { runCli } from './helpers/process.js'
+
+t.test('the shipped route table and nais.yaml agree: portvakt check --manifest passes', async (t) => {
+  const res = await runCli(['check', 'config/routes.yaml', '--manifest', 'nais.yaml'])
+  t.equal(res.code, 0, res.stderr)
+  t.match(res.stdout, /config\/routes\.yaml: valid, and every scope is exposed by nais\.yaml/)
+  t.notMatch(res.stderr, /error:/)
+})
+
+t.test('the gateway example in docs/ agrees with the route table too', async (t) => {
+  const res = await runCli(['check', 'config/routes.yaml', '--manifest', 'docs/nais-gateway.yaml'])
+  t.equal(res.code, 0, res.stderr)
+})
