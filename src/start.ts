@@ -104,8 +104,16 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   const admin = buildAdminServer({ readiness, registry: metrics.registry })
   keys.start()
   holder.watch()
-  await admin.listen({ host: settings.admin.host, port: settings.admin.port })
-  await app.listen({ host: settings.host, port: settings.port })
+  try {
+    await admin.listen({ host: settings.admin.host, port: settings.admin.port })
+    await app.listen({ host: settings.host, port: settings.port })
+  } catch (err) {
+    // A port in use must not leave the other listener, the key schedule or the watch behind.
+    keys.stop()
+    holder.close()
+    await Promise.allSettled([app.close(), admin.close()])
+    throw err
+  }
   const port = portOf(app, settings.port)
   logger.info({
     settings: { ...settings, issuerSource: undefined, outboundProxy: { ...settings.outboundProxy, httpProxy: maskUrl(settings.outboundProxy.httpProxy), httpsProxy: maskUrl(settings.outboundProxy.httpsProxy) } },

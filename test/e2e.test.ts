@@ -21,7 +21,8 @@ t.test('the built server, called with curl', async (t) => {
     PORTVAKT_PORT: '0',
     PORTVAKT_ADMIN_PORT: '0'
   }, /"msg":"signing keys fetched"/)
-  const port = /"port":(\d+)[^\n]*"msg":"portvakt started"/.exec(proc.output())?.[1]
+  const started = proc.output().split('\n').find((l) => l.includes('"msg":"portvakt started"'))
+  const port = (JSON.parse(started ?? '{}') as { port?: number }).port
   t.ok(port, 'logs its port')
   const base = `http://127.0.0.1:${port}`
   const token = await mint()
