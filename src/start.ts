@@ -9,6 +9,7 @@ import { resolveIssuer, type Issuer } from './config/discovery.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
 import type { RouteTable } from './config/routes.js'
+import { startEgress, type EgressListener } from './egress/start.js'
 import type { Logger } from './log.js'
 import { buildServer } from './server.js'
 
@@ -21,6 +22,8 @@ export interface Gateway {
   routes: RouteHolder
   /** the port it listens on (useful with port 0) */
   port: number
+  /** the egress listener (issue 8), when the route table lists egress targets */
+  egress: EgressListener | undefined
   close: () => Promise<void>
 }
 
@@ -67,6 +70,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     verify,
     logger
   })
+  const egress = await startEgress({ settings: settings.egress, routes: () => holder.current, logger })
   keys.start()
   await app.listen({ host: settings.host, port: settings.port })
   const address = app.server.address()
@@ -85,10 +89,12 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     issuer,
     routes: holder,
     port,
+    egress,
     close: async () => {
       keys.stop()
       holder.close()
       await app.close()
+      await egress?.close()
     }
   }
 }

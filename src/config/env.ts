@@ -96,6 +96,12 @@ const EnvSchema = z.object({
   PORTVAKT_JWKS_MAX_AGE: duration('10m', 1_000, 86_400_000),
   PORTVAKT_JWKS_STALE_MAX: duration('24h', 0, 604_800_000),
   PORTVAKT_ALLOW_INSECURE_JWKS: boolean('false'),
+  NAIS_TOKEN_ENDPOINT: httpUrl.optional(),
+  PORTVAKT_EGRESS_PORT: port('8083'),
+  PORTVAKT_EGRESS_TIMEOUT: duration('30s', 1, 3_600_000),
+  HTTP_PROXY: z.string().optional(),
+  HTTPS_PROXY: z.string().optional(),
+  NO_PROXY: z.string().optional(),
   PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
 
@@ -122,6 +128,17 @@ export interface Settings {
   upstreamTimeoutMs: number
   jwks: { timeoutMs: number, cooldownMs: number, maxAgeMs: number, staleMaxMs: number, allowInsecure: boolean }
   logLevel: Env['PORTVAKT_LOG_LEVEL']
+  egress: EgressSettings
+}
+
+/** The egress side (issue 8): where tokens come from, where the app calls, how to go out. */
+export interface EgressSettings {
+  /** NAIS_TOKEN_ENDPOINT; required only when the route table lists egress targets */
+  tokenEndpoint: string | undefined
+  port: number
+  timeoutMs: number
+  /** the on-premises webproxy, as NAIS sets it; empty strings when unset */
+  proxy: { http: string, https: string, no: string }
 }
 
 /** True for URLs on this machine, where plain http is fine for local runs. */
@@ -155,6 +172,8 @@ function checkIssuerSource (env: Env): string[] {
 export function loadSettings (env: Record<string, string | undefined>): Settings {
   // Empty values count as unset, as they do in a Kubernetes env entry with no value.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  // Proxy variables come in both cases (curl reads the lower-case ones); the upper case wins.
+  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY']) present[name] ??= present[name.toLowerCase()]
   const parsed = EnvSchema.safeParse(present)
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
@@ -181,6 +200,12 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
       staleMaxMs: e.PORTVAKT_JWKS_STALE_MAX,
       allowInsecure: e.PORTVAKT_ALLOW_INSECURE_JWKS
     }),
-    logLevel: e.PORTVAKT_LOG_LEVEL
+    logLevel: e.PORTVAKT_LOG_LEVEL,
+    egress: Object.freeze({
+      tokenEndpoint: e.NAIS_TOKEN_ENDPOINT,
+      port: e.PORTVAKT_EGRESS_PORT,
+      timeoutMs: e.PORTVAKT_EGRESS_TIMEOUT,
+      proxy: Object.freeze({ http: e.HTTP_PROXY ?? '', https: e.HTTPS_PROXY ?? '', no: e.NO_PROXY ?? '' })
+    })
   })
 }
