@@ -4,6 +4,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { jwtVerify } from 'jose'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings } from '../src/config/env.js'
 import { createLogger } from '../src/log.js'
@@ -224,6 +225,15 @@ egress:
     t.notOk(text.includes('the-apps-own'))
     t.match(h.logs().find((l) => l.msg === 'egress' && l.status === 401), { egress: 'underscoped', retried: true, path: '/underscoped/x' })
     t.match(h.logs().find((l) => l.msg === 'egress listening'), { host: '127.0.0.1', egress: [{ name: 'skatt', target: 'skatt:some.scope' }] })
+  })
+
+  t.test('a reloaded route table changes the egress targets without a restart', async (t) => {
+    writeFileSync(h.gateway.routes.file, `egress:\n  - { name: ny, url: "${target.url}/v2", scopes: [skatt:some.scope] }\n`)
+    const result = await h.gateway.routes.reload()
+    t.equal(result.ok, true)
+    t.equal((await send(port, '/ny/x')).status, 200)
+    t.equal(target.seen.at(-1)?.url, '/v2/x')
+    t.equal((await send(port, '/skatt/x')).status, 404, 'a removed name is gone')
   })
 
   const address = Object.values(networkInterfaces()).flat().find((i) => i !== undefined && !i.internal && i.family === 'IPv4')?.address
