@@ -50,10 +50,10 @@ t.test('outbound calls honour HTTPS_PROXY/HTTP_PROXY and NO_PROXY (the on-premis
 })
 
 t.test('without proxy settings the dispatcher is a plain agent', async (t) => {
-  const dispatcher = createDispatcher({ http: '', https: '', no: '' })
+  const dispatcher = await createDispatcher({ http: '', https: '', no: '' })
   t.equal(dispatcher.constructor.name, 'Agent')
   await dispatcher.close()
-  const proxied = createDispatcher({ http: 'http://webproxy.nais:8088', https: '', no: 'localhost' })
+  const proxied = await createDispatcher({ http: 'http://webproxy.nais:8088', https: '', no: 'localhost' })
   t.equal(proxied.constructor.name, 'EnvHttpProxyAgent')
   await proxied.close()
 })

@@ -2,7 +2,7 @@
  * Composition of the egress side: settings → dispatcher → token client → listener on 127.0.0.1.
  * Started only when the route table lists egress targets; everything comes in as parameters.
  */
-import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import type { EgressSettings } from '../config/env.js'
 import { ConfigError } from '../config/errors.js'
 import type { RouteTable } from '../config/routes.js'
@@ -29,8 +29,14 @@ export interface EgressStartOptions {
   fetch?: typeof fetch
 }
 
+// undici is loaded only when egress is configured: it adds about a second to every start on a busy node.
+async function loadUndici (): Promise<typeof import('undici')> {
+  return await import('undici')
+}
+
 /** The dispatcher for outbound calls: through the webproxy when one is set, NO_PROXY honoured. */
-export function createDispatcher (proxy: EgressSettings['proxy']): Dispatcher {
+export async function createDispatcher (proxy: EgressSettings['proxy']): Promise<Dispatcher> {
+  const { Agent, EnvHttpProxyAgent } = await loadUndici()
   if (proxy.http === '' && proxy.https === '') return new Agent({ connections: 128 })
   // Every value is passed explicitly: undici would otherwise read process.env itself (STYLE §1).
   return new EnvHttpProxyAgent({ httpProxy: proxy.http, httpsProxy: proxy.https, noProxy: proxy.no, connections: 128 })
@@ -52,7 +58,9 @@ export async function startEgress (options: EgressStartOptions): Promise<EgressL
       `NAIS_TOKEN_ENDPOINT: not set, but ${table.source} lists egress targets; NAIS sets it when spec.maskinporten.enabled is true (locally: portvakt dev's token endpoint)`
     ])
   }
-  const dispatcher = options.dispatcher ?? createDispatcher(options.settings.proxy)
+  const dispatcher = options.dispatcher ?? await createDispatcher(options.settings.proxy)
+  const undiciFetch = (await loadUndici()).fetch
+  // undici's own fetch, so token fetches take the same dispatcher (and webproxy) as the calls.
   const fetchImpl = options.fetch ?? (async (input, init) => await undiciFetch(input as string, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Response)
   const tokens = new TokenClient({ endpoint, fetch: fetchImpl, timeoutMs: options.settings.timeoutMs })
   const server: EgressServer = await buildEgressServer({
