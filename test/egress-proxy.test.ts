@@ -19,7 +19,7 @@ t.test('outbound calls honour HTTPS_PROXY/HTTP_PROXY and NO_PROXY (the on-premis
 
   async function start (no: string): Promise<NonNullable<Awaited<ReturnType<typeof startEgress>>>> {
     const egress = await startEgress({
-      settings: { tokenEndpoint: endpoint.url, port: 0, timeoutMs: 5000, proxy: { http: proxy.url, https: proxy.url, no } },
+      settings: { tokenEndpoint: endpoint.url, port: 0, timeoutMs: 5000, refreshIntervalMs: 0, proxy: { http: proxy.url, https: proxy.url, no } },
       routes: () => table,
       logger: createLogger('info', sink)
     })

@@ -16,7 +16,7 @@ const SPEC = { target: 'skatt:some.scope skatt:other.scope', resource: 'https://
 async function setup (t: Test, clock?: { ms: number }): Promise<{ endpoint: TokenEndpoint, client: TokenClient }> {
   const endpoint = await startTokenEndpoint(await key)
   t.teardown(async () => { await close(endpoint.server) })
-  const client = new TokenClient({ endpoint: endpoint.url, fetch, timeoutMs: 5000, marginMs: 20_000, now: clock === undefined ? undefined : () => clock.ms })
+  const client = new TokenClient({ endpoint: endpoint.url, fetch, timeoutMs: 5000, marginMs: 20_000, refreshIntervalMs: 10_000, now: clock === undefined ? undefined : () => clock.ms })
   return { endpoint, client }
 }
 
@@ -43,7 +43,7 @@ t.test('caches per (target, resource) until expires_in minus the margin', async 
   clock.ms += 1_000
   await client.getToken(SPEC)
   t.equal(endpoint.requests.length, 3, 'fetched again at expires_in minus the margin')
-  t.same(client.stats(), { fetches: { ok: 3, error: 0 }, cacheHits: 2 })
+  t.same(client.stats(), { fetches: { ok: 3, error: 0 }, cacheHits: 2, refreshesSkipped: 0 })
 })
 
 t.test('a token that lives shorter than the margin is used once, not cached', async (t) => {
@@ -78,6 +78,22 @@ t.test('a refused token is replaced with skip_cache: true, once for all who saw 
   t.equal(await client.getToken(SPEC, first), fresh[0], 'a late refusal of the old token gets the new one from the cache')
   t.equal(await client.getToken(SPEC), fresh[0], 'and so do later callers')
   t.equal(endpoint.requests.length, 2)
+})
+
+t.test('a target that refuses every token gets at most one skip_cache fetch per refresh interval', async (t) => {
+  const clock = { ms: 1_000_000 }
+  const { endpoint, client } = await setup(t, clock)
+  const first = await client.getToken(SPEC)
+  const second = await client.refreshToken(SPEC, first)
+  t.ok(second !== undefined && second !== first, 'the first refusal is refreshed')
+  t.equal(await client.refreshToken(SPEC, first), second, 'a late refusal of the old token gets the new one')
+  t.equal(await client.refreshToken(SPEC, second as string), undefined, 'the new one refused too, moments later: no fetch')
+  t.equal(endpoint.requests.length, 2)
+  clock.ms += 10_000
+  const third = await client.refreshToken(SPEC, second as string)
+  t.ok(third !== undefined && third !== second, 'after the interval, refreshed again')
+  t.equal(endpoint.requests.length, 3)
+  t.equal(client.stats().refreshesSkipped, 1)
 })
 
 t.test('callers arriving while a fresh token is fetched wait for it, not for the old one', async (t) => {

@@ -64,7 +64,8 @@ egress:
     url: http://127.0.0.1:1
     scopes: [skatt:some.scope]
 `,
-    env: { NAIS_TOKEN_ENDPOINT: endpoint.url, PORTVAKT_EGRESS_PORT: '0' }
+    // Each test below revokes and refreshes within moments; the interval has its own test.
+    env: { NAIS_TOKEN_ENDPOINT: endpoint.url, PORTVAKT_EGRESS_PORT: '0', PORTVAKT_EGRESS_REFRESH_INTERVAL: '0' }
   })
   const egress = h.gateway.egress
   if (egress === undefined) throw new Error('the egress listener did not start')
@@ -192,6 +193,16 @@ egress:
     t.equal((await send(port, '/skatt//x')).status, 400)
     t.equal((await send(port, '/skatt/x', { method: 'TRACE' })).status, 405)
     t.equal(target.seen.length, seenBefore)
+  })
+
+  t.test('a Host that is not loopback is refused (DNS rebinding), never forwarded', async (t) => {
+    const seenBefore = target.seen.length
+    const res = await send(port, '/skatt/x', { headers: { host: 'evil.example:8083' } })
+    t.equal(res.status, 403)
+    t.equal(res.json.code, 'PORTVAKT_ERR_NOT_LOOPBACK')
+    t.equal(target.seen.length, seenBefore)
+    t.equal((await send(port, '/skatt/x', { headers: { host: `localhost:${port}` } })).status, 200)
+    t.equal((await send(port, '/skatt/x', { headers: { host: '[::1]' } })).status, 200)
   })
 
   t.test('an unreachable target is a 502', async (t) => {

@@ -99,6 +99,7 @@ const EnvSchema = z.object({
   NAIS_TOKEN_ENDPOINT: httpUrl.optional(),
   PORTVAKT_EGRESS_PORT: port('8083'),
   PORTVAKT_EGRESS_TIMEOUT: duration('30s', 1, 3_600_000),
+  PORTVAKT_EGRESS_REFRESH_INTERVAL: duration('10s', 0, 3_600_000),
   HTTP_PROXY: z.string().optional(),
   HTTPS_PROXY: z.string().optional(),
   NO_PROXY: z.string().optional(),
@@ -137,6 +138,8 @@ export interface EgressSettings {
   tokenEndpoint: string | undefined
   port: number
   timeoutMs: number
+  /** at most one skip_cache token fetch per target this often */
+  refreshIntervalMs: number
   /** the on-premises webproxy, as NAIS sets it; empty strings when unset */
   proxy: { http: string, https: string, no: string }
 }
@@ -205,6 +208,7 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
       tokenEndpoint: e.NAIS_TOKEN_ENDPOINT,
       port: e.PORTVAKT_EGRESS_PORT,
       timeoutMs: e.PORTVAKT_EGRESS_TIMEOUT,
+      refreshIntervalMs: e.PORTVAKT_EGRESS_REFRESH_INTERVAL,
       proxy: Object.freeze({ http: e.HTTP_PROXY ?? '', https: e.HTTPS_PROXY ?? '', no: e.NO_PROXY ?? '' })
     })
   })

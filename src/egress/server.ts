@@ -71,7 +71,13 @@ async function prepareBody (request: FastifyRequest, limit: number): Promise<Out
   return { kind: 'stream', stream: request.raw }
 }
 
+// The app names us as 127.0.0.1, localhost or [::1]; a port is optional.
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i
+
 async function forward (request: FastifyRequest, reply: FastifyReply, options: EgressServerOptions, state: EgressState): Promise<FastifyReply> {
+  // The socket is loopback-only, but a browser on the same machine (portvakt dev on a laptop) can be
+  // led here by DNS rebinding; it then sends its own site as Host. Only the app says 127.0.0.1.
+  if (!LOOPBACK_HOST.test(request.headers.host ?? '')) throw new GateError('PORTVAKT_ERR_NOT_LOOPBACK', 'call the egress listener as http://127.0.0.1:<port> or http://localhost:<port>')
   const rawUrl = request.raw.url ?? ''
   checkPath(rawUrl)
   const { name, rest } = splitTarget(rawUrl)
@@ -95,9 +101,12 @@ async function forward (request: FastifyRequest, reply: FastifyReply, options: E
   let response = await send(token)
   // The token may have lost rights since it was issued (seeds/consume-api.txt): ask once for a new one.
   if (response.statusCode === 401 && body.kind !== 'stream') {
-    await response.body.dump()
-    state.retried = true
-    response = await send(await options.tokens.getToken(spec, token))
+    const fresh = await options.tokens.refreshToken(spec, token)
+    if (fresh !== undefined) {
+      await response.body.dump()
+      state.retried = true
+      response = await send(fresh)
+    }
   }
   reply.code(response.statusCode).headers(buildReturnHeaders(response.headers))
   // The target answered before reading the whole body (a 401, say): the rest of the app's upload would

@@ -62,7 +62,7 @@ export async function startEgress (options: EgressStartOptions): Promise<EgressL
   const undiciFetch = (await loadUndici()).fetch
   // undici's own fetch, so token fetches take the same dispatcher (and webproxy) as the calls.
   const fetchImpl = options.fetch ?? (async (input, init) => await undiciFetch(input as string, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Response)
-  const tokens = new TokenClient({ endpoint, fetch: fetchImpl, timeoutMs: options.settings.timeoutMs })
+  const tokens = new TokenClient({ endpoint, fetch: fetchImpl, timeoutMs: options.settings.timeoutMs, refreshIntervalMs: options.settings.refreshIntervalMs })
   const server: EgressServer = await buildEgressServer({
     targets: () => options.routes().egressByName,
     tokens,

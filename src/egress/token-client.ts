@@ -18,6 +18,9 @@ export interface TokenClientOptions {
   timeoutMs: number
   /** stop using a token this long before it expires (default 20 s) */
   marginMs?: number
+  /** at most one skip_cache fetch per (target, resource) this often (default 10 s), so a target that
+   * refuses every token cannot make us hammer Maskinporten */
+  refreshIntervalMs?: number
   /** the clock, in ms; a parameter so expiry is tested without waiting */
   now?: () => number
 }
@@ -26,6 +29,8 @@ export interface TokenClientOptions {
 export interface TokenStats {
   fetches: { ok: number, error: number }
   cacheHits: number
+  /** refused tokens not refreshed because one was refreshed within the refresh interval */
+  refreshesSkipped: number
 }
 
 /** The token endpoint refused or failed; carries its OAuth `error` and `error_description`. */
@@ -50,6 +55,9 @@ interface Cached {
 /** Default safety margin: the token must still be valid when the target checks it, seconds later. */
 export const DEFAULT_MARGIN_MS = 20_000
 
+/** Default refresh interval: a fresh token refused again within this time means a config problem, not a rights change. */
+export const DEFAULT_REFRESH_INTERVAL_MS = 10_000
+
 function keyOf (spec: TokenSpec): string {
   return `${spec.target}\n${spec.resource ?? ''}`
 }
@@ -64,14 +72,34 @@ export class TokenClient {
   private readonly cache = new Map<string, Cached>()
   private readonly flights = new Map<string, Promise<Cached>>()
   private readonly freshFlights = new Map<string, Promise<Cached>>()
-  private readonly counters: TokenStats = { fetches: { ok: 0, error: 0 }, cacheHits: 0 }
+  private readonly lastRefresh = new Map<string, number>()
+  private readonly counters: TokenStats = { fetches: { ok: 0, error: 0 }, cacheHits: 0, refreshesSkipped: 0 }
   private seq = 0
   private readonly now: () => number
   private readonly marginMs: number
+  private readonly refreshIntervalMs: number
 
   constructor (private readonly options: TokenClientOptions) {
     this.now = options.now ?? Date.now
     this.marginMs = options.marginMs ?? DEFAULT_MARGIN_MS
+    this.refreshIntervalMs = options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS
+  }
+
+  /**
+   * A replacement for `rejected`, which the target refused: the cached token if another request
+   * already replaced it, else a fresh one (`skip_cache: true`); undefined when a fresh one was
+   * fetched within the refresh interval and refused too (the caller then passes the 401 on).
+   */
+  async refreshToken (spec: TokenSpec, rejected: string): Promise<string | undefined> {
+    const key = keyOf(spec)
+    const cached = this.cache.get(key)
+    const last = this.lastRefresh.get(key)
+    const replaced = cached !== undefined && cached.token !== rejected && cached.expiresAt > this.now()
+    if (!replaced && !this.freshFlights.has(key) && last !== undefined && this.now() - last < this.refreshIntervalMs) {
+      this.counters.refreshesSkipped++
+      return undefined
+    }
+    return await this.getToken(spec, rejected)
   }
 
   /**
@@ -101,11 +129,12 @@ export class TokenClient {
 
   /** Counters since start, for the metrics endpoint. */
   stats (): TokenStats {
-    return { fetches: { ...this.counters.fetches }, cacheHits: this.counters.cacheHits }
+    return { ...this.counters, fetches: { ...this.counters.fetches } }
   }
 
   private async fetchToken (spec: TokenSpec, skipCache: boolean, key: string): Promise<Cached> {
     const seq = ++this.seq
+    if (skipCache) this.lastRefresh.set(key, this.now())
     try {
       const { token, expiresInSec } = await this.post(spec, skipCache)
       const entry = { token, expiresAt: this.now() + expiresInSec * 1000 - this.marginMs, seq }
