@@ -92,6 +92,10 @@ egress:
     t.equal(target.seen.at(-1)?.url, '/v1?q=1')
     t.equal((await send(port, '/skatt/')).status, 200)
     t.equal(target.seen.at(-1)?.url, '/v1/')
+    const head = await send(port, '/skatt/h', { method: 'HEAD' })
+    t.equal(head.status, 200)
+    t.equal(head.body.length, 0, 'HEAD: headers only')
+    t.equal(target.seen.at(-1)?.method, 'HEAD')
   })
 
   t.test('hop-by-hop headers are dropped both ways', async (t) => {

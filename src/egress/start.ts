@@ -48,6 +48,11 @@ function describeProxy (href: string): string | undefined {
   try { return new URL(href).host } catch { return '(not a URL)' }
 }
 
+/** What logs (and `check`) say about the egress targets: no secrets in them, so all of it. */
+export function describeEgress (table: RouteTable): object[] {
+  return table.egress.map((e) => ({ name: e.name, url: e.url, target: e.target, resource: e.resource }))
+}
+
 /** Start the egress listener when the table lists targets; undefined otherwise. Throws ConfigError. */
 export async function startEgress (options: EgressStartOptions): Promise<EgressListener | undefined> {
   const table = options.routes()
@@ -74,7 +79,7 @@ export async function startEgress (options: EgressStartOptions): Promise<EgressL
   const address = server.app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : options.settings.port
   const proxy = options.settings.proxy
-  options.logger.info({ port, host: EGRESS_HOST, tokenEndpoint: endpoint, proxy: describeProxy(proxy.https !== '' ? proxy.https : proxy.http), noProxy: proxy.no || undefined, egress: table.egress.map((e) => ({ name: e.name, url: e.url, target: e.target, resource: e.resource })) }, 'egress listening')
+  options.logger.info({ port, host: EGRESS_HOST, tokenEndpoint: endpoint, proxy: describeProxy(proxy.https !== '' ? proxy.https : proxy.http), noProxy: proxy.no || undefined, egress: describeEgress(table) }, 'egress listening')
   return {
     port,
     stats: server.stats,
