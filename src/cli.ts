@@ -19,6 +19,7 @@ Environment (serve): see the README's settings table; the main ones:
   MASKINPORTEN_ISSUER, MASKINPORTEN_JWKS_URI, MASKINPORTEN_WELL_KNOWN_URL
   PORTVAKT_ROUTES (config/routes.yaml), PORTVAKT_UPSTREAM (http://127.0.0.1:8081), PORTVAKT_PORT (8080)
   PORTVAKT_ADMIN_PORT (8079): /isalive, /isready, /metrics
+  egress (when the route table lists it): NAIS_TOKEN_ENDPOINT, PORTVAKT_EGRESS_PORT (8083, on 127.0.0.1)
 
 Signals (serve): SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the route table
 `

@@ -7,7 +7,9 @@ export function createLogger (level: string, destination?: DestinationStream): L
     level,
     base: { app: 'portvakt' },
     redact: {
-      paths: ['authorization', 'token', '*.authorization', '*.token', 'headers.authorization', 'req.headers.authorization'],
+      paths: ['authorization', 'token', '*.authorization', '*.token', 'headers.authorization', 'req.headers.authorization',
+        // a proxy URL may carry credentials (http://user:pass@proxy); the egress line logs its host
+        'settings.egress.proxy.http', 'settings.egress.proxy.https'],
       censor: '[redacted]'
     }
   }, destination ?? pino.destination({ sync: false }))

@@ -11,6 +11,7 @@ import { resolveIssuer, type Issuer } from './config/discovery.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
 import type { RouteTable } from './config/routes.js'
+import { startEgress, type EgressListener } from './egress/start.js'
 import type { Logger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { buildServer } from './server.js'
@@ -30,6 +31,8 @@ export interface Gateway {
   adminPort: number
   readiness: Readiness
   metrics: Metrics
+  /** the egress listener (issue 8), when the route table lists egress targets */
+  egress: EgressListener | undefined
   /** stop at once (tests) */
   close: () => Promise<void>
   /** stop gracefully: not ready, keep serving PORTVAKT_SHUTDOWN_DELAY, drain up to PORTVAKT_SHUTDOWN_TIMEOUT */
@@ -97,21 +100,23 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   })
   const readiness: Readiness = new Readiness({
     keys: () => keys.status(),
-    routesLoaded: () => holder.current.routes.length > 0,
+    routesLoaded: () => holder.current.routes.length > 0 || holder.current.egress.length > 0,
     upstreamReadyUrl: settings.admin.upstreamReadyPath === undefined ? undefined : new URL(settings.admin.upstreamReadyPath, settings.upstream).href,
     upstreamTimeoutMs: Math.min(settings.upstreamTimeoutMs, 5_000)
   })
   const admin = buildAdminServer({ readiness, registry: metrics.registry })
   keys.start()
   holder.watch()
+  let egress: EgressListener | undefined
   try {
     await admin.listen({ host: settings.admin.host, port: settings.admin.port })
+    egress = await startEgress({ settings: settings.egress, routes: () => holder.current, logger })
     await app.listen({ host: settings.host, port: settings.port })
   } catch (err) {
-    // A port in use must not leave the other listener, the key schedule or the watch behind.
+    // A port in use must not leave the other listeners, the key schedule or the watch behind.
     keys.stop()
     holder.close()
-    await Promise.allSettled([app.close(), admin.close()])
+    await Promise.allSettled([app.close(), admin.close(), egress?.close()])
     throw err
   }
   const port = portOf(app, settings.port)
@@ -134,17 +139,20 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     adminPort: portOf(admin, settings.admin.port),
     readiness,
     metrics,
+    egress,
     close: async () => {
       keys.stop()
       holder.close()
       await app.close()
       await admin.close()
+      await egress?.close()
     },
     shutdown: async () => {
       await drainListener(app, readiness, settings.shutdown, logger)
       keys.stop()
       holder.close()
       await admin.close()
+      await egress?.close()
     }
   }
 }

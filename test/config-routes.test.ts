@@ -1,17 +1,7 @@
 import t from 'tap'
+import { problemsOf } from './helpers/config.js'
 import { readFileSync } from 'node:fs'
-import { ConfigError } from '../src/config/errors.js'
 import { expandScope, loadRoutes, parseRoutes } from '../src/config/routes.js'
-
-function problemsOf (yaml: string): readonly string[] {
-  try {
-    parseRoutes(yaml, 'routes.yaml')
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems
-    throw err
-  }
-  return []
-}
 
 t.test('compiles the annotated example in config/routes.yaml', async (t) => {
   const table = await loadRoutes('config/routes.yaml')

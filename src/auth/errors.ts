@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'PORTVAKT_ERR_KEYS_UNAVAILABLE'
   | 'PORTVAKT_ERR_UPSTREAM_UNAVAILABLE'
   | 'PORTVAKT_ERR_UPSTREAM_TIMEOUT'
+  | 'PORTVAKT_ERR_TOKEN_ENDPOINT'
+  | 'PORTVAKT_ERR_NOT_LOOPBACK'
   | 'PORTVAKT_ERR_HEADERS_TOO_LARGE'
   | 'PORTVAKT_ERR_REQUEST_TIMEOUT'
   | 'PORTVAKT_ERR_INTERNAL'
@@ -70,6 +72,10 @@ const SPECS: Record<ErrorCode, ErrorSpec> = {
   PORTVAKT_ERR_KEYS_UNAVAILABLE: { status: 503, outcome: 'keys_unavailable' },
   PORTVAKT_ERR_UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'upstream_error' },
   PORTVAKT_ERR_UPSTREAM_TIMEOUT: { status: 504, outcome: 'upstream_error' },
+  // Egress (issue 8): NAIS_TOKEN_ENDPOINT refused or failed, so we had no token to call with.
+  PORTVAKT_ERR_TOKEN_ENDPOINT: { status: 502, outcome: 'upstream_error' },
+  // Egress: a Host that is not loopback means a browser led here by DNS rebinding, not the app.
+  PORTVAKT_ERR_NOT_LOOPBACK: { status: 403, outcome: 'forbidden' },
   PORTVAKT_ERR_HEADERS_TOO_LARGE: { status: 431, outcome: 'bad_request' },
   PORTVAKT_ERR_REQUEST_TIMEOUT: { status: 408, outcome: 'bad_request' },
   PORTVAKT_ERR_INTERNAL: { status: 500, outcome: 'internal_error' }

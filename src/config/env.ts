@@ -107,6 +107,10 @@ const EnvSchema = z.object({
   https_proxy: z.string().optional(),
   HTTPS_PROXY: z.string().optional(),
   no_proxy: z.string().optional(),
+  NAIS_TOKEN_ENDPOINT: httpUrl.optional(),
+  PORTVAKT_EGRESS_PORT: port('8083'),
+  PORTVAKT_EGRESS_TIMEOUT: duration('30s', 1, 3_600_000),
+  PORTVAKT_EGRESS_REFRESH_INTERVAL: duration('10s', 0, 3_600_000),
   NO_PROXY: z.string().optional(),
   PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
@@ -141,6 +145,19 @@ export interface Settings {
   /** proxies for outbound HTTP (JWKS, well-known); empty strings mean none */
   outboundProxy: OutboundProxy
   logLevel: Env['PORTVAKT_LOG_LEVEL']
+  egress: EgressSettings
+}
+
+/** The egress side (issue 8): where tokens come from, where the app calls, how to go out. */
+export interface EgressSettings {
+  /** NAIS_TOKEN_ENDPOINT; required only when the route table lists egress targets */
+  tokenEndpoint: string | undefined
+  port: number
+  timeoutMs: number
+  /** at most one skip_cache token fetch per target this often */
+  refreshIntervalMs: number
+  /** the on-premises webproxy, as NAIS sets it; empty strings when unset */
+  proxy: { http: string, https: string, no: string }
 }
 
 /** The outbound proxy settings, as undici's EnvHttpProxyAgent takes them. */
@@ -197,6 +214,8 @@ function checkProxy (name: string, href: string): string[] {
 export function loadSettings (env: Record<string, string | undefined>): Settings {
   // Empty values count as unset, as they do in a Kubernetes env entry with no value.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  // Proxy variables come in both cases (curl reads the lower-case ones); the upper case wins.
+  for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY']) present[name] ??= present[name.toLowerCase()]
   const parsed = EnvSchema.safeParse(present)
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
@@ -232,6 +251,14 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
     admin: Object.freeze({ host: e.PORTVAKT_ADMIN_HOST, port: e.PORTVAKT_ADMIN_PORT, upstreamReadyPath: e.PORTVAKT_UPSTREAM_READY_PATH }),
     shutdown: Object.freeze({ delayMs: e.PORTVAKT_SHUTDOWN_DELAY, timeoutMs: e.PORTVAKT_SHUTDOWN_TIMEOUT }),
     outboundProxy: Object.freeze(proxy),
-    logLevel: e.PORTVAKT_LOG_LEVEL
+    logLevel: e.PORTVAKT_LOG_LEVEL,
+    egress: Object.freeze({
+      tokenEndpoint: e.NAIS_TOKEN_ENDPOINT,
+      port: e.PORTVAKT_EGRESS_PORT,
+      timeoutMs: e.PORTVAKT_EGRESS_TIMEOUT,
+      refreshIntervalMs: e.PORTVAKT_EGRESS_REFRESH_INTERVAL,
+      // One reading of the proxy variables for both outbound sides (lower case wins, as in curl).
+      proxy: Object.freeze({ http: proxy.httpProxy, https: proxy.httpsProxy, no: proxy.noProxy })
+    })
   })
 }

@@ -47,15 +47,37 @@ const Route = z.strictObject({
   public: z.boolean().optional()
 })
 
-/** The whole route table document. */
+// An egress name is one URL path segment the app calls: http://127.0.0.1:8083/<name>/... (issue 8).
+const EGRESS_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/
+
+// zod runs every check even after z.url() failed, so this one must cope with a non-URL.
+function isBareUrl (url: URL): boolean {
+  return url.search === '' && url.hash === '' && url.username === '' && url.password === ''
+}
+
+const EgressUrl = z.url({ protocol: /^https?$/, error: 'url is an absolute http(s) URL, e.g. https://api.skatteetaten.no/v1' })
+  .refine((u) => !URL.canParse(u) || isBareUrl(new URL(u)), 'url takes no query, fragment or credentials; the app sends the query')
+
+const Egress = z.strictObject({
+  name: z.string().regex(EGRESS_NAME_PATTERN, 'name is lower-case letters, digits, ., _ or - (one path segment), e.g. skatt'),
+  url: EgressUrl,
+  scopes: z.array(ScopeString).min(1, 'list at least one scope to request'),
+  resource: z.url({ protocol: /^https?$/, error: 'resource is an absolute http(s) URI, e.g. https://api.skatteetaten.no' }).optional()
+})
+
+/** The whole route table document: `routes` (the gate) and/or `egress` (the APIs the app calls). */
 export const RouteTableSchema = z.strictObject({
   audience: Audience.nullable().optional(),
-  routes: z.array(Route).min(1, 'list at least one route')
+  // Optional only when egress is listed: a pod that only consumes APIs still runs the gate, closed.
+  routes: z.array(Route).min(1, 'list at least one route').optional(),
+  egress: z.array(Egress).min(1, 'list at least one egress target, or leave egress out').optional()
 })
 
 /** A route as written in the YAML file. */
 export type RouteInput = z.output<typeof Route>
 /** A scope as written: full string or manifest form. */
 export type ScopeInput = z.output<typeof ScopeItem>
+/** An egress target as written. */
+export type EgressInput = z.output<typeof Egress>
 /** The route table as written. */
 export type RouteTableInput = z.output<typeof RouteTableSchema>

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from './errors.js'
 import { parseLocatedYaml } from './yaml-lines.js'
-import { METHODS, RouteTableSchema, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
+import { METHODS, RouteTableSchema, type EgressInput, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
 
 /** A route ready for the gate. */
 export interface Route {
@@ -29,10 +29,27 @@ export interface PathEntry {
   readonly allow: string
 }
 
+/** An API the app calls through the egress listener (issue 8). */
+export interface EgressTarget {
+  readonly name: string
+  /** where `/<name>/<rest>` goes: `<url>/<rest>`, kept without a trailing slash */
+  readonly url: string
+  readonly scopes: readonly string[]
+  /** the token request's `target`: the scopes, space-joined */
+  readonly target: string
+  /** the token request's `resource`, for an audience-restricted token */
+  readonly resource: string | undefined
+  /** the line of the entry in its file */
+  readonly line: number
+}
+
 /** The compiled table. */
 export interface RouteTable {
   readonly routes: readonly Route[]
   readonly byPath: ReadonlyMap<string, PathEntry>
+  /** egress targets, in file order; empty when the file has none */
+  readonly egress: readonly EgressTarget[]
+  readonly egressByName: ReadonlyMap<string, EgressTarget>
   readonly source: string
 }
 
@@ -74,6 +91,30 @@ function checkRoute (input: RouteInput, where: string): string[] {
   return problems
 }
 
+function compileEgress (input: EgressInput, line: number): EgressTarget {
+  const url = new URL(input.url)
+  const base = url.href.endsWith('/') ? url.href.slice(0, -1) : url.href
+  return Object.freeze({
+    name: input.name,
+    url: base,
+    scopes: Object.freeze([...input.scopes]),
+    target: input.scopes.join(' '),
+    resource: input.resource,
+    line
+  })
+}
+
+function compileEgressList (inputs: readonly EgressInput[], lineOf: (index: number) => number, file: string, problems: string[]): Map<string, EgressTarget> {
+  const byName = new Map<string, EgressTarget>()
+  inputs.forEach((input, index) => {
+    const target = compileEgress(input, lineOf(index))
+    const other = byName.get(target.name)
+    if (other !== undefined) problems.push(`${file}:${target.line}: egress.${index} (${target.name}): the name is already used at line ${other.line}; names must be unique`)
+    else byName.set(target.name, target)
+  })
+  return byName
+}
+
 /** Parse and compile a route table; throws ConfigError listing every problem with its line. */
 export function parseRoutes (text: string, file: string): RouteTable {
   const yaml = parseLocatedYaml(text, file)
@@ -90,9 +131,13 @@ export function parseRoutes (text: string, file: string): RouteTable {
     throw new ConfigError(`${file} has problems`, problems)
   }
   const problems: string[] = []
+  if (parsed.data.routes === undefined && parsed.data.egress === undefined) {
+    problems.push(`${file}:1: routes: list at least one route (or, for a pod that only calls APIs, at least one egress target)`)
+  }
+  const egressByName = compileEgressList(parsed.data.egress ?? [], (index) => yaml.lineOf(['egress', index]), file, problems)
   const routes: Route[] = []
   const byPath = new Map<string, Map<string, Route>>()
-  parsed.data.routes.forEach((input, index) => {
+  ;(parsed.data.routes ?? []).forEach((input, index) => {
     const line = yaml.lineOf(['routes', index])
     const where = `${file}:${line}: routes.${index} (${input.path})`
     problems.push(...checkRoute(input, where))
@@ -111,7 +156,7 @@ export function parseRoutes (text: string, file: string): RouteTable {
   for (const [path, methods] of byPath) {
     entries.set(path, Object.freeze({ byMethod: methods, allow: [...methods.keys()].join(', ') }))
   }
-  return Object.freeze({ routes: Object.freeze(routes), byPath: entries, source: file })
+  return Object.freeze({ routes: Object.freeze(routes), byPath: entries, egress: Object.freeze([...egressByName.values()]), egressByName, source: file })
 }
 
 /** Read and compile the route table at `file`. */

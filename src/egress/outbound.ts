@@ -1,0 +1,86 @@
+/**
+ * One outbound call to an egress target through an undici Dispatcher (a plain Agent, or an
+ * EnvHttpProxyAgent for the on-premises webproxy): raw bytes both ways, no redirects followed, no
+ * decompression, hop-by-hop headers dropped (RFC 9110 §7.6.1) and the app's Authorization replaced.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
+import { GateError } from '../auth/errors.js'
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) plus the ones this hop sets itself: host and credentials.
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']
+// `expect: 100-continue` is between the app and us; undici refuses to send it on.
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'authorization', 'expect'])
+const NOT_RETURNED = new Set(HOP_BY_HOP)
+
+/** Header names the `Connection` header lists are hop-by-hop too. */
+function connectionListed (headers: IncomingHttpHeaders): Set<string> {
+  const value = headers.connection
+  const list = Array.isArray(value) ? value.join(',') : value ?? ''
+  return new Set(list.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== ''))
+}
+
+function filterHeaders (headers: IncomingHttpHeaders, dropped: ReadonlySet<string>): Record<string, string | string[]> {
+  const listed = connectionListed(headers)
+  const out: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || dropped.has(name) || listed.has(name)) continue
+    out[name] = value
+  }
+  return out
+}
+
+/** The headers the target receives: the app's, minus hop-by-hop, with our Bearer token. */
+export function buildOutboundHeaders (headers: IncomingHttpHeaders, token: string): Record<string, string | string[]> {
+  const out = filterHeaders(headers, NOT_FORWARDED)
+  out.authorization = `Bearer ${token}`
+  return out
+}
+
+/** The headers the app receives back: the target's, minus hop-by-hop. */
+export function buildReturnHeaders (headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  return filterHeaders(headers, NOT_RETURNED)
+}
+
+/** A request body as we can send it: nothing, bytes we hold (replayable), or a one-shot stream. */
+export type OutboundBody = { kind: 'none' } | { kind: 'buffered', bytes: Buffer } | { kind: 'stream', stream: Readable }
+
+/** One outbound request. */
+export interface OutboundRequest {
+  /** scheme, host and port of the target */
+  origin: string
+  /** the path and query exactly as sent on the wire */
+  path: string
+  method: string
+  headers: Record<string, string | string[]>
+  body: OutboundBody
+  timeoutMs: number
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
+
+/** Map an undici failure to our errors by its `code` (STYLE §8): timeouts 504, the rest 502. */
+export function toOutboundError (err: unknown): GateError {
+  const code = (err as { code?: string }).code
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return new GateError('PORTVAKT_ERR_UPSTREAM_TIMEOUT', 'the egress target did not answer in time', { cause: err })
+  return new GateError('PORTVAKT_ERR_UPSTREAM_UNAVAILABLE', 'the egress target could not be reached', { cause: err })
+}
+
+/** Send one request; resolves with the target's status, headers and a body stream. */
+export async function sendOutbound (dispatcher: Dispatcher, request: OutboundRequest): Promise<Dispatcher.ResponseData> {
+  const { body } = request
+  try {
+    return await dispatcher.request({
+      origin: request.origin,
+      path: request.path,
+      method: request.method as Dispatcher.HttpMethod,
+      headers: request.headers,
+      body: body.kind === 'none' ? null : body.kind === 'buffered' ? body.bytes : body.stream,
+      headersTimeout: request.timeoutMs,
+      bodyTimeout: request.timeoutMs
+    })
+  } catch (err) {
+    throw toOutboundError(err)
+  }
+}

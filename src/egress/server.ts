@@ -1,0 +1,176 @@
+/**
+ * The egress listener (issue 8): the app calls `http://127.0.0.1:<egress port>/<name>/<rest>` and we
+ * call `<url>/<rest>` with a Maskinporten token from NAIS_TOKEN_ENDPOINT. On a 401 we fetch a fresh
+ * token once (`skip_cache`) and retry once, when the request body can be sent again.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Readable } from 'node:stream'
+import type { Dispatcher } from 'undici'
+import { GateError, toErrorResponse } from '../auth/errors.js'
+import type { EgressTarget } from '../config/routes.js'
+import { METHODS } from '../config/route-schema.js'
+import type { Logger } from '../log.js'
+import { checkPath } from '../proxy/path.js'
+import { buildOutboundHeaders, buildReturnHeaders, sendOutbound, type OutboundBody } from './outbound.js'
+import { TokenEndpointError, type TokenClient, type TokenStats } from './token-client.js'
+
+/** Bodies up to this size are held in memory so a 401 can be retried with a fresh token. */
+export const DEFAULT_REPLAY_LIMIT_BYTES = 64 * 1024
+
+/** What the egress listener is built from. */
+export interface EgressServerOptions {
+  /** the egress targets in force, by name (a function, so a route-table reload applies) */
+  targets: () => ReadonlyMap<string, EgressTarget>
+  tokens: TokenClient
+  /** how we go out: an undici Agent, or an EnvHttpProxyAgent for the webproxy */
+  dispatcher: Dispatcher
+  timeoutMs: number
+  logger: Logger
+  replayLimitBytes?: number
+}
+
+/** Counters for metrics: requests by name and status, token fetches by result, cache hits. */
+export interface EgressStats extends TokenStats {
+  /** name → status → count; requests for no known name count under `-` */
+  requests: Record<string, Record<string, number>>
+}
+
+/** The egress listener (not listening yet) and its counters. */
+export interface EgressServer {
+  app: FastifyInstance
+  stats: () => EgressStats
+}
+
+interface EgressState { name: string | undefined, retried: boolean }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    egress: EgressState | null
+  }
+}
+
+/** Split `/<name>/<rest>?q` into the name and what follows it, raw as received. */
+function splitTarget (rawUrl: string): { name: string, rest: string } {
+  const end = rawUrl.slice(1).search(/[/?]/)
+  if (end === -1) return { name: rawUrl.slice(1), rest: '' }
+  return { name: rawUrl.slice(1, end + 1), rest: rawUrl.slice(end + 1) }
+}
+
+async function readAll (stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** Hold a small body with a declared length (replayable); stream anything else, once. */
+async function prepareBody (request: FastifyRequest, limit: number): Promise<OutboundBody> {
+  const length = request.headers['content-length']
+  const chunked = request.headers['transfer-encoding'] !== undefined
+  if (!chunked && (length === undefined || length === '0')) return { kind: 'none' }
+  if (!chunked && Number(length) <= limit) return { kind: 'buffered', bytes: await readAll(request.raw) }
+  return { kind: 'stream', stream: request.raw }
+}
+
+// The app names us as 127.0.0.1, localhost or [::1]; a port is optional.
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i
+
+async function forward (request: FastifyRequest, reply: FastifyReply, options: EgressServerOptions, state: EgressState): Promise<FastifyReply> {
+  // The socket is loopback-only, but a browser on the same machine (portvakt dev on a laptop) can be
+  // led here by DNS rebinding; it then sends its own site as Host. Only the app says 127.0.0.1.
+  if (!LOOPBACK_HOST.test(request.headers.host ?? '')) throw new GateError('PORTVAKT_ERR_NOT_LOOPBACK', 'call the egress listener as http://127.0.0.1:<port> or http://localhost:<port>')
+  const rawUrl = request.raw.url ?? ''
+  checkPath(rawUrl)
+  const { name, rest } = splitTarget(rawUrl)
+  const target = options.targets().get(name)
+  if (target === undefined) throw new GateError('PORTVAKT_ERR_NOT_FOUND', 'no egress target has this name')
+  state.name = name
+  const base = new URL(target.url)
+  const joined = (base.pathname === '/' ? '' : base.pathname) + rest
+  const path = joined.startsWith('/') ? joined : `/${joined}`
+  const spec = { target: target.target, resource: target.resource }
+  const body = await prepareBody(request, options.replayLimitBytes ?? DEFAULT_REPLAY_LIMIT_BYTES)
+  const send = async (token: string): Promise<Dispatcher.ResponseData> => await sendOutbound(options.dispatcher, {
+    origin: base.origin,
+    path,
+    method: request.method,
+    headers: buildOutboundHeaders(request.headers, token),
+    body,
+    timeoutMs: options.timeoutMs
+  })
+  const token = await options.tokens.getToken(spec)
+  let response = await send(token)
+  // The token may have lost rights since it was issued (seeds/consume-api.txt): ask once for a new one.
+  if (response.statusCode === 401 && body.kind !== 'stream') {
+    const fresh = await options.tokens.refreshToken(spec, token)
+    if (fresh !== undefined) {
+      await response.body.dump()
+      state.retried = true
+      response = await send(fresh)
+    }
+  }
+  reply.code(response.statusCode).headers(buildReturnHeaders(response.headers))
+  // The target answered before reading the whole body (a 401, say): the rest of the app's upload would
+  // stall this keep-alive connection, so close it once the answer is out.
+  if (body.kind === 'stream' && !request.raw.readableEnded) reply.header('connection', 'close')
+  return await reply.send(response.body)
+}
+
+function countRequest (requests: EgressStats['requests'], name: string, status: number): void {
+  const byStatus = requests[name] ?? (requests[name] = {})
+  byStatus[status] = (byStatus[status] ?? 0) + 1
+}
+
+function sendError (reply: FastifyReply, err: GateError, log: Logger): void {
+  const state = reply.request.egress
+  if (err.status >= 500) log.error({ code: err.code, egress: state?.name, err: err.cause ?? err.message }, err.message)
+  const response = toErrorResponse(err)
+  const body: Record<string, unknown> = { ...response.body }
+  if (err instanceof TokenEndpointError) {
+    body.error = err.error
+    if (err.errorDescription !== undefined) body.error_description = err.errorDescription
+  }
+  void reply.code(response.status).headers(response.headers).send(body)
+}
+
+/** Build the egress listener; the caller listens on 127.0.0.1 only. */
+export async function buildEgressServer (options: EgressServerOptions): Promise<EgressServer> {
+  const log = options.logger
+  const requests: EgressStats['requests'] = {}
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    routerOptions: { maxParamLength: 65_536 },
+    requestIdHeader: false,
+    return503OnClosing: true
+  })
+  app.decorateRequest('egress', null)
+  // Bodies are streamed (or held for a retry) by us; Fastify must not parse or limit them.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+  app.addHook('onRequest', async (request) => { request.egress = { name: undefined, retried: false } })
+  app.addHook('onResponse', async (request, reply) => {
+    const state = request.egress
+    const url = request.raw.url ?? ''
+    const q = url.indexOf('?')
+    countRequest(requests, state?.name ?? '-', reply.statusCode)
+    log.info({ egress: state?.name, method: request.method, path: q === -1 ? url : url.slice(0, q), status: reply.statusCode, retried: state?.retried === true || undefined, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'egress')
+  })
+  app.route({
+    method: [...METHODS],
+    url: '/*',
+    handler: async (request, reply) => await forward(request, reply, options, request.egress as EgressState)
+  })
+  app.setNotFoundHandler((request, reply) => { sendError(reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`), log) })
+  app.setErrorHandler((error: { statusCode?: number, message: string }, _request, reply) => {
+    const err = error instanceof GateError
+      ? error
+      : (error.statusCode ?? 500) < 500
+          ? new GateError('PORTVAKT_ERR_BAD_REQUEST', 'the request could not be read', { cause: error })
+          : new GateError('PORTVAKT_ERR_INTERNAL', 'something went wrong in portvakt', { cause: error })
+    sendError(reply, err, log)
+  })
+  return {
+    app,
+    stats: () => ({ ...options.tokens.stats(), requests: structuredClone(requests) })
+  }
+}
