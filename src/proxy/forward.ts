@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { GateError } from '../auth/errors.js'
-import { rewriteUpstreamHeaders } from './headers.js'
+import { rewriteDownstreamHeaders, rewriteUpstreamHeaders } from './headers.js'
 
 /** How to reach the upstream. */
 export interface ForwardOptions {
@@ -50,6 +50,7 @@ export async function registerForwarding (app: FastifyInstance, options: Forward
           encrypted: false,
           forwardToken: options.forwardToken
         }),
+        rewriteHeaders: (headers) => rewriteDownstreamHeaders(headers),
         onError: (reply, { error }) => { options.onUpstreamError(reply.request as FastifyRequest, reply as FastifyReply, toGateError(error)) }
       }
     })
