@@ -20,19 +20,33 @@ export interface Answer {
   raw: string
 }
 
-/** Write `text` to the harness's port as-is and read until the server closes (10 s safety net). */
-export async function sendRaw (url: string, text: string | Buffer): Promise<Answer> {
+/**
+ * Write `text` to the harness's port as-is and read until the server closes (10 s safety net), or
+ * with `firstResponse` until one whole response is in (for requests that keep the connection open).
+ */
+export async function sendRaw (url: string, text: string | Buffer, options: { firstResponse?: boolean } = {}): Promise<Answer> {
   const { hostname, port } = new URL(url)
   return await new Promise((resolve) => {
     const socket = connect(Number(port), hostname)
     const chunks: Buffer[] = []
     const finish = (): void => { resolve(parseAnswer(Buffer.concat(chunks).toString('latin1'))) }
     socket.setTimeout(10_000, () => { socket.destroy() })
-    socket.on('data', (chunk: Buffer) => { chunks.push(chunk) })
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk)
+      if (options.firstResponse === true && isComplete(Buffer.concat(chunks).toString('latin1'))) socket.destroy()
+    })
     socket.on('error', () => { /* a reset is an answer too: status 0 or what came before it */ })
     socket.on('close', finish)
     socket.write(text)
   })
+}
+
+function isComplete (raw: string): boolean {
+  const end = raw.indexOf('\r\n\r\n')
+  if (end === -1) return false
+  const length = /\r\ncontent-length: *(\d+)/i.exec(raw.slice(0, end))?.[1]
+  if (length !== undefined) return raw.length - end - 4 >= Number(length)
+  return raw.endsWith('0\r\n\r\n')
 }
 
 function parseAnswer (raw: string): Answer {
