@@ -51,7 +51,12 @@ export async function registerForwarding (app: FastifyInstance, options: Forward
           forwardToken: options.forwardToken
         }),
         rewriteHeaders: (headers) => rewriteDownstreamHeaders(headers),
-        onError: (reply, { error }) => { options.onUpstreamError(reply.request as FastifyRequest, reply as FastifyReply, toGateError(error)) }
+        onError: (reply, { error }) => {
+          // A body still streaming when the upstream failed is detached from its pipe, so Node never
+          // drains it: a kept-alive connection would stall the client's next request behind it.
+          if (!reply.request.raw.complete) void reply.header('connection', 'close')
+          options.onUpstreamError(reply.request as FastifyRequest, reply as FastifyReply, toGateError(error))
+        }
       }
     })
   })
