@@ -108,7 +108,13 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     // The whole path is a wildcard parameter; the default 100-character cap would 404 long paths.
     routerOptions: { maxParamLength: 65_536 },
     requestIdHeader: false,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // The router refuses a malformed percent-encoding before our hooks run; answer in our format.
+    frameworkErrors: (error, request, reply) => {
+      const code = error.code === 'FST_ERR_BAD_URL' ? 'PORTVAKT_ERR_BAD_PATH' : 'PORTVAKT_ERR_BAD_REQUEST'
+      request.portvakt = null // this request skipped the decorator: no route, no state
+      sendError(request, reply, new GateError(code, 'the request target could not be read (malformed percent-encoding)', { cause: error }), log)
+    }
   })
   app.decorateRequest('portvakt', null)
 

@@ -32,6 +32,10 @@ export type TokenVerifier = (token: string) => Promise<Claims>
 
 // Printable text without control characters: claims we copy into headers or logs must not hold CR/LF.
 const SAFE_TEXT = /^[^\x00-\x1f\x7f]*$/
+// A compact JWS is three base64url parts without padding (RFC 7515 §2, §7.1). Node's base64 decoder
+// is lenient (it ignores `=` and accepts `+`/`/`), so without this check one token would have many
+// spellings that all verify: harmless to the signature, but a trap for anything keyed on the string.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 
 function invalid (reason: TokenRejection, message: string, cause?: unknown): GateError {
   return new GateError('PORTVAKT_ERR_TOKEN_INVALID', message, { reason, cause })
@@ -101,6 +105,7 @@ export function createTokenVerifier (policy: TokenPolicy, getKey: JWTVerifyGetKe
     maxTokenAge: policy.maxTokenLifetimeSec
   })
   return async (token) => {
+    if (!COMPACT_JWS.test(token)) throw invalid('malformed', 'the token is not a compact JWS (three base64url parts)')
     let payload: JWTPayload
     try {
       ({ payload } = await jwtVerify(token, getKey, options))

@@ -1,6 +1,6 @@
 /** Issuer and JWKS URI: as configured, or discovered from RFC 8414 metadata (MASKINPORTEN_WELL_KNOWN_URL). */
 import { ConfigError } from './errors.js'
-import type { IssuerSource } from './env.js'
+import { isLoopbackUrl, type IssuerSource } from './env.js'
 
 /** The issuer portvakt trusts and where its keys are. */
 export interface Issuer {
@@ -24,6 +24,16 @@ async function fetchMetadata (url: string, timeoutMs: number, fetchImpl: typeof 
   return json as Record<string, unknown>
 }
 
+function isSecureJwksUri (href: string): boolean {
+  let url: URL
+  try {
+    url = new URL(href)
+  } catch {
+    return false
+  }
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(href))
+}
+
 /** Resolve the issuer; fetches the metadata only when a value is missing, and refuses contradictions. */
 export async function resolveIssuer (source: IssuerSource, timeoutMs: number, fetchImpl: typeof fetch = fetch): Promise<Issuer> {
   if (source.issuer !== undefined && source.jwksUri !== undefined) return { issuer: source.issuer, jwksUri: source.jwksUri }
@@ -33,6 +43,11 @@ export async function resolveIssuer (source: IssuerSource, timeoutMs: number, fe
   const { issuer, jwks_uri: jwksUri } = meta
   if (typeof issuer !== 'string' || issuer === '') problems.push(`the metadata at ${url} has no issuer; set MASKINPORTEN_ISSUER`)
   if (typeof jwksUri !== 'string' || jwksUri === '') problems.push(`the metadata at ${url} has no jwks_uri; set MASKINPORTEN_JWKS_URI`)
+  // The rule env.ts applies to a configured URL holds for a discovered one too: keys over plain
+  // http to another host could be swapped in transit, and with them every token's signature.
+  else if (source.jwksUri === undefined && !source.allowInsecure && !isSecureJwksUri(jwksUri)) {
+    problems.push(`the metadata at ${url} names jwks_uri ${jwksUri}, not https and not loopback; set MASKINPORTEN_JWKS_URI, or PORTVAKT_ALLOW_INSECURE_JWKS=true if you really mean it`)
+  }
   if (source.issuer !== undefined && typeof issuer === 'string' && issuer !== source.issuer) {
     problems.push(`MASKINPORTEN_ISSUER is ${source.issuer} but the metadata at ${url} says ${issuer}; unset one or make them agree`)
   }

@@ -122,6 +122,8 @@ export interface IssuerSource {
   issuer: string | undefined
   jwksUri: string | undefined
   wellKnownUrl: string | undefined
+  /** PORTVAKT_ALLOW_INSECURE_JWKS: a discovered jwks_uri is held to the same http rule */
+  allowInsecure: boolean
 }
 
 /** Everything portvakt reads from the environment, typed and checked. */
@@ -230,7 +232,7 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
   const problems = [...checkIssuerSource(e), ...checkPorts(e), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy)]
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   return Object.freeze({
-    issuerSource: Object.freeze({ issuer: e.MASKINPORTEN_ISSUER, jwksUri: e.MASKINPORTEN_JWKS_URI, wellKnownUrl: e.MASKINPORTEN_WELL_KNOWN_URL }),
+    issuerSource: Object.freeze({ issuer: e.MASKINPORTEN_ISSUER, jwksUri: e.MASKINPORTEN_JWKS_URI, wellKnownUrl: e.MASKINPORTEN_WELL_KNOWN_URL, allowInsecure: e.PORTVAKT_ALLOW_INSECURE_JWKS }),
     routesFile: e.PORTVAKT_ROUTES,
     upstream: e.PORTVAKT_UPSTREAM,
     host: e.PORTVAKT_HOST,

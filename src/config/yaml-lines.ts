@@ -1,5 +1,5 @@
 /** Parse YAML keeping positions, so every config problem can name its line. */
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml'
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
 
 /** A parsed YAML file that can answer "which line is this path on?". */
 export interface LocatedYaml {
@@ -32,6 +32,16 @@ export function parseLocatedYaml (text: string, file: string): LocatedYaml {
     }
     return 1
   }
-  const value: unknown = syntaxProblems.length > 0 ? undefined : doc.toJS({ maxAliasCount: 50 })
+  let value: unknown
+  if (syntaxProblems.length === 0) {
+    try {
+      value = doc.toJS({ maxAliasCount: 50 })
+    } catch (err) {
+      // toJS throws (not reports) for an alias to no anchor or an alias bomb; name the first alias's line.
+      let line = 1
+      visit(doc, { Alias (_key, node) { if (node.range != null) line = lineCounter.linePos(node.range[0]).line; return visit.BREAK } })
+      syntaxProblems.push(`${file}:${line}: ${(err as Error).message}`)
+    }
+  }
   return { value, syntaxProblems, lineOf }
 }

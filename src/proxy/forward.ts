@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { GateError } from '../auth/errors.js'
-import { rewriteUpstreamHeaders } from './headers.js'
+import { rewriteDownstreamHeaders, rewriteUpstreamHeaders } from './headers.js'
 
 /** How to reach the upstream. */
 export interface ForwardOptions {
@@ -50,7 +50,13 @@ export async function registerForwarding (app: FastifyInstance, options: Forward
           encrypted: false,
           forwardToken: options.forwardToken
         }),
-        onError: (reply, { error }) => { options.onUpstreamError(reply.request as FastifyRequest, reply as FastifyReply, toGateError(error)) }
+        rewriteHeaders: (headers) => rewriteDownstreamHeaders(headers),
+        onError: (reply, { error }) => {
+          // A body still streaming when the upstream failed is detached from its pipe, so Node never
+          // drains it: a kept-alive connection would stall the client's next request behind it.
+          if (!reply.request.raw.complete) void reply.header('connection', 'close')
+          options.onUpstreamError(reply.request as FastifyRequest, reply as FastifyReply, toGateError(error))
+        }
       }
     })
   })

@@ -56,3 +56,21 @@ export function rewriteUpstreamHeaders (headers: Record<string, string | string[
   }
   return headers
 }
+
+// Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection, so a proxy must not pass them on.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings'])
+
+/**
+ * Drop the upstream's hop-by-hop response headers and those its `Connection` names. reply-from copies
+ * them to the client as they are, so the upstream's `Connection: keep-alive` overrode a client's
+ * `Connection: close` and its `Keep-Alive` leaked through.
+ */
+export function rewriteDownstreamHeaders<H extends Record<string, string | string[] | undefined>> (headers: H): H {
+  const connection = headers.connection
+  const listed = new Set((Array.isArray(connection) ? connection.join(',') : String(connection ?? '')).split(',').map((n) => n.trim().toLowerCase()))
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase()
+    if (HOP_BY_HOP.has(lower) || listed.has(lower)) Reflect.deleteProperty(headers, name)
+  }
+  return headers
+}

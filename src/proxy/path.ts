@@ -10,6 +10,22 @@ const ENCODED_SEPARATOR = /%(2f|5c|00)/i
 const RAW_FORBIDDEN = /[\\;\x00-\x1f\x7f#]/
 const DECODED_FORBIDDEN = /[\\\x00-\x1f\x7f]/
 
+/**
+ * Whether a query names a `_method` parameter (any case, percent-encoded or not). Some frameworks
+ * let it override the request method, so the app would run another method than the one we
+ * authorised; refusing is simpler and safer than rewriting the query.
+ */
+function hasMethodOverride (query: string): boolean {
+  return query.split(/[&;]/).some((pair) => {
+    const name = pair.split('=', 1)[0] ?? ''
+    let decoded = name
+    try {
+      decoded = decodeURIComponent(name.replace(/\+/g, ' '))
+    } catch { /* a malformed name is not `_method`; the app gets it as it is */ }
+    return decoded.trim().toLowerCase() === '_method'
+  })
+}
+
 function refuse (message: string): never {
   throw new GateError('PORTVAKT_ERR_BAD_PATH', message)
 }
@@ -31,5 +47,6 @@ export function checkPath (rawUrl: string): string {
   }
   if (DECODED_FORBIDDEN.test(path)) refuse('the path decodes to a control character or \\')
   if (/\/\.\.?(\/|$)/.test(path)) refuse('the path holds a dot segment (. or ..), raw or encoded')
+  if (q !== -1 && hasMethodOverride(rawUrl.slice(q + 1))) refuse('the query holds a _method override; send the method itself')
   return path
 }

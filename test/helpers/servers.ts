@@ -55,6 +55,8 @@ export interface Seen {
   headers: Record<string, string | string[] | undefined>
   bodyBytes: number
   bodySha256: string
+  /** trailer fields that arrived after a chunked body */
+  trailers: Record<string, string | undefined>
 }
 
 /** An upstream that echoes what it received as JSON, and records every request. */
@@ -80,7 +82,7 @@ export async function startEchoUpstream (): Promise<EchoUpstream> {
     let bytes = 0
     req.on('data', (chunk: Buffer) => { bytes += chunk.length; hash.update(chunk) })
     req.on('end', () => {
-      const seen: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes: bytes, bodySha256: hash.digest('hex') }
+      const seen: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes: bytes, bodySha256: hash.digest('hex'), trailers: req.trailers }
       state.seen.push(seen)
       const slow = /^\/slow\/(\d+)/.exec(req.url ?? '')?.[1]
       if (slow !== undefined) setTimeout(() => { respond(req, res, seen) }, Number(slow))

@@ -1,0 +1,61 @@
+/**
+ * Shared pieces of the fuzz properties (issue 7): how many runs, and a model of the upstream's own
+ * path handling to hold portvakt's routing decision against.
+ */
+import fc from 'fast-check'
+
+/**
+ * Runs per property: `bounded` in `npm test`, times FUZZ_SCALE in `npm run fuzz` (which sets it to
+ * 20). Read here, in a test helper, because it tunes the test run, not portvakt.
+ */
+export function fuzzRuns (bounded: number): number {
+  const scale = Number(process.env.FUZZ_SCALE)
+  return Number.isFinite(scale) && scale > 1 ? Math.round(bounded * scale) : bounded
+}
+
+/** Segments that hit routes, dot segments, encodings and separators more often than chance would. */
+const SEGMENT = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('api', 'v1', 'arbeidsforhold', 'rapport', 'skjema', 'public', 'internal', 'isalive', 'API', 'Public', 'publicx', '') },
+  { weight: 3, arbitrary: fc.constantFrom('.', '..', '%2e', '%2E', '%2e%2e', '%2E%2e', '.%2e', '%2e.', '...', '%252e%252e', '%c0%ae', '%u002e') },
+  { weight: 3, arbitrary: fc.constantFrom('%2f', '%2F', '%5c', '%5C', '%00', '%25', '%', '%zz', ';', ';x=1', '\\', '#', '%23', '?', '%3f', '&', '%20', ' ', '\t', '\u00e6', '%c3%a6', '%ff') },
+  { weight: 2, arbitrary: fc.string({ maxLength: 6 }) },
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('a', '.', '/', '%', '2', 'e', 'f', '5', 'c', ';', '\\'), maxLength: 8 }) }
+)
+
+/** Raw request targets: mostly origin-form, with an optional query, sometimes joined oddly. */
+export const rawTarget = fc.tuple(
+  fc.array(SEGMENT, { minLength: 0, maxLength: 6 }),
+  fc.option(fc.constantFrom('x=1', '_method=DELETE', 'a=%2e%2e/b', 'q=/../public'), { nil: undefined }),
+  fc.constantFrom('/', '/', '/', '//', 'http://h/', '')
+).map(([segments, query, lead]) => lead + segments.join('/') + (query === undefined ? '' : `?${query}`))
+
+/** RFC 3986 §5.2.4 remove_dot_segments on an already decoded path. */
+function removeDotSegments (path: string): string {
+  const out: string[] = []
+  const parts = path.split('/')
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i] as string
+    const last = i === parts.length - 1
+    if (part === '..') { out.pop(); if (last) out.push('') } else if (part === '.') { if (last) out.push('') } else out.push(part)
+  }
+  return '/' + out.join('/')
+}
+
+/**
+ * The path a lenient upstream serves for `rawTarget`: it cuts the query and fragment, percent-decodes,
+ * reads `\` as `/`, merges `//` and resolves dot segments. Undefined when it would refuse the target.
+ */
+export function modelUpstreamPath (rawTarget: string): string | undefined {
+  let target = rawTarget
+  if (/^https?:\/\//i.test(target)) target = target.replace(/^https?:\/\/[^/]*/i, '')
+  const cut = target.search(/[?#]/)
+  const raw = cut === -1 ? target : target.slice(0, cut)
+  if (!raw.startsWith('/')) return undefined
+  let decoded: string
+  try {
+    decoded = decodeURIComponent(raw)
+  } catch {
+    return undefined
+  }
+  return removeDotSegments(decoded.replace(/\\/g, '/').replace(/\/{2,}/g, '/'))
+}

@@ -1,0 +1,160 @@
+/**
+ * Path and request-target attacks (issue 7, group "HTTP and paths"): everything that could make the
+ * path we authorise differ from the path the upstream serves. Sent over raw sockets, since fetch
+ * would resolve dot segments and re-encode before we ever saw them. Every request carries a valid
+ * token for the read scope, so only the path policy stands in the way.
+ */
+import t from 'tap'
+import { build } from '../helpers/build.js'
+import { assertDenied, rawGet, resetSeen, sendRaw, type Answer } from '../helpers/attack.js'
+
+const DOTDOT = ['..', '%2e%2e', '%2E%2E', '%2e%2E', '%2E%2e', '.%2e', '.%2E', '%2e.', '%2E.']
+const DOT = ['.', '%2e', '%2E']
+
+t.test('path attacks', async (t) => {
+  const h = await build(t)
+  const token = await h.mint()
+  const auth = { Authorization: `Bearer ${token}` }
+  const send = async (target: string, method = 'GET'): Promise<Answer> => await sendRaw(h.url, rawGet(target, auth, method))
+  const badPath = { status: 400, code: 'PORTVAKT_ERR_BAD_PATH', challenge: null, secrets: [token] }
+  t.beforeEach(() => { resetSeen(h) })
+
+  t.test('a plain path with a valid token passes (control)', async (t) => {
+    const res = await send('/api/v1/arbeidsforhold/42?x=1')
+    t.equal(res.status, 200)
+    t.same(h.upstream.seen.map((s) => s.url), ['/api/v1/arbeidsforhold/42?x=1'])
+  })
+
+  t.test('refuses .. segments, raw and encoded in every case mix, anywhere in the path', async (t) => {
+    for (const dots of DOTDOT) {
+      for (const target of [`/public/${dots}/api/v1/arbeidsforhold`, `/api/v1/arbeidsforhold/${dots}/rapport`, `/public/${dots}`, `/internal/isalive/${dots}/${dots}/api?x=1`]) {
+        assertDenied(t, h, await send(target), badPath)
+      }
+    }
+  })
+
+  t.test('refuses . segments, raw and encoded', async (t) => {
+    for (const dot of DOT) {
+      for (const target of [`/public/${dot}/x`, `/api/${dot}`, `/${dot}/public`]) {
+        assertDenied(t, h, await send(target), badPath)
+      }
+    }
+  })
+
+  t.test('refuses overlong and IIS-style encodings of dots and slashes', async (t) => {
+    for (const target of ['/public/%c0%ae%c0%ae/api', '/public/%c0%af', '/public/%u002e%u002e/api', '/public/%e0%80%ae', '/public/%2', '/public/%zz']) {
+      assertDenied(t, h, await send(target), badPath)
+    }
+  })
+
+  t.test('refuses encoded slash and backslash in any case', async (t) => {
+    for (const target of ['/public%2f..%2fapi', '/public%2F..%2Fapi', '/public/..%2fapi', '/public%5c..%5capi', '/public%5C..%5Capi', '/api%2fv1%2farbeidsforhold', '/public/%5c']) {
+      assertDenied(t, h, await send(target), badPath)
+    }
+  })
+
+  t.test('refuses a raw backslash', async (t) => {
+    assertDenied(t, h, await send('/public\\..\\api'), badPath)
+  })
+
+  t.test('refuses NUL, encoded or raw', async (t) => {
+    assertDenied(t, h, await send('/public%00/../api'), badPath)
+    assertDenied(t, h, await send('/api/v1/arbeidsforhold%00.json'), badPath)
+    const raw = await sendRaw(h.url, rawGet('/public\u0000/x', auth))
+    assertDenied(t, h, raw, { status: 400, secrets: [token] })
+  })
+
+  t.test('refuses control characters, encoded (and raw ones never parse)', async (t) => {
+    for (const target of ['/public%0d%0aX-Injected:%20yes', '/public%09', '/public%7f', '/public%1b']) {
+      assertDenied(t, h, await send(target), badPath)
+    }
+    assertDenied(t, h, await send('/public\u0001'), { status: 400, secrets: [token] })
+  })
+
+  t.test('refuses ; path parameters', async (t) => {
+    for (const target of ['/api;/v1/arbeidsforhold', '/public;/../api', '/api/v1/arbeidsforhold;jsessionid=1', '/public;x']) {
+      assertDenied(t, h, await send(target), badPath)
+    }
+  })
+
+  t.test('refuses // runs', async (t) => {
+    for (const target of ['//api/v1/arbeidsforhold', '/public//api', '/api//v1/arbeidsforhold', '///public', '/public/']) {
+      if (target === '/public/') continue
+      assertDenied(t, h, await send(target), badPath)
+    }
+  })
+
+  t.test('refuses absolute-form and asterisk-form request targets', async (t) => {
+    for (const target of [`${h.url}/api/v1/arbeidsforhold`, 'http://evil.example/public', 'https://portvakt.test/public', 'HTTP://127.0.0.1/public']) {
+      assertDenied(t, h, await send(target), badPath)
+    }
+    assertDenied(t, h, await send('*', 'OPTIONS'), { status: 400, secrets: [token] })
+  })
+
+  t.test('refuses CONNECT without forwarding anything', async (t) => {
+    const res = await sendRaw(h.url, `CONNECT ${new URL(h.upstream.url).host} HTTP/1.1\r\nHost: ${new URL(h.upstream.url).host}\r\nAuthorization: Bearer ${token}\r\n\r\n`)
+    t.not(res.status, 200, 'no tunnel')
+    t.ok(res.status === 0 || res.status >= 400, 'refused or closed')
+    t.same(h.upstream.seen, [])
+  })
+
+  t.test('refuses a raw # fragment in the target', async (t) => {
+    for (const target of ['/public#/../api', '/api/v1/arbeidsforhold#x', '/public/#']) {
+      assertDenied(t, h, await send(target), badPath)
+    }
+  })
+
+  t.test('an encoded # is an ordinary character: /public%23/x is no route (404), never the public one', async (t) => {
+    assertDenied(t, h, await send('/public%23/x'), { status: 404, code: 'PORTVAKT_ERR_NOT_FOUND', secrets: [token] })
+  })
+
+  t.test('routes are case-sensitive: /API, /Public and /INTERNAL are not routes (404)', async (t) => {
+    for (const target of ['/API/v1/arbeidsforhold', '/Public', '/PUBLIC/x', '/Internal/isalive', '/api/V1/arbeidsforhold']) {
+      const res = await send(target)
+      if (target === '/api/V1/arbeidsforhold') {
+        // /api is a route of its own with another scope: the read token is short there
+        assertDenied(t, h, res, { status: 403, code: 'PORTVAKT_ERR_INSUFFICIENT_SCOPE', secrets: [token] })
+      } else {
+        assertDenied(t, h, res, { status: 404, code: 'PORTVAKT_ERR_NOT_FOUND', challenge: null, secrets: [token] })
+      }
+    }
+  })
+
+  t.test('a trailing slash matches its prefix and is forwarded as sent', async (t) => {
+    t.equal((await send('/api/v1/arbeidsforhold/')).status, 200)
+    t.equal((await send('/public/')).status, 200)
+    t.same(h.upstream.seen.map((s) => s.url), ['/api/v1/arbeidsforhold/', '/public/'])
+  })
+
+  t.test('prefixes match whole segments only: /publicx, /public-admin and /public.json are not public', async (t) => {
+    for (const target of ['/publicx', '/public-admin/users', '/public.json', '/internal/isalive2', '/internal']) {
+      assertDenied(t, h, await sendRaw(h.url, rawGet(target)), { status: 404, code: 'PORTVAKT_ERR_NOT_FOUND' })
+    }
+    // A longer protected path falls back to its parent route, whose scope the token lacks.
+    assertDenied(t, h, await send('/api/v1/arbeidsforholdx'), { status: 403, code: 'PORTVAKT_ERR_INSUFFICIENT_SCOPE', secrets: [token] })
+  })
+
+  t.test('double encoding is decoded once, like the upstream: /public/%252e%252e/api stays under /public', async (t) => {
+    const res = await send('/public/%252e%252e/api/v1/arbeidsforhold')
+    t.equal(res.status, 200)
+    t.same(h.upstream.seen.map((s) => s.url), ['/public/%252e%252e/api/v1/arbeidsforhold'], 'forwarded exactly as sent')
+  })
+
+  t.test('refuses ?_method= overrides in any spelling', async (t) => {
+    for (const target of ['/public?_method=DELETE', '/api/v1/arbeidsforhold?x=1&_method=DELETE', '/public?%5Fmethod=PUT', '/public?_METHOD=PUT', '/public?a=1;_method=PUT', '/public?_method']) {
+      assertDenied(t, h, await send(target), badPath)
+    }
+    t.equal((await send('/public?x_method=1&method=GET')).status, 200, 'other names pass')
+  })
+
+  t.test('refuses lowercase and unknown methods', async (t) => {
+    for (const method of ['get', 'Get', 'post']) {
+      assertDenied(t, h, await send('/public', method), { status: 400, secrets: [token] })
+    }
+    for (const method of ['TRACE', 'PROPFIND']) {
+      const res = await send('/public', method)
+      t.ok(res.status === 405 || res.status === 400 || res.status === 404, `${method} refused (${res.status})`)
+      t.same(h.upstream.seen, [])
+    }
+  })
+})

@@ -1,0 +1,98 @@
+/**
+ * Request smuggling and upgrades (issue 7, group "HTTP and paths"), over a raw socket: ambiguous
+ * framing is a 400 and the upstream sees nothing, not even the request hidden in the body; an
+ * `Upgrade` request passes the same gate as any other and is never tunnelled.
+ */
+import t, { type Test } from 'tap'
+import { build } from '../helpers/build.js'
+import { assertDenied, CHALLENGE, resetSeen, sendRaw } from '../helpers/attack.js'
+
+/** A request hidden in the body: if it ever reached the upstream, framing was read two ways. */
+const HIDDEN = 'GET /api/v1/arbeidsforhold/smuggled HTTP/1.1\r\nHost: portvakt.test\r\n\r\n'
+
+t.test('smuggling attacks', async (t) => {
+  const h = await build(t)
+  const token = await h.mint()
+  t.beforeEach(() => { resetSeen(h) })
+  const head = (lines: string[]): string => ['POST /public HTTP/1.1', 'Host: portvakt.test', ...lines].join('\r\n') + '\r\n\r\n'
+  const refused = async (t: Test, text: string): Promise<void> => {
+    const res = await sendRaw(h.url, text)
+    assertDenied(t, h, res, { status: 400, secrets: [token] })
+    t.equal(res.raw.match(/HTTP\/1\.1 /g)?.length ?? 0, 1, 'exactly one response on the connection')
+  }
+
+  t.test('refuses Content-Length together with Transfer-Encoding (CL.TE)', async (t) => {
+    await refused(t, head(['Content-Length: 6', 'Transfer-Encoding: chunked']) + '0\r\n\r\n' + HIDDEN)
+  })
+
+  t.test('refuses Transfer-Encoding together with Content-Length (TE.CL)', async (t) => {
+    const chunk = HIDDEN.length.toString(16)
+    await refused(t, head(['Transfer-Encoding: chunked', 'Content-Length: 4']) + `${chunk}\r\n${HIDDEN}\r\n0\r\n\r\n`)
+  })
+
+  t.test('refuses two different Content-Length headers', async (t) => {
+    await refused(t, head(['Content-Length: 0', 'Content-Length: ' + String(HIDDEN.length)]) + HIDDEN)
+  })
+
+  t.test('refuses a Content-Length list', async (t) => {
+    await refused(t, head(['Content-Length: 0, ' + String(HIDDEN.length)]) + HIDDEN)
+  })
+
+  t.test('refuses Transfer-Encoding: xchunked and other non-chunked final codings', async (t) => {
+    for (const te of ['xchunked', 'chunked, identity', 'chunkedx', 'identity', 'gzip']) {
+      resetSeen(h)
+      await refused(t, head([`Transfer-Encoding: ${te}`, 'Content-Length: 0']) + HIDDEN)
+    }
+  })
+
+  t.test('refuses whitespace before the colon of Transfer-Encoding', async (t) => {
+    await refused(t, head(['Transfer-Encoding : chunked']) + '0\r\n\r\n' + HIDDEN)
+  })
+
+  t.test('refuses obs-fold (a header line continued with whitespace)', async (t) => {
+    await refused(t, head(['X-Note: a', ' Transfer-Encoding: chunked', 'Content-Length: 0']) + HIDDEN)
+    await refused(t, head(['Transfer-Encoding:', ' chunked']) + '0\r\n\r\n' + HIDDEN)
+  })
+
+  t.test('refuses bare LF line endings', async (t) => {
+    await refused(t, 'POST /public HTTP/1.1\nHost: portvakt.test\nContent-Length: 0\n\n' + HIDDEN)
+    await refused(t, 'POST /public HTTP/1.1\r\nHost: portvakt.test\r\nContent-Length: 0\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' + HIDDEN)
+  })
+
+  t.test('refuses a malformed chunk size', async (t) => {
+    await refused(t, head(['Transfer-Encoding: chunked']) + 'fffffffffffffffff\r\nx\r\n0\r\n\r\n')
+    await refused(t, head(['Transfer-Encoding: chunked']) + '5 ;\u0000\r\nhello\r\n0\r\n\r\n')
+  })
+
+  t.test('a Content-Length body is a body: the request inside it is never a second request', async (t) => {
+    const res = await sendRaw(h.url, head([`Content-Length: ${HIDDEN.length}`, 'Content-Type: text/plain', 'Connection: close']) + HIDDEN)
+    t.equal(res.status, 200)
+    t.same(h.upstream.seen.map((s) => [s.method, s.url, s.bodyBytes]), [['POST', '/public', HIDDEN.length]])
+  })
+
+  t.test('an Upgrade: websocket request without a token is refused like any other', async (t) => {
+    const res = await sendRaw(h.url, ['GET /api/v1/arbeidsforhold HTTP/1.1', 'Host: portvakt.test', 'Connection: Upgrade', 'Upgrade: websocket',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13'].join('\r\n') + '\r\n\r\n', { firstResponse: true })
+    assertDenied(t, h, res, { status: 401, code: 'PORTVAKT_ERR_TOKEN_MISSING', challenge: CHALLENGE.bare })
+  })
+
+  t.test('an Upgrade: websocket request with a valid token is not tunnelled: no 101, no Upgrade upstream', async (t) => {
+    for (const path of ['/api/v1/arbeidsforhold', '/public']) {
+      resetSeen(h)
+      const res = await sendRaw(h.url, [`GET ${path} HTTP/1.1`, 'Host: portvakt.test', 'Connection: Upgrade', 'Upgrade: websocket',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', `Authorization: Bearer ${token}`].join('\r\n') + '\r\n\r\n', { firstResponse: true })
+      t.not(res.status, 101, 'never switches protocols')
+      t.ok(res.status !== 0, 'answered')
+      for (const seen of h.upstream.seen) {
+        t.equal(seen.headers.upgrade, undefined, 'no Upgrade reaches the upstream')
+        t.notMatch(String(seen.headers.connection ?? ''), /upgrade/i)
+      }
+    }
+  })
+
+  t.test('an h2c upgrade is not honoured', async (t) => {
+    const res = await sendRaw(h.url, ['GET /public HTTP/1.1', 'Host: portvakt.test', 'Connection: Upgrade, HTTP2-Settings', 'Upgrade: h2c', 'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA'].join('\r\n') + '\r\n\r\n', { firstResponse: true })
+    t.not(res.status, 101)
+    for (const seen of h.upstream.seen) t.equal(seen.headers.upgrade, undefined)
+  })
+})
