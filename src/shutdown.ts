@@ -17,9 +17,13 @@ export interface ShutdownTimes {
 /** Close `app` and wait for in-flight requests, up to `timeoutMs`; true when they all finished. */
 export async function closeWithin (app: FastifyInstance, timeoutMs: number): Promise<boolean> {
   const closed = app.close().then(() => true)
+  // close() ends the connections idle at that moment; a keep-alive connection whose response finishes
+  // later would otherwise hold the drain open for the whole keep-alive timeout, so sweep until closed.
+  const sweep = setInterval(() => { app.server.closeIdleConnections() }, 100)
   const timer = new AbortController()
   const late = sleep(timeoutMs, false, { signal: timer.signal }).catch(() => false)
   const drained = await Promise.race([closed, late])
+  clearInterval(sweep)
   timer.abort()
   if (!drained) app.server.closeAllConnections()
   return drained
