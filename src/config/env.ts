@@ -91,6 +91,7 @@ const EnvSchema = z.object({
   PORTVAKT_ALGORITHMS: algorithms,
   PORTVAKT_FORWARD_TOKEN: boolean('true'),
   PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 1, 3_600_000),
+  PORTVAKT_TOKEN_CACHE_SIZE: z.string().regex(/^\d+$/, 'write a whole number of entries (0 turns the cache off)').default('10000').transform(Number),
   PORTVAKT_JWKS_TIMEOUT: duration('5s', 1, 60_000),
   PORTVAKT_JWKS_COOLDOWN: duration('30s', 0, 3_600_000),
   PORTVAKT_JWKS_MAX_AGE: duration('10m', 1_000, 86_400_000),
@@ -120,6 +121,8 @@ export interface Settings {
   algorithms: readonly string[]
   forwardToken: boolean
   upstreamTimeoutMs: number
+  /** verified tokens remembered (0: off); see auth/token-cache.ts */
+  tokenCacheSize: number
   jwks: { timeoutMs: number, cooldownMs: number, maxAgeMs: number, staleMaxMs: number, allowInsecure: boolean }
   logLevel: Env['PORTVAKT_LOG_LEVEL']
 }
@@ -174,6 +177,7 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
     algorithms: Object.freeze(e.PORTVAKT_ALGORITHMS),
     forwardToken: e.PORTVAKT_FORWARD_TOKEN,
     upstreamTimeoutMs: e.PORTVAKT_UPSTREAM_TIMEOUT,
+    tokenCacheSize: e.PORTVAKT_TOKEN_CACHE_SIZE,
     jwks: Object.freeze({
       timeoutMs: e.PORTVAKT_JWKS_TIMEOUT,
       cooldownMs: e.PORTVAKT_JWKS_COOLDOWN,
