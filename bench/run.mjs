@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b] [--extra nocache,nolog]
-// [--before <dist dir>] [--no-stream]`: every target in one run, rounds alternating A B C … A B C …,
+// [--before label=<dist dir>]… [--no-stream]`: every target in one run, rounds alternating A B C … A B C …,
 // then latency at a fixed 1,000 req/s, then 1 GiB up and down through portvakt for RSS.
 // Everything listens on 127.0.0.1 only, and every process started here is stopped at the end.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
@@ -22,7 +22,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string' },
     targets: { type: 'string', default: 'direct,baseline,warm,cold,nginx,haproxy' },
     extra: { type: 'string', default: '' },
-    before: { type: 'string' },
+    before: { type: 'string', multiple: true, default: [] },
     'no-stream': { type: 'boolean', default: false }
   }
 })
@@ -49,9 +49,14 @@ const LABELS = {
   nginx: 'nginx plain proxy',
   haproxy: 'HAProxy 2.6 + jwt_verify',
   'warm-nocache': 'portvakt warm, token cache off',
-  'warm-nolog': 'portvakt warm, access log off',
-  'warm-before': `portvakt warm, ${args.before ?? ''}`
+  'warm-nolog': 'portvakt warm, access log off'
 }
+// --before label=dist-dir (repeatable): the same warm load against another build, e.g. an older commit's.
+const befores = args.before.map((spec) => {
+  const [label, distDir] = spec.includes('=') ? spec.split('=', 2) : ['before', spec]
+  LABELS[`warm@${label}`] = `portvakt warm, ${label} build`
+  return { name: `warm@${label}`, distDir }
+})
 
 async function startPortvakt (name, upstreamPort, jwksUri, env = {}, cli = join(root, 'dist/cli.js')) {
   const port = await freePort()
@@ -87,7 +92,7 @@ async function waitUntilAnswering (port, token) {
 
 async function main () {
   const wanted = new Set([...args.targets.split(','), ...args.extra.split(',').filter(Boolean).map((e) => `warm-${e}`)])
-  if (args.before !== undefined) wanted.add('warm-before')
+  for (const b of befores) wanted.add(b.name)
   if (ensureInstalled(['wrk'], notes).length > 0) throw new Error('wrk is needed: apt-get install -y wrk')
   const peers = ['nginx', 'haproxy'].filter((p) => wanted.has(p))
   for (const skipped of ensureInstalled(peers, notes)) wanted.delete(skipped)
@@ -124,9 +129,9 @@ async function main () {
     const pv = await startPortvakt('portvakt-nolog', upstreamPort, issuer.jwksUri, { PORTVAKT_LOG_LEVEL: 'warn' })
     add('warm-nolog', pv.child, pv.port)
   }
-  if (wanted.has('warm-before')) {
-    const pv = await startPortvakt('portvakt-before', upstreamPort, issuer.jwksUri, {}, join(args.before, 'cli.js'))
-    add('warm-before', pv.child, pv.port)
+  for (const b of befores) {
+    const pv = await startPortvakt(b.name.replace('@', '-'), upstreamPort, issuer.jwksUri, {}, join(b.distDir, 'cli.js'))
+    add(b.name, pv.child, pv.port)
   }
   if (wanted.has('nginx')) {
     const port = await freePort()

@@ -28,7 +28,8 @@ export async function serve (): Promise<void> {
     if (closing) return
     closing = true
     logger.info({ signal }, 'shutting down')
-    gateway.close().then(() => { logger.flush(); process.exit(0) }, (err: unknown) => {
+    // The log is buffered (log.ts): exit once the last lines are written.
+    gateway.close().then(() => { logger.flush(() => { process.exit(0) }) }, (err: unknown) => {
       logger.error({ err }, 'shutdown failed')
       process.exit(1)
     })

@@ -31,6 +31,8 @@ t.test('forwards the same method, path and query', async (t) => {
   t.equal(seen.url, '/api/v1/arbeidsforhold/7?a=1&b=%20x&a=2')
   t.equal(seen.headers.host, new URL(h.upstream.url).host)
   t.equal(seen.headers['x-forwarded-host'], new URL(h.url).host)
+  t.match(h.logs().find((l) => l.msg === 'access'), { method: 'DELETE', path: '/api/v1/arbeidsforhold/7', status: 200, outcome: 'allowed', consumer: '123456789' })
+  t.notMatch(h.logText(), /eyJ/, 'no token in any log line')
 })
 
 t.test('streams a request body intact, with a length or chunked', async (t) => {

@@ -38,7 +38,7 @@ export function ratios (s) {
   ratio('req per CPU-s: warm / haproxy+jwt', 'haproxy', 'warm', (x) => x.cpuPer10k)
   ratio('req per CPU-s: cold / haproxy+jwt', 'haproxy', 'cold', (x) => x.cpuPer10k)
   ratio('req per CPU-s: warm / nginx', 'nginx', 'warm', (x) => x.cpuPer10k)
-  for (const extra of Object.keys(s).filter((k) => k.startsWith('warm-'))) ratio(`portvakt warm / ${extra}`, 'warm', extra)
+  for (const extra of Object.keys(s).filter((k) => k.startsWith('warm-') || k.startsWith('warm@'))) ratio(`portvakt warm / ${extra}`, 'warm', extra)
   return r
 }
 

@@ -53,9 +53,10 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
   if (body === null) delete headers['content-length']
   let controller: Dispatcher.DispatchController | undefined
   let finished = false
-  const gone = new Error('the client closed the connection')
+  // Made only when needed: an Error per request would cost a stack trace on every request.
+  const gone = (): Error => new Error('the client closed the connection')
   // The client went away before the answer was complete: stop the upstream request too.
-  res.once('close', () => { if (!finished) controller?.abort(gone) })
+  res.once('close', () => { if (!finished) controller?.abort(gone()) })
   pool.dispatch({
     method: req.method as Dispatcher.HttpMethod,
     path: req.url ?? '/',
@@ -64,7 +65,7 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
   }, {
     onRequestStart (c) {
       controller = c
-      if (res.destroyed) c.abort(gone)
+      if (res.destroyed) c.abort(gone())
     },
     onResponseStart (_c, statusCode, upstreamHeaders) {
       // 1xx interim answers (100 Continue) are between the pool and the upstream.
@@ -77,7 +78,7 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
     },
     onResponseData (c, chunk) {
       if (res.destroyed) {
-        c.abort(gone)
+        c.abort(gone())
       } else if (!res.write(chunk)) {
         c.pause()
         res.once('drain', () => { c.resume() })
