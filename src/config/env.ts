@@ -83,7 +83,7 @@ const EnvSchema = z.object({
   MASKINPORTEN_JWKS_URI: httpUrl.optional(),
   MASKINPORTEN_WELL_KNOWN_URL: httpUrl.optional(),
   PORTVAKT_ROUTES: z.string().min(1).default('config/routes.yaml'),
-  PORTVAKT_UPSTREAM: httpUrl.default('http://127.0.0.1:8081'),
+  PORTVAKT_UPSTREAM: httpUrl.prefault('http://127.0.0.1:8081').refine((href) => new URL(href).pathname === '/' && new URL(href).search === '', 'give the origin only (http://127.0.0.1:8081): the upstream sees the same path we authorise'),
   PORTVAKT_HOST: z.string().min(1).default('0.0.0.0'),
   PORTVAKT_PORT: port('8080'),
   PORTVAKT_CLOCK_TOLERANCE: duration('5s', 0, 300_000),

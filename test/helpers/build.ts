@@ -44,8 +44,10 @@ routes:
 export interface BuildOptions {
   routes?: string
   env?: Record<string, string>
-  /** start no JWKS server keys (empty set) */
+  /** the keys the JWKS server publishes (default: the harness key) */
   jwksKeys?: SigningKey[]
+  /** start with the JWKS endpoint answering 500, and don't wait for keys */
+  jwksDown?: boolean
 }
 
 /** Everything a test needs to drive and observe one portvakt. */
@@ -66,6 +68,7 @@ export interface Harness {
 export async function build (t: Test, options: BuildOptions = {}): Promise<Harness> {
   const key = await makeKey()
   const jwks = await startJwksServer((options.jwksKeys ?? [key]).map((k) => k.jwk))
+  jwks.down = options.jwksDown === true
   const upstream = await startEchoUpstream()
   const dir = t.testdir({ 'routes.yaml': options.routes ?? TEST_ROUTES })
   const routesFile = join(dir, 'routes.yaml')
@@ -88,7 +91,7 @@ export async function build (t: Test, options: BuildOptions = {}): Promise<Harne
     await close(upstream.server)
     await close(jwks.server)
   })
-  await gateway.keys.whenReady()
+  if (options.jwksDown !== true) await gateway.keys.whenReady()
   return {
     url: `http://127.0.0.1:${gateway.port}`,
     key,

@@ -1,0 +1,77 @@
+import t from 'tap'
+import { ConfigError } from '../src/config/errors.js'
+import { loadSettings } from '../src/config/env.js'
+
+const BASE = { MASKINPORTEN_ISSUER: 'https://test.maskinporten.no/', MASKINPORTEN_JWKS_URI: 'https://test.maskinporten.no/jwk' }
+
+function problemsOf (env: Record<string, string>): readonly string[] {
+  try {
+    loadSettings(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  return []
+}
+
+t.test('applies the documented defaults', async (t) => {
+  const s = loadSettings(BASE)
+  t.equal(s.routesFile, 'config/routes.yaml')
+  t.equal(s.upstream, 'http://127.0.0.1:8081/')
+  t.equal(s.port, 8080)
+  t.equal(s.clockToleranceSec, 5)
+  t.same(s.algorithms, ['RS256'])
+  t.equal(s.forwardToken, true)
+  t.equal(s.upstreamTimeoutMs, 30_000)
+  t.equal(s.maxTokenLifetimeSec, 680)
+  t.ok(Object.isFrozen(s))
+})
+
+t.test('parses durations, booleans and algorithm lists', async (t) => {
+  const s = loadSettings({ ...BASE, PORTVAKT_CLOCK_TOLERANCE: '2s', PORTVAKT_UPSTREAM_TIMEOUT: '500ms', PORTVAKT_FORWARD_TOKEN: 'false', PORTVAKT_ALGORITHMS: 'RS256, PS256' })
+  t.equal(s.clockToleranceSec, 2)
+  t.equal(s.upstreamTimeoutMs, 500)
+  t.equal(s.forwardToken, false)
+  t.same(s.algorithms, ['RS256', 'PS256'])
+})
+
+t.test('names every issuer variable to set when none is set', async (t) => {
+  const problems = problemsOf({})
+  t.equal(problems.length, 1)
+  t.match(problems[0], /MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI, or MASKINPORTEN_WELL_KNOWN_URL/)
+})
+
+t.test('names the missing half when only the issuer is set', async (t) => {
+  t.match(problemsOf({ MASKINPORTEN_ISSUER: BASE.MASKINPORTEN_ISSUER }), [/MASKINPORTEN_JWKS_URI: not set/])
+})
+
+t.test('accepts the well-known URL alone', async (t) => {
+  const s = loadSettings({ MASKINPORTEN_WELL_KNOWN_URL: 'https://test.maskinporten.no/.well-known/oauth-authorization-server' })
+  t.equal(s.issuerSource.issuer, undefined)
+})
+
+t.test('lists every bad variable at once', async (t) => {
+  const problems = problemsOf({ ...BASE, PORTVAKT_PORT: 'eighty', PORTVAKT_CLOCK_TOLERANCE: 'soon', PORTVAKT_ALGORITHMS: 'HS256,none', PORTVAKT_FORWARD_TOKEN: 'maybe', PORTVAKT_UPSTREAM: 'ftp://x' })
+  t.equal(problems.length, 5)
+  for (const name of ['PORTVAKT_PORT', 'PORTVAKT_CLOCK_TOLERANCE', 'PORTVAKT_ALGORITHMS', 'PORTVAKT_FORWARD_TOKEN', 'PORTVAKT_UPSTREAM']) {
+    t.ok(problems.some((p) => p.startsWith(name)), `names ${name}`)
+  }
+})
+
+t.test('refuses the platform\'s reserved ports', async (t) => {
+  t.match(problemsOf({ ...BASE, PORTVAKT_PORT: '7564' }), [/reserved by the NAIS platform/])
+})
+
+t.test('refuses plain http JWKS to a host that is not loopback unless allowed', async (t) => {
+  t.match(problemsOf({ ...BASE, MASKINPORTEN_JWKS_URI: 'http://issuer.example/jwk' }), [/plain http/])
+  t.same(problemsOf({ ...BASE, MASKINPORTEN_JWKS_URI: 'http://127.0.0.1:9/jwk' }), [])
+  t.same(problemsOf({ ...BASE, MASKINPORTEN_JWKS_URI: 'http://issuer.example/jwk', PORTVAKT_ALLOW_INSECURE_JWKS: 'true' }), [])
+})
+
+t.test('treats empty values as unset', async (t) => {
+  t.equal(loadSettings({ ...BASE, PORTVAKT_PORT: '' }).port, 8080)
+})
+
+t.test('refuses an upstream with a path, so the path we authorise is the path it sees', async (t) => {
+  t.match(problemsOf({ ...BASE, PORTVAKT_UPSTREAM: 'http://127.0.0.1:8081/base' }), [/PORTVAKT_UPSTREAM/])
+})

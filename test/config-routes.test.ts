@@ -1,0 +1,122 @@
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { ConfigError } from '../src/config/errors.js'
+import { expandScope, loadRoutes, parseRoutes } from '../src/config/routes.js'
+
+function problemsOf (yaml: string): readonly string[] {
+  try {
+    parseRoutes(yaml, 'routes.yaml')
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  return []
+}
+
+t.test('compiles the annotated example in config/routes.yaml', async (t) => {
+  const table = await loadRoutes('config/routes.yaml')
+  t.equal(table.routes.length, 6)
+  const skjema = table.routes.find((r) => r.path === '/api/v1/skjema')
+  t.same(skjema?.scopes, { mode: 'all', list: ['nav:arbeid/skjema/innsending.write'] })
+  const rapport = table.routes.find((r) => r.path === '/api/v1/rapport')
+  t.equal(rapport?.scopes?.mode, 'any')
+  t.equal(table.byPath.get('/api/v1/arbeidsforhold')?.allow, 'GET, HEAD, POST, PUT, PATCH, DELETE')
+})
+
+t.test('expands manifest-form scopes by the NAIS rule', async (t) => {
+  t.equal(expandScope({ product: 'arbeid', name: 'some.scope.read' }), 'nav:arbeid:some.scope.read')
+  t.equal(expandScope({ product: 'arbeid', name: 'some/scope.read' }), 'nav:arbeid/some/scope.read')
+  t.equal(expandScope({ product: 'arbeid', name: 'some.scope', separator: '/' }), 'nav:arbeid/some.scope')
+  t.equal(expandScope('skatt:some.scope'), 'skatt:some.scope')
+})
+
+t.test('applies the default audience, a per-route override, and audience: null', async (t) => {
+  const table = parseRoutes(`
+audience: https://arbeid.api.nav.no
+routes:
+  - { path: /a, scopes: [nav:x:a] }
+  - { path: /b, scopes: [nav:x:b], audience: https://b.api.nav.no }
+  - { path: /c, scopes: [nav:x:c], audience: null }
+  - { path: /d, public: true }
+`, 'routes.yaml')
+  t.same(table.routes.map((r) => r.audience), ['https://arbeid.api.nav.no', 'https://b.api.nav.no', undefined, undefined])
+})
+
+t.test('names the line of each problem and lists them all at once', async (t) => {
+  const problems = problemsOf(`routes:
+  - methods: [GET]
+    scopes: [nav:x:a]
+  - path: api/v1
+    scopes: [nav:x:b]
+  - path: /c
+    scopes: []
+  - path: /d
+    scope: [nav:x:d]
+  - path: /e
+    methods: [GET, FETCH]
+    scopes: [nav:x:e]
+`)
+  t.match(problems, [
+    /^routes\.yaml:2: routes\.0\.path: /,
+    /^routes\.yaml:4: routes\.1\.path: a path starts with \//,
+    /^routes\.yaml:7: routes\.2\.scopes: /,
+    /^routes\.yaml:9: routes\.3: unknown key "scope"/,
+    /^routes\.yaml:11: routes\.4\.methods\.1: a method is one of/
+  ])
+  t.equal(problems.length, 5)
+})
+
+t.test('refuses a route that is both public and scoped, or neither', async (t) => {
+  const problems = problemsOf(`routes:
+  - path: /a
+    public: true
+    scopes: [nav:x:a]
+  - path: /b
+    methods: [GET]
+`)
+  t.match(problems[0], /routes\.yaml:2: .*either public: true or has scopes, not both/)
+  t.match(problems[1], /routes\.yaml:5: .*say which scopes the route needs/)
+})
+
+t.test('refuses a duplicate path and method, naming both lines', async (t) => {
+  const problems = problemsOf(`routes:
+  - path: /a
+    scopes: [nav:x:a]
+  - path: /a
+    methods: [GET]
+    scopes: [nav:x:b]
+`)
+  t.match(problems, [/routes\.yaml:4: .*GET \/a is already routed at line 2/])
+})
+
+t.test('reports YAML syntax errors with their line', async (t) => {
+  const problems = problemsOf('routes:\n  - path: /a\n    scopes: [nav:x:a\n')
+  t.ok(problems.length > 0)
+  t.match(problems[0], /^routes\.yaml:\d+: /)
+})
+
+t.test('reports duplicate keys in a mapping', async (t) => {
+  t.match(problemsOf('routes:\n  - path: /a\n    path: /b\n    public: true\n'), [/routes\.yaml:3: .*unique/i])
+})
+
+t.test('refuses paths that could be read two ways', async (t) => {
+  for (const path of ['/a/', '/a//b', '/a/../b', '/a;x', '/a%2fb', '/a b']) {
+    t.equal(problemsOf(`routes:\n  - { path: "${path}", public: true }\n`).length, 1, path)
+  }
+})
+
+t.test('refuses scopes that are not prefix:subscope and orgnos that are not 9 digits', async (t) => {
+  t.equal(problemsOf('routes:\n  - { path: /a, scopes: ["just-a-word"] }\n').length, 1)
+  t.equal(problemsOf('routes:\n  - { path: /a, scopes: [nav:x:a], consumers: [12345] }\n').length, 1)
+  t.equal(problemsOf('routes:\n  - { path: /a, scopes: [{ product: Arbeid, name: xy }] }\n').length, 1)
+})
+
+t.test('refuses an empty document and a missing file with a hint', async (t) => {
+  t.match(problemsOf(''), [/routes/])
+  await t.rejects(loadRoutes('no/such/routes.yaml'), { name: 'ConfigError', message: /set PORTVAKT_ROUTES/ })
+})
+
+t.test('the README route-table example in the issue parses', async (t) => {
+  const text = readFileSync('config/routes.yaml', 'utf8')
+  t.doesNotThrow(() => parseRoutes(text, 'config/routes.yaml'))
+})
