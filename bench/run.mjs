@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b] [--extra nocache,nolog]
-// [--before label=<dist dir>]… [--no-stream]`: every target in one run, rounds alternating A B C … A B C …,
+// [--before label=<dist dir>]… [--rate 1000] [--no-stream]`: every target in one run, rounds alternating A B C … A B C …,
 // then latency at a fixed 1,000 req/s, then 1 GiB up and down through portvakt for RSS.
 // Everything listens on 127.0.0.1 only, and every process started here is stopped at the end.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     targets: { type: 'string', default: 'direct,baseline,warm,cold,nginx,haproxy' },
     extra: { type: 'string', default: '' },
     before: { type: 'string', multiple: true, default: [] },
+    rate: { type: 'string', default: '1000' },
     'no-stream': { type: 'boolean', default: false }
   }
 })
@@ -170,8 +171,8 @@ async function main () {
   const fixedNames = quick ? names.filter((n) => ['direct', 'warm', 'cold'].includes(n)) : names
   for (const name of fixedNames) {
     const t = targets[name]
-    fixed[name] = await runFixedRate({ port: t.port, path: PATH, rate: 1000, seconds: fixedSeconds, tokens: t.pool === 'cold' ? coldTokens : warmTokens })
-    log(`1000 req/s ${name.padEnd(13)} p50 ${fixed[name].p50.toFixed(2)} ms  p99 ${fixed[name].p99.toFixed(2)} ms  errors ${fixed[name].errors}`)
+    fixed[name] = await runFixedRate({ port: t.port, path: PATH, rate: Number(args.rate), seconds: fixedSeconds, tokens: t.pool === 'cold' ? coldTokens : warmTokens })
+    log(`${args.rate} req/s ${name.padEnd(13)} p50 ${fixed[name].p50.toFixed(2)} ms  p99 ${fixed[name].p99.toFixed(2)} ms  errors ${fixed[name].errors}`)
   }
 
   let streaming
@@ -182,9 +183,9 @@ async function main () {
 
   const summary = summarise(results)
   const ratioMap = ratios(summary)
-  const table = formatTables(summary, ratioMap, fixed, LABELS)
+  const table = formatTables(summary, ratioMap, fixed, LABELS, Number(args.rate))
   const environment = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtEnd: loadavg(), date: new Date().toISOString() }
-  const settings = { quick, rounds, seconds, connections: CONNECTIONS, path: PATH, warmTokens: WARM_TOKENS, coldTokens: COLD_TOKENS, benchCacheSize: CACHE_SIZE }
+  const settings = { rate: Number(args.rate), quick, rounds, seconds, connections: CONNECTIONS, path: PATH, warmTokens: WARM_TOKENS, coldTokens: COLD_TOKENS, benchCacheSize: CACHE_SIZE }
   mkdirSync(join(root, 'bench/results'), { recursive: true })
   writeFileSync(join(root, 'bench/results/latest.json'), JSON.stringify({ environment, settings, summary, ratios: ratioMap, fixedRate: fixed, streaming, rounds: results, notes }, null, 2) + '\n')
   process.stdout.write(`\n${table}\n`)

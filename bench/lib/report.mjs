@@ -46,7 +46,7 @@ const f0 = (x) => x.toFixed(0)
 const f2 = (x) => x.toFixed(2)
 
 /** Markdown tables: throughput, ratios, latency at a fixed rate. */
-export function formatTables (summary, ratioMap, fixed, labels) {
+export function formatTables (summary, ratioMap, fixed, labels, rate) {
   const lines = ['| target | req/s median (min–max) | p50 ms | p99 ms | CPU-s / 10k req | RSS after load MB | errors |', '|---|---|---|---|---|---|---|']
   for (const [name, s] of Object.entries(summary)) {
     lines.push(`| ${labels[name] ?? name} | ${f0(s.rps)} (${f0(s.rpsMin)}–${f0(s.rpsMax)}) | ${f2(s.p50)} | ${f2(s.p99)} | ${f2(s.cpuPer10k)} | ${f0(s.rssMb)} | ${s.errors} |`)
@@ -55,7 +55,7 @@ export function formatTables (summary, ratioMap, fixed, labels) {
   for (const [label, value] of Object.entries(ratioMap)) lines.push(`| ${label} | ${f2(value)}× |`)
   if (Object.keys(fixed).length > 0) {
     const direct = fixed.direct
-    lines.push('', '| at a fixed 1,000 req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors |', '|---|---|---|---|---|---|')
+    lines.push('', `| at a fixed ${rate.toLocaleString('en')} req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors |`, '|---|---|---|---|---|---|')
     for (const [name, x] of Object.entries(fixed)) {
       const added = direct && name !== 'direct' ? [f2(x.p50 - direct.p50), f2(x.p99 - direct.p99)] : ['–', '–']
       lines.push(`| ${labels[name] ?? name} | ${f2(x.p50)} | ${f2(x.p99)} | ${added[0]} | ${added[1]} | ${x.errors} |`)
