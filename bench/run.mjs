@@ -30,12 +30,12 @@ const { values: args } = parseArgs({
 const quick = args.quick
 const rounds = Number(args.rounds ?? 3)
 const seconds = Number(args.seconds ?? (quick ? 2 : 10))
-const warmupSeconds = quick ? 1 : 3
+const warmupSeconds = quick ? 0.5 : 3
 const fixedSeconds = quick ? 2 : 5
 const CONNECTIONS = 50
 const PATH = '/api/v1/items?page=1'
 // The cold pool is twice the bench portvakt's cache size and cycled in order, so every request misses.
-const CACHE_SIZE = 1000
+const CACHE_SIZE = 400
 const WARM_TOKENS = 300
 const COLD_TOKENS = 2 * CACHE_SIZE
 const notes = []
@@ -50,7 +50,14 @@ const LABELS = {
   nginx: 'nginx plain proxy',
   haproxy: 'HAProxy 2.6 + jwt_verify',
   'warm-nocache': 'portvakt warm, token cache off',
-  'warm-nolog': 'portvakt warm, access log off'
+  'warm-nolog': 'portvakt warm, access log off',
+  'warm-semi2': 'portvakt warm, --max-semi-space-size=2'
+}
+// --extra name: portvakt warm once more, with one setting changed, to measure one lever.
+const EXTRAS = {
+  nocache: { PORTVAKT_TOKEN_CACHE_SIZE: '0' },
+  nolog: { PORTVAKT_LOG_LEVEL: 'warn' },
+  semi2: { NODE_OPTIONS: '--max-semi-space-size=2' }
 }
 // --before label=dist-dir (repeatable): the same warm load against another build, e.g. an older commit's.
 const befores = args.before.map((spec) => {
@@ -122,13 +129,10 @@ async function main () {
     if (wanted.has('warm')) add('warm', pv.child, pv.port, 'warm')
     if (wanted.has('cold')) add('cold', pv.child, pv.port, 'cold')
   }
-  if (wanted.has('warm-nocache')) {
-    const pv = await startPortvakt('portvakt-nocache', upstreamPort, issuer.jwksUri, { PORTVAKT_TOKEN_CACHE_SIZE: '0' })
-    add('warm-nocache', pv.child, pv.port)
-  }
-  if (wanted.has('warm-nolog')) {
-    const pv = await startPortvakt('portvakt-nolog', upstreamPort, issuer.jwksUri, { PORTVAKT_LOG_LEVEL: 'warn' })
-    add('warm-nolog', pv.child, pv.port)
+  for (const [extra, env] of Object.entries(EXTRAS)) {
+    if (!wanted.has(`warm-${extra}`)) continue
+    const pv = await startPortvakt(`portvakt-${extra}`, upstreamPort, issuer.jwksUri, env)
+    add(`warm-${extra}`, pv.child, pv.port)
   }
   for (const b of befores) {
     const pv = await startPortvakt(b.name.replace('@', '-'), upstreamPort, issuer.jwksUri, {}, join(b.distDir, 'cli.js'))
