@@ -86,7 +86,8 @@ async function startPortvakt (name, upstreamPort, jwksUri, env = {}, cli = join(
 }
 
 async function waitUntilAnswering (port, token) {
-  const until = Date.now() + 15_000
+  // Generous: on a loaded machine a Node process can take many seconds to start.
+  const until = Date.now() + 60_000
   await waitForPort(port)
   for (;;) {
     const res = await fetch(`http://127.0.0.1:${port}${PATH}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined)

@@ -27,7 +27,7 @@ export function startChild (name, command, args, { env, logFile } = {}) {
 }
 
 /** Resolve once a TCP connect to `port` succeeds; reject after `ms`. */
-export async function waitForPort (port, ms = 15_000) {
+export async function waitForPort (port, ms = 60_000) {
   const until = Date.now() + ms
   for (;;) {
     const ok = await new Promise((resolve) => {
