@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
 const quick = args.quick
 const rounds = Number(args.rounds ?? 3)
 const seconds = Number(args.seconds ?? (quick ? 2 : 10))
-const warmupSeconds = quick ? 0.5 : 3
+const warmupSeconds = quick ? 1 : 3 // wrk takes whole seconds
 const fixedSeconds = quick ? 2 : 5
 const CONNECTIONS = 50
 const PATH = '/api/v1/items?page=1'
