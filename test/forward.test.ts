@@ -202,3 +202,23 @@ t.test('a client that goes away mid-answer makes portvakt drop the upstream requ
   await closed
   t.pass('the upstream saw its request closed')
 })
+
+t.test('a client that goes away before the upstream answers is not logged as an upstream failure', async (t) => {
+  let arrived!: () => void
+  const got = new Promise<void>((resolve) => { arrived = resolve })
+  let upstreamClosed!: () => void
+  const closed = new Promise<void>((resolve) => { upstreamClosed = resolve })
+  const upstream = await startUpstream(t, (req) => {
+    req.socket.on('close', upstreamClosed)
+    arrived()
+    // Never answers: only the proxy dropping the request ends it.
+  })
+  const h = await build(t, { env: { PORTVAKT_UPSTREAM: upstream } })
+  const req = request(`${h.url}/public/wait`)
+  req.on('error', () => {})
+  req.end()
+  await got
+  req.destroy()
+  await closed
+  t.equal(h.logs().filter((l) => l.level === 50).length, 0, 'no error line')
+})

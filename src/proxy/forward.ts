@@ -90,6 +90,8 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
     },
     onResponseError (_c, error) {
       finished = true
+      // The client left first (we aborted): there is no one to answer, and the upstream did nothing wrong.
+      if (res.destroyed && !res.headersSent) return
       if (!res.headersSent && !reply.sent) {
         options.onUpstreamError(request, reply, toGateError(error))
       } else {
