@@ -19,6 +19,8 @@ export interface ForwardOptions {
   forwardToken: boolean
   /** map an upstream failure to a response (set by the server, which owns error responses) */
   onUpstreamError: (request: FastifyRequest, reply: FastifyReply, error: GateError) => void
+  /** told when the upstream's head is in, before it is written; headers it sets on `reply` are sent too */
+  onUpstreamHead?: (request: FastifyRequest, reply: FastifyReply) => void
 }
 
 /** The methods a route may list (route-schema.ts); others never reach forwarding (405). */
@@ -70,8 +72,11 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
     onResponseStart (_c, statusCode, upstreamHeaders) {
       // 1xx interim answers (100 Continue) are between the pool and the upstream.
       if (statusCode < 200) return
-      reply.hijack()
+      options.onUpstreamHead?.(request, reply)
       const out = toUpstreamResponseHeaders(upstreamHeaders)
+      // Headers the server set on the reply (Connection: close while draining) win over the upstream's.
+      Object.assign(out, reply.getHeaders())
+      reply.hijack()
       // An HTTP/1 connection can't be reused while the request body is unread (reply-from does the same).
       if (body !== null && !req.complete) out.connection = 'close'
       res.writeHead(statusCode, out)
