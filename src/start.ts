@@ -7,6 +7,7 @@ import { Readiness } from './admin/readiness.js'
 import { buildAdminServer } from './admin/server.js'
 import { KeyStore } from './auth/keys.js'
 import { createTokenVerifier } from './auth/token.js'
+import { TokenCache, cacheVerifier } from './auth/token-cache.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
@@ -17,6 +18,9 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { buildServer } from './server.js'
 import { drainListener } from './shutdown.js'
 
+// 10,000 entries of ordinary claims take ~7 MB; this caps odd ones (long scope lists) too.
+const TOKEN_CACHE_MAX_BYTES = 16 * 1024 * 1024
+
 /** A running portvakt. */
 export interface Gateway {
   app: FastifyInstance
@@ -24,6 +28,8 @@ export interface Gateway {
   issuer: Issuer
   /** the route table in force, reloadable */
   routes: RouteHolder
+  /** verified tokens; `stats()` gives hit/miss counts for metrics */
+  tokenCache: TokenCache
   /** the port it listens on (useful with port 0) */
   port: number
   /** the admin listener (probes, metrics) and its port */
@@ -72,22 +78,30 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     if (result.ok) logger.info({ trigger: result.trigger, routes: describeRoutes(result.table) }, 'route table reloaded')
     else logger.error({ trigger: result.trigger, problems: result.problems }, 'route table reload rejected; the previous table keeps serving')
   })
+  const tokenCache = new TokenCache({
+    maxEntries: settings.tokenCacheSize,
+    maxBytes: TOKEN_CACHE_MAX_BYTES,
+    clockToleranceSec: settings.clockToleranceSec,
+    maxTokenLifetimeSec: settings.maxTokenLifetimeSec
+  })
   const keys = new KeyStore({
     jwksUri: issuer.jwksUri,
     ...settings.jwks,
     fetch: fetchImpl,
     onFetch: (result) => {
       metrics.observeJwksFetch(result)
+      // Fresh keys may have dropped one: cached tokens are checked again against the new set.
+      if (result.ok) tokenCache.clear()
       if (result.ok) logger.info({ keys: result.keys, trigger: result.trigger }, 'signing keys fetched')
       else logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
     }
   })
-  const verify = createTokenVerifier({
+  const verify = cacheVerifier(createTokenVerifier({
     issuer: issuer.issuer,
     algorithms: settings.algorithms,
     clockToleranceSec: settings.clockToleranceSec,
     maxTokenLifetimeSec: settings.maxTokenLifetimeSec
-  }, keys.getKey)
+  }, keys.getKey), tokenCache, () => keys.status().ready)
   const app = await buildServer({
     upstream: settings.upstream,
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
@@ -134,6 +148,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     keys,
     issuer,
     routes: holder,
+    tokenCache,
     port,
     admin,
     adminPort: portOf(admin, settings.admin.port),

@@ -91,6 +91,7 @@ const EnvSchema = z.object({
   PORTVAKT_ALGORITHMS: algorithms,
   PORTVAKT_FORWARD_TOKEN: boolean('true'),
   PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 1, 3_600_000),
+  PORTVAKT_TOKEN_CACHE_SIZE: z.string().regex(/^\d+$/, 'write a whole number of entries (0 turns the cache off)').default('10000').transform(Number),
   PORTVAKT_JWKS_TIMEOUT: duration('5s', 1, 60_000),
   PORTVAKT_JWKS_COOLDOWN: duration('30s', 0, 3_600_000),
   PORTVAKT_JWKS_MAX_AGE: duration('10m', 1_000, 86_400_000),
@@ -140,6 +141,8 @@ export interface Settings {
   upstreamTimeoutMs: number
   /** how long the app (launcher mode) gets between SIGTERM and SIGKILL */
   shutdownTimeoutMs: number
+  /** verified tokens remembered (0: off); see auth/token-cache.ts */
+  tokenCacheSize: number
   jwks: { timeoutMs: number, cooldownMs: number, maxAgeMs: number, staleMaxMs: number, allowInsecure: boolean }
   /** the admin listener: probes and metrics, apart from the proxied path space */
   admin: { host: string, port: number, upstreamReadyPath: string | undefined }
@@ -243,6 +246,7 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
     forwardToken: e.PORTVAKT_FORWARD_TOKEN,
     upstreamTimeoutMs: e.PORTVAKT_UPSTREAM_TIMEOUT,
     shutdownTimeoutMs: e.PORTVAKT_SHUTDOWN_TIMEOUT,
+    tokenCacheSize: e.PORTVAKT_TOKEN_CACHE_SIZE,
     jwks: Object.freeze({
       timeoutMs: e.PORTVAKT_JWKS_TIMEOUT,
       cooldownMs: e.PORTVAKT_JWKS_COOLDOWN,

@@ -25,9 +25,12 @@ function canonical (name: string): string {
   return name.toLowerCase().replace(/[_.]/g, '-')
 }
 
+// Node hands us lower-case names; only a name with upper case, `_` or `.` needs the (allocating) rewrite.
+const NEEDS_CANONICAL = /[A-Z_.]/
+
 /** Whether a client-sent header must not reach the upstream. */
 export function isDroppedHeader (name: string): boolean {
-  return DROPPED.has(canonical(name))
+  return DROPPED.has(NEEDS_CANONICAL.test(name) ? canonical(name) : name)
 }
 
 /** What the proxy knows about the request when it rewrites headers. */

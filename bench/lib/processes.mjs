@@ -1,0 +1,70 @@
+// Child processes for the bench: start, wait until they answer, read their CPU time and RSS from
+// /proc, and stop them (each by its own pid, at the end or on failure).
+import { spawn, execFileSync } from 'node:child_process'
+import { openSync, readFileSync } from 'node:fs'
+import { createServer, connect } from 'node:net'
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
+const children = new Set()
+
+/** A free loopback port (listen on 0, note it, close). */
+export async function freePort () {
+  const server = createServer()
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Start `command` with `args`; its output goes to `logFile`. */
+export function startChild (name, command, args, { env, logFile } = {}) {
+  const fd = openSync(logFile, 'a')
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] })
+  child.benchName = name
+  children.add(child)
+  child.on('exit', () => { children.delete(child) })
+  return child
+}
+
+/** Resolve once a TCP connect to `port` succeeds; reject after `ms`. */
+export async function waitForPort (port, ms = 60_000) {
+  const until = Date.now() + ms
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true) })
+      socket.on('error', () => resolve(false))
+    })
+    if (ok) return
+    if (Date.now() > until) throw new Error(`nothing listens on ${port} after ${ms} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** CPU seconds (user + system) the process has used so far. */
+export function cpuSeconds (pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+}
+
+/** Resident set size in MB. */
+export function rssMb (pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  return kb / 1024
+}
+
+/** Stop one child: SIGTERM, then SIGKILL if it lingers. */
+export async function stopChild (child) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** Stop every child this bench started. */
+export async function stopAll () {
+  await Promise.all([...children].map(stopChild))
+}

@@ -1,0 +1,65 @@
+// The bench's table and ratios, as markdown for the terminal and the README.
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** Summarise each target's rounds: medians, ranges, CPU per 10k, RSS. */
+export function summarise (rounds) {
+  const out = {}
+  for (const [name, runs] of Object.entries(rounds)) {
+    out[name] = {
+      rps: median(runs.map((r) => r.rps)),
+      rpsMin: Math.min(...runs.map((r) => r.rps)),
+      rpsMax: Math.max(...runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      cpuPer10k: median(runs.map((r) => r.cpuSeconds / r.requests * 10_000)),
+      rssMb: Math.max(...runs.map((r) => r.rssMb)),
+      errors: runs.reduce((n, r) => n + r.errors, 0)
+    }
+  }
+  return out
+}
+
+/** The ratios the issue asks for, where both sides ran. */
+export function ratios (s) {
+  const r = {}
+  const ratio = (label, a, b, f = (x) => x.rps) => { if (s[a] && s[b]) r[label] = f(s[a]) / f(s[b]) }
+  ratio('portvakt warm / baseline', 'warm', 'baseline')
+  ratio('portvakt warm / nginx', 'warm', 'nginx')
+  ratio('portvakt warm / haproxy+jwt', 'warm', 'haproxy')
+  ratio('portvakt cold / baseline', 'cold', 'baseline')
+  ratio('portvakt warm / cold', 'warm', 'cold')
+  ratio('portvakt warm / direct', 'warm', 'direct')
+  // Per CPU-second: requests one CPU-second buys, i.e. the inverse of CPU per request.
+  ratio('req per CPU-s: warm / haproxy+jwt', 'haproxy', 'warm', (x) => x.cpuPer10k)
+  ratio('req per CPU-s: cold / haproxy+jwt', 'haproxy', 'cold', (x) => x.cpuPer10k)
+  ratio('req per CPU-s: warm / nginx', 'nginx', 'warm', (x) => x.cpuPer10k)
+  for (const extra of Object.keys(s).filter((k) => k.startsWith('warm-') || k.startsWith('warm@'))) ratio(`portvakt warm / ${extra}`, 'warm', extra)
+  return r
+}
+
+const f0 = (x) => x.toFixed(0)
+const f2 = (x) => x.toFixed(2)
+
+/** Markdown tables: throughput, ratios, latency at a fixed rate. */
+export function formatTables (summary, ratioMap, fixed, labels, rate) {
+  const lines = ['| target | req/s median (min–max) | p50 ms | p99 ms | CPU-s / 10k req | RSS after load MB | errors |', '|---|---|---|---|---|---|---|']
+  for (const [name, s] of Object.entries(summary)) {
+    lines.push(`| ${labels[name] ?? name} | ${f0(s.rps)} (${f0(s.rpsMin)}–${f0(s.rpsMax)}) | ${f2(s.p50)} | ${f2(s.p99)} | ${f2(s.cpuPer10k)} | ${f0(s.rssMb)} | ${s.errors} |`)
+  }
+  lines.push('', '| ratio | value |', '|---|---|')
+  for (const [label, value] of Object.entries(ratioMap)) lines.push(`| ${label} | ${f2(value)}× |`)
+  if (Object.keys(fixed).length > 0) {
+    const direct = fixed.direct
+    lines.push('', `| at a fixed ${rate.toLocaleString('en')} req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors |`, '|---|---|---|---|---|---|')
+    for (const [name, x] of Object.entries(fixed)) {
+      const added = direct && name !== 'direct' ? [f2(x.p50 - direct.p50), f2(x.p99 - direct.p99)] : ['–', '–']
+      lines.push(`| ${labels[name] ?? name} | ${f2(x.p50)} | ${f2(x.p99)} | ${added[0]} | ${added[1]} | ${x.errors} |`)
+    }
+  }
+  return lines.join('\n')
+}

@@ -1,0 +1,213 @@
+// `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b] [--extra nocache,nolog]
+// [--before label=<dist dir>]… [--rate 1000] [--no-stream]`: every target in one run, rounds alternating A B C … A B C …,
+// then latency at a fixed 1,000 req/s, then 1 GiB up and down through portvakt for RSS.
+// Everything listens on 127.0.0.1 only, and every process started here is stopped at the end.
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { startIssuer, ISSUER, SCOPE } from './lib/issuer.mjs'
+import { runFixedRate, runWrk, prepareWrk } from './lib/load.mjs'
+import { ensureInstalled, writeHaproxyConf, writeNginxConf } from './lib/peers.mjs'
+import { cpuSeconds, freePort, rssMb, startChild, stopAll, waitForPort } from './lib/processes.mjs'
+import { formatTables, ratios, summarise } from './lib/report.mjs'
+import { measureStreaming } from './lib/stream.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    targets: { type: 'string', default: 'direct,baseline,warm,cold,nginx,haproxy' },
+    extra: { type: 'string', default: '' },
+    before: { type: 'string', multiple: true, default: [] },
+    rate: { type: 'string', default: '1000' },
+    'no-stream': { type: 'boolean', default: false }
+  }
+})
+const quick = args.quick
+const rounds = Number(args.rounds ?? 3)
+const seconds = Number(args.seconds ?? (quick ? 2 : 10))
+// wrk takes whole seconds; --quick skips the warm-up (its first round warms up) to stay under a minute.
+const warmupSeconds = quick ? 0 : 3
+const fixedSeconds = quick ? 2 : 5
+const CONNECTIONS = 50
+const PATH = '/api/v1/items?page=1'
+// The cold pool is twice the bench portvakt's cache size and cycled in order, so every request misses.
+const CACHE_SIZE = 400
+const WARM_TOKENS = 300
+const COLD_TOKENS = 2 * CACHE_SIZE
+const notes = []
+const dir = mkdtempSync(join(tmpdir(), 'portvakt-bench-'))
+const started = performance.now()
+const log = (text) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${text}\n`)
+
+const LABELS = {
+  direct: 'direct (upstream, no proxy)',
+  baseline: 'baseline: Fastify + @fastify/http-proxy, no auth',
+  warm: `portvakt warm (${WARM_TOKENS} tokens reused)`,
+  cold: 'portvakt cold (a new token every request)',
+  nginx: 'nginx plain proxy',
+  haproxy: 'HAProxy 2.6 + jwt_verify',
+  'warm-nocache': 'portvakt warm, token cache off',
+  'warm-nolog': 'portvakt warm, access log off',
+  'warm-semi2': 'portvakt warm, --max-semi-space-size=2'
+}
+// --extra name: portvakt warm once more, with one setting changed, to measure one lever.
+const EXTRAS = {
+  nocache: { PORTVAKT_TOKEN_CACHE_SIZE: '0' },
+  nolog: { PORTVAKT_LOG_LEVEL: 'warn' },
+  semi2: { NODE_OPTIONS: '--max-semi-space-size=2' }
+}
+// --before label=dist-dir (repeatable): the same warm load against another build, e.g. an older commit's.
+const befores = args.before.map((spec) => {
+  const [label, distDir] = spec.includes('=') ? spec.split('=', 2) : ['before', spec]
+  LABELS[`warm@${label}`] = `portvakt warm, ${label} build`
+  return { name: `warm@${label}`, distDir }
+})
+
+async function startPortvakt (name, upstreamPort, jwksUri, env = {}, cli = join(root, 'dist/cli.js')) {
+  const port = await freePort()
+  const child = startChild(name, process.execPath, [cli, 'serve'], {
+    logFile: join(dir, `${name}.log`),
+    env: {
+      MASKINPORTEN_ISSUER: ISSUER,
+      MASKINPORTEN_JWKS_URI: jwksUri,
+      PORTVAKT_ROUTES: join(dir, 'routes.yaml'),
+      PORTVAKT_UPSTREAM: `http://127.0.0.1:${upstreamPort}`,
+      PORTVAKT_HOST: '127.0.0.1',
+      PORTVAKT_PORT: String(port),
+      PORTVAKT_TOKEN_CACHE_SIZE: String(CACHE_SIZE),
+      PORTVAKT_LOG_LEVEL: 'info',
+      ...env
+    }
+  })
+  return { child, port }
+}
+
+async function waitUntilAnswering (port, token) {
+  // Generous: on a loaded machine a Node process can take many seconds to start.
+  const until = Date.now() + 60_000
+  await waitForPort(port)
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${port}${PATH}`, { headers: { authorization: `Bearer ${token}` } }).catch(() => undefined)
+    const status = res?.status
+    await res?.arrayBuffer()
+    if (status === 200) return
+    if (Date.now() > until) throw new Error(`port ${port} answers ${status}, not 200`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+async function main () {
+  const wanted = new Set([...args.targets.split(','), ...args.extra.split(',').filter(Boolean).map((e) => `warm-${e}`)])
+  for (const b of befores) wanted.add(b.name)
+  if (ensureInstalled(['wrk'], notes).length > 0) throw new Error('wrk is needed: apt-get install -y wrk')
+  const peers = ['nginx', 'haproxy'].filter((p) => wanted.has(p))
+  for (const skipped of ensureInstalled(peers, notes)) wanted.delete(skipped)
+
+  log(`minting ${WARM_TOKENS} warm and ${COLD_TOKENS} cold tokens…`)
+  const issuer = await startIssuer(await freePort())
+  const warmTokens = await issuer.mint(WARM_TOKENS, 660)
+  const coldTokens = await issuer.mint(COLD_TOKENS, 660)
+  const wrk = prepareWrk(dir, { warm: warmTokens, cold: coldTokens })
+  writeFileSync(join(dir, 'routes.yaml'), `routes:\n  - path: /api\n    scopes: [${SCOPE}]\n`)
+  writeFileSync(join(dir, 'pubkey.pem'), issuer.publicPem)
+
+  const upstreamPort = await freePort()
+  const upstream = startChild('upstream', process.execPath, [join(root, 'bench/servers/upstream.mjs'), String(upstreamPort)], { logFile: join(dir, 'upstream.log') })
+  await waitForPort(upstreamPort)
+
+  const targets = {}
+  const add = (name, child, port, pool = 'warm') => { targets[name] = { pid: child.pid, port, pool } }
+  if (wanted.has('direct')) add('direct', upstream, upstreamPort)
+  if (wanted.has('baseline')) {
+    const port = await freePort()
+    add('baseline', startChild('baseline', process.execPath, [join(root, 'bench/servers/baseline.mjs'), String(port), `http://127.0.0.1:${upstreamPort}`], { logFile: join(dir, 'baseline.log') }), port)
+  }
+  if (wanted.has('warm') || wanted.has('cold')) {
+    const pv = await startPortvakt('portvakt', upstreamPort, issuer.jwksUri)
+    if (wanted.has('warm')) add('warm', pv.child, pv.port, 'warm')
+    if (wanted.has('cold')) add('cold', pv.child, pv.port, 'cold')
+  }
+  for (const [extra, env] of Object.entries(EXTRAS)) {
+    if (!wanted.has(`warm-${extra}`)) continue
+    const pv = await startPortvakt(`portvakt-${extra}`, upstreamPort, issuer.jwksUri, env)
+    add(`warm-${extra}`, pv.child, pv.port)
+  }
+  for (const b of befores) {
+    const pv = await startPortvakt(b.name.replace('@', '-'), upstreamPort, issuer.jwksUri, {}, join(b.distDir, 'cli.js'))
+    add(b.name, pv.child, pv.port)
+  }
+  if (wanted.has('nginx')) {
+    const port = await freePort()
+    const [cmd, cmdArgs] = writeNginxConf(dir, port, upstreamPort)
+    for (const sub of ['nginx-body', 'nginx-proxy', 'nginx-fastcgi', 'nginx-uwsgi', 'nginx-scgi']) mkdirSync(join(dir, sub))
+    add('nginx', startChild('nginx', cmd, cmdArgs, { logFile: join(dir, 'nginx.out') }), port)
+  }
+  if (wanted.has('haproxy')) {
+    const port = await freePort()
+    const [cmd, cmdArgs] = writeHaproxyConf(dir, port, upstreamPort, { pemFile: join(dir, 'pubkey.pem'), issuer: ISSUER, scope: SCOPE })
+    add('haproxy', startChild('haproxy', cmd, cmdArgs, { logFile: join(dir, 'haproxy.out') }), port)
+  }
+  for (const [name, t] of Object.entries(targets)) {
+    await waitUntilAnswering(t.port, warmTokens[0]).catch((err) => { throw new Error(`${name}: ${err.message}`) })
+  }
+
+  const names = Object.keys(targets)
+  log(`targets: ${names.join(', ')}; ${rounds} rounds of ${seconds}s, ${CONNECTIONS} connections, wrk -t1`)
+  for (const name of warmupSeconds > 0 ? names : []) {
+    const t = targets[name]
+    await runWrk({ port: t.port, path: PATH, seconds: warmupSeconds, connections: CONNECTIONS, script: wrk.script, tokenFile: wrk.files[t.pool] })
+  }
+  const results = Object.fromEntries(names.map((n) => [n, []]))
+  for (let round = 1; round <= rounds; round++) {
+    for (const name of names) {
+      const t = targets[name]
+      const cpuBefore = cpuSeconds(t.pid)
+      const r = await runWrk({ port: t.port, path: PATH, seconds, connections: CONNECTIONS, script: wrk.script, tokenFile: wrk.files[t.pool] })
+      const run = { ...r, cpuSeconds: cpuSeconds(t.pid) - cpuBefore, rssMb: rssMb(t.pid), round }
+      results[name].push(run)
+      log(`round ${round} ${name.padEnd(13)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuSeconds.toFixed(2)} s  rss ${run.rssMb.toFixed(0)} MB  errors ${run.errors}`)
+    }
+  }
+
+  const fixed = {}
+  const fixedNames = quick ? names.filter((n) => ['direct', 'warm', 'cold'].includes(n)) : names
+  for (const name of fixedNames) {
+    const t = targets[name]
+    fixed[name] = await runFixedRate({ port: t.port, path: PATH, rate: Number(args.rate), seconds: fixedSeconds, tokens: t.pool === 'cold' ? coldTokens : warmTokens })
+    log(`${args.rate} req/s ${name.padEnd(13)} p50 ${fixed[name].p50.toFixed(2)} ms  p99 ${fixed[name].p99.toFixed(2)} ms  errors ${fixed[name].errors}`)
+  }
+
+  let streaming
+  if (!quick && !args['no-stream'] && targets.warm !== undefined) {
+    streaming = await measureStreaming({ port: targets.warm.port, pid: targets.warm.pid, token: warmTokens[0], bytes: 1024 ** 3 })
+    log(`1 GiB streamed: ${JSON.stringify(streaming)}`)
+  }
+
+  const summary = summarise(results)
+  const ratioMap = ratios(summary)
+  const table = formatTables(summary, ratioMap, fixed, LABELS, Number(args.rate))
+  const environment = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtEnd: loadavg(), date: new Date().toISOString() }
+  const settings = { rate: Number(args.rate), quick, rounds, seconds, connections: CONNECTIONS, path: PATH, warmTokens: WARM_TOKENS, coldTokens: COLD_TOKENS, benchCacheSize: CACHE_SIZE }
+  mkdirSync(join(root, 'bench/results'), { recursive: true })
+  writeFileSync(join(root, 'bench/results/latest.json'), JSON.stringify({ environment, settings, summary, ratios: ratioMap, fixedRate: fixed, streaming, rounds: results, notes }, null, 2) + '\n')
+  process.stdout.write(`\n${table}\n`)
+  if (streaming !== undefined) {
+    process.stdout.write(`\n1 GiB through portvakt: upload RSS +${streaming.upload.growthMb.toFixed(1)} MB (${streaming.upload.mbPerSec.toFixed(0)} MB/s), download RSS +${streaming.download.growthMb.toFixed(1)} MB (${streaming.download.mbPerSec.toFixed(0)} MB/s)\n`)
+  }
+  for (const note of notes) process.stdout.write(`note: ${note}\n`)
+  process.stdout.write(`\n${environment.cpus} CPUs (${environment.cpuModel}), load average at end ${environment.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')}; results in bench/results/latest.json\n`)
+  await issuer.close()
+  log('done')
+}
+
+try {
+  await main()
+} finally {
+  await stopAll()
+  rmSync(dir, { recursive: true, force: true })
+}
