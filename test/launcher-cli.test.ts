@@ -29,7 +29,7 @@ t.test('fronts the app: gives it PORT, passes its output through, and exits with
 
   run.child.kill('SIGTERM')
   t.equal(await run.exited, 7, 'portvakt exits with the app status')
-  t.match(run.stdout(), `\napp stdout: starting on port ${appPort}\n`, 'app stdout passes through untouched')
+  t.match(run.stdout(), new RegExp(`(^|\\n)app stdout: starting on port ${appPort}\\n`), 'app stdout passes through untouched')
   t.match(run.stdout(), '\napp stdout: got SIGTERM\n', 'the app got SIGTERM')
   t.match(run.stderr(), 'app stderr: a line on stderr\n', 'app stderr passes through untouched')
   t.notMatch(run.stdout(), token, 'the token never reaches the log')

@@ -98,6 +98,9 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
       // The client left first (we aborted): there is no one to answer, and the upstream did nothing wrong.
       if (res.destroyed && !res.headersSent) return
       if (!res.headersSent && !reply.sent) {
+        // A request body still coming is left unread: a kept-alive connection would stall the
+        // client's next request behind it (found by the soak, issue 7), so close it after this answer.
+        if (body !== null && !req.complete) void reply.header('connection', 'close')
         options.onUpstreamError(request, reply, toGateError(error))
       } else {
         // Mid-body there is no status left to send: cut the connection so the client sees a truncation.
