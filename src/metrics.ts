@@ -4,6 +4,8 @@
  * rejection reason, fetch trigger), never from raw request paths, so cardinality stays bounded.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { TokenCacheStats } from './auth/token-cache.js'
+import type { EgressStats } from './egress/server.js'
 import type { ErrorCode, Outcome, TokenRejection } from './auth/errors.js'
 import type { FetchResult, KeyStatus } from './auth/keys.js'
 import type { ReloadResult } from './config/route-holder.js'
@@ -32,6 +34,29 @@ export interface Metrics {
   observeRequest: (record: RequestRecord) => void
   observeJwksFetch: (result: FetchResult) => void
   observeReload: (result: ReloadResult) => void
+  /** Read the verified-token cache and the egress side's counters at every scrape. */
+  watchStats: (sources: StatsSources) => void
+}
+
+/** Counters kept by other parts, read at scrape time. */
+export interface StatsSources {
+  tokenCache: () => TokenCacheStats
+  /** undefined while no egress listener runs */
+  egress: () => EgressStats | undefined
+}
+
+/** A counter whose value lives elsewhere: set from `read` at scrape time. */
+function mirrorCounter<L extends string> (registry: Registry, name: string, help: string, labelNames: readonly L[], read: () => Array<[Partial<Record<L, string>>, number]>): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [labels, value] of read()) if (value > 0) this.inc(labels, value)
+    }
+  })
 }
 
 // Sub-millisecond gate work up to the upstream timeout's order of magnitude.
@@ -110,8 +135,21 @@ export function createMetrics (keys: () => KeyStatus): Metrics {
     labelNames: ['result', 'trigger'] as const,
     registers: [registry]
   })
+  const watchStats = (sources: StatsSources): void => {
+    mirrorCounter(registry, 'portvakt_token_cache_hits_total', 'Requests whose token was found in the verified-token cache', [], () => [[{}, sources.tokenCache().hits]])
+    mirrorCounter(registry, 'portvakt_token_cache_misses_total', 'Requests whose token had to be verified in full', [], () => [[{}, sources.tokenCache().misses]])
+    new Gauge({ name: 'portvakt_token_cache_entries', help: 'Verified tokens held in the cache', registers: [registry], collect () { this.set(sources.tokenCache().entries) } })
+    mirrorCounter(registry, 'portvakt_egress_requests_total', 'Egress requests by target name (from the route table) and status', ['name', 'status'], () =>
+      Object.entries(sources.egress()?.requests ?? {}).flatMap(([name, byStatus]) => Object.entries(byStatus).map(([status, n]): [Record<'name' | 'status', string>, number] => [{ name, status }, n])))
+    mirrorCounter(registry, 'portvakt_egress_token_fetches_total', 'Token fetches from NAIS_TOKEN_ENDPOINT by result', ['result'], () => {
+      const fetches = sources.egress()?.fetches
+      return fetches === undefined ? [] : [[{ result: 'ok' }, fetches.ok], [{ result: 'error' }, fetches.error]]
+    })
+    mirrorCounter(registry, 'portvakt_egress_token_cache_hits_total', 'Egress requests served with a cached token', [], () => [[{}, sources.egress()?.cacheHits ?? 0]])
+  }
   return {
     registry,
+    watchStats,
     observeRequest: (r) => {
       const route = r.route ?? 'none'
       const method = KNOWN_METHODS.has(r.method) ? r.method : 'OTHER'

@@ -122,6 +122,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   keys.start()
   holder.watch()
   let egress: EgressListener | undefined
+  metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egress?.stats() })
   try {
     await admin.listen({ host: settings.admin.host, port: settings.admin.port })
     egress = await startEgress({ settings: settings.egress, routes: () => holder.current, logger })
