@@ -150,3 +150,21 @@ t.test('with PORTVAKT_UPSTREAM set, dev runs no demo and forwards to the given a
   t.equal(run.demo, undefined)
   t.match(formatBanner(run), 'http://127.0.0.1:1/  (your app)')
 })
+
+t.test('in dev, the local issuer is the egress side\'s token endpoint: the whole loop runs on a laptop', async (t) => {
+  const dir = t.testdir()
+  const run0 = { issuerPort: 0, demoPort: 0, dir: join(dir, '.portvakt'), logLevel: 'silent' }
+  // The egress target is the demo upstream, which says whether a Bearer token reached it.
+  const demoPort = await findFreePort()
+  writeFileSync(join(dir, 'routes.yaml'), `${ROUTES}egress:\n  - name: demo\n    url: http://127.0.0.1:${demoPort}\n    scopes: [nav:arbeid:arbeidsforhold.read]\n`)
+  const { logger } = quietLogger()
+  const run = await startDev({ ...run0, demoPort, gatewayEnv: { PORTVAKT_ROUTES: join(dir, 'routes.yaml'), PORTVAKT_PORT: '0', PORTVAKT_ADMIN_PORT: '0', PORTVAKT_EGRESS_PORT: '0' } }, logger)
+  t.teardown(run.close)
+  const egressPort = run.gateway.egress?.port
+  t.ok(egressPort, 'the egress listener runs')
+  const res = await fetch(`http://127.0.0.1:${egressPort}/demo/anything?x=1`)
+  t.equal(res.status, 200)
+  const echo = await res.json() as { path: string, authorization: string }
+  t.equal(echo.path, '/anything')
+  t.equal(echo.authorization, 'forwarded', 'a token from the local issuer was injected')
+})

@@ -52,6 +52,8 @@ export async function startDev (config: DevConfig, logger: Logger): Promise<DevR
       ...config.gatewayEnv,
       MASKINPORTEN_ISSUER: issuer.issuer,
       MASKINPORTEN_JWKS_URI: issuer.jwksUri,
+      // The local issuer is the local NAIS_TOKEN_ENDPOINT too, so egress works on a laptop (issue 8).
+      NAIS_TOKEN_ENDPOINT: config.gatewayEnv.NAIS_TOKEN_ENDPOINT ?? issuer.tokenEndpoint,
       ...(demo === undefined ? {} : { PORTVAKT_UPSTREAM: demo.url })
     })
     const gateway = await listenOn('PORTVAKT_PORT', settings.port, async () => await startGateway(settings, logger))
