@@ -1,21 +1,27 @@
-# portvakt's image: one self-contained executable at /portvakt (issue 5), nothing else but the
-# default route table. Every build step is a command CI runs on the same files (.ci/run runs
-# `npm ci --no-audit --no-fund`; test/exe.test.ts runs `npm run build:exe`), and
-# test/dockerfile.test.ts checks that this stays so.
+# portvakt's image: one self-contained executable at /portvakt (issue 5) behind tini at /tini,
+# nothing else but the default route table. Every build step is a command CI runs on the same files
+# (.ci/run runs `npm ci --no-audit --no-fund` and the tini install; test/exe.test.ts runs
+# `npm run build:exe`), and test/dockerfile.test.ts checks that this stays so.
+#
+# Why tini: PID 1 must reap every process re-parented to it. Node reaps only the children it starts,
+# so a grandchild the app abandons would stay a zombie under portvakt as PID 1. tini (PID 1) reaps
+# it, passes SIGTERM on to portvakt and exits with portvakt's status (test/launcher-init.test.ts runs
+# exactly this, as PID 1 of a PID namespace).
 #
 # The same-pod pattern (README "Deploying on NAIS"): an app team copies the executable into its own
 # image and lets portvakt start the app, which listens on 127.0.0.1:$PORT (8081):
 #
 #   FROM ghcr.io/navikt/portvakt:<version> AS portvakt
 #   FROM gcr.io/distroless/java21-debian12:nonroot
-#   COPY --from=portvakt /portvakt /usr/local/bin/portvakt
+#   COPY --from=portvakt /tini /portvakt /usr/local/bin/
 #   COPY build/libs/app.jar /app/app.jar
-#   ENTRYPOINT ["portvakt", "serve", "--", "java", "-jar", "/app/app.jar"]
+#   ENTRYPOINT ["tini", "--", "portvakt", "serve", "--", "java", "-jar", "/app/app.jar"]
 #
 # and mounts its route table from a ConfigMap (PORTVAKT_ROUTES; see nais.yaml).
 
 # Build: the full Node toolchain, dev dependencies included (esbuild, postject).
 FROM node:20.20-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends tini
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -25,13 +31,15 @@ COPY src ./src
 RUN npm run build:exe
 
 # Run: distroless (glibc and libstdc++, which the executable needs; no shell, no package manager),
-# as the non-root user 65532. No Node, no node_modules, no keys: the executable and the routes.
+# as the non-root user 65532. No Node, no node_modules, no keys: tini (static), the executable and
+# the routes.
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
+COPY --from=build /usr/bin/tini-static /tini
 COPY --from=build /src/dist/portvakt /portvakt
 COPY config/routes.yaml /app/config/routes.yaml
 USER 65532:65532
 EXPOSE 8080 8079
-ENTRYPOINT ["/portvakt"]
+ENTRYPOINT ["/tini", "--", "/portvakt"]
 CMD ["serve"]

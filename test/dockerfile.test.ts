@@ -14,9 +14,9 @@ const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').ma
 const runtime = stages.at(-1) as Stage
 const build = stages.find((s) => s.name === 'build') as Stage
 
-/** The commands CI runs: .ci/run's npm lines, plus `npm run build:exe`, which test/exe.test.ts runs. */
+/** The commands CI runs: .ci/run's npm and apt-get lines, plus `npm run build:exe`, which test/exe.test.ts runs. */
 function ciCommands (): string[] {
-  const commands = readFileSync(join(ROOT, '.ci', 'run'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('npm '))
+  const commands = readFileSync(join(ROOT, '.ci', 'run'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('npm ') || l.startsWith('apt-get '))
   if (readFileSync(join(ROOT, 'test', 'exe.test.ts'), 'utf8').includes("['run', 'build:exe']")) commands.push('npm run build:exe')
   return commands
 }
@@ -52,9 +52,14 @@ t.test('every COPY from the build context names a file that exists and is not .d
   }
 })
 
-t.test('the runtime stage copies from the build stage only the executable the build makes', async (t) => {
+t.test('the runtime stage copies from the build stage only tini and the executable the build makes', async (t) => {
   const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => readCopy(i.args)).filter((c) => c.from !== undefined)
-  t.same(copies, [{ from: 'build', sources: ['/src/dist/portvakt'], destination: '/portvakt' }])
+  t.same(copies, [
+    { from: 'build', sources: ['/usr/bin/tini-static'], destination: '/tini' },
+    { from: 'build', sources: ['/src/dist/portvakt'], destination: '/portvakt' }
+  ])
+  t.ok(build.instructions.some((i) => i.keyword === 'RUN' && /apt-get install .*\btini$/.test(i.args)), 'the build stage installs Debian\'s tini, which has /usr/bin/tini-static')
+  t.match(readFileSync(join(ROOT, 'test', 'launcher-init.test.ts'), 'utf8'), "const TINI = '/usr/bin/tini-static'", 'the PID 1 test runs the same tini')
   t.ok(build.instructions.some((i) => i.keyword === 'WORKDIR' && i.args === '/src'), 'the build works in /src')
   t.match(readFileSync(join(ROOT, 'scripts', 'build-exe.mjs'), 'utf8'), "join(root, 'dist', 'portvakt')", 'build:exe writes dist/portvakt')
 })
@@ -72,7 +77,7 @@ t.test('the runtime is non-root, production, with an exec-form ENTRYPOINT and no
   t.notMatch(user, /^(root|0)(:|$)/, `runs as ${user}`)
   t.ok(get('ENV').includes('NODE_ENV=production'))
   const entrypoint = JSON.parse(get('ENTRYPOINT').at(-1) ?? 'null') as unknown
-  t.same(entrypoint, ['/portvakt'], 'exec form: portvakt is PID 1 and gets SIGTERM itself')
+  t.same(entrypoint, ['/tini', '--', '/portvakt'], 'exec form: tini is PID 1, reaps orphans and passes SIGTERM to portvakt')
   t.same(JSON.parse(get('CMD').at(-1) ?? 'null'), ['serve'])
   for (const stage of stages) {
     for (const i of stage.instructions.filter((i) => i.keyword === 'ENV' || i.keyword === 'ARG')) {
@@ -84,6 +89,6 @@ t.test('the runtime is non-root, production, with an exec-form ENTRYPOINT and no
 })
 
 t.test('a comment shows an app team the same-pod pattern', async (t) => {
-  t.match(text, '#   COPY --from=portvakt /portvakt /usr/local/bin/portvakt')
-  t.match(text, '#   ENTRYPOINT ["portvakt", "serve", "--", "java", "-jar", "/app/app.jar"]')
+  t.match(text, '#   COPY --from=portvakt /tini /portvakt /usr/local/bin/')
+  t.match(text, '#   ENTRYPOINT ["tini", "--", "portvakt", "serve", "--", "java", "-jar", "/app/app.jar"]')
 })
