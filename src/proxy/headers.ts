@@ -11,14 +11,16 @@ export const IDENTITY_HEADERS = Object.freeze({
   scope: 'x-maskinporten-scope'
 })
 
-// Client-sent headers that would let a caller pose as a proxy hop or change the method the app sees.
+// Client-sent headers that would let a caller pose as a proxy hop (an address, scheme, host or URL a
+// hop before us saw) or change the method the app sees. Apps behind oauth2-proxy or Envoy trust
+// names like X-Forwarded-User and X-Forwarded-Client-Cert as identity, so every X-Forwarded-* goes.
 const DROPPED = new Set([
-  ...Object.values(IDENTITY_HEADERS),
-  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port',
-  'x-forwarded-prefix', 'x-forwarded-path', 'x-forwarded-uri', 'x-real-ip', 'x-client-ip',
-  'x-original-url', 'x-rewrite-url', 'x-original-uri',
-  'x-http-method-override', 'x-http-method', 'x-method-override'
+  'forwarded', 'x-forwarded', 'true-client-ip', 'x-real-ip', 'x-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip',
+  'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override'
 ])
+// Any name with these prefixes: our identity headers (and any the app may one day read next to
+// them), forwarding headers, and the original-URL family (X-Original-URL, X-Original-Forwarded-For).
+const DROPPED_PREFIXES = ['x-maskinporten-', 'x-forwarded-', 'x-original-']
 
 /** Header names as an upstream might read them: lower case, with `_` or `.` standing for `-`. */
 function canonical (name: string): string {
@@ -30,7 +32,10 @@ const NEEDS_CANONICAL = /[A-Z_.]/
 
 /** Whether a client-sent header must not reach the upstream. */
 export function isDroppedHeader (name: string): boolean {
-  return DROPPED.has(NEEDS_CANONICAL.test(name) ? canonical(name) : name)
+  const key = NEEDS_CANONICAL.test(name) ? canonical(name) : name
+  if (DROPPED.has(key)) return true
+  for (const prefix of DROPPED_PREFIXES) if (key.startsWith(prefix)) return true
+  return false
 }
 
 /** What the proxy knows about the request when it rewrites headers. */
@@ -56,24 +61,6 @@ export function rewriteUpstreamHeaders (headers: Record<string, string | string[
     if (claims.orgno !== undefined) headers[IDENTITY_HEADERS.consumer] = claims.orgno
     if (claims.clientId !== undefined) headers[IDENTITY_HEADERS.clientId] = claims.clientId
     headers[IDENTITY_HEADERS.scope] = claims.scope
-  }
-  return headers
-}
-
-// Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection, so a proxy must not pass them on.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings'])
-
-/**
- * Drop the upstream's hop-by-hop response headers and those its `Connection` names. reply-from copies
- * them to the client as they are, so the upstream's `Connection: keep-alive` overrode a client's
- * `Connection: close` and its `Keep-Alive` leaked through.
- */
-export function rewriteDownstreamHeaders<H extends Record<string, string | string[] | undefined>> (headers: H): H {
-  const connection = headers.connection
-  const listed = new Set((Array.isArray(connection) ? connection.join(',') : String(connection ?? '')).split(',').map((n) => n.trim().toLowerCase()))
-  for (const name of Object.keys(headers)) {
-    const lower = name.toLowerCase()
-    if (HOP_BY_HOP.has(lower) || listed.has(lower)) Reflect.deleteProperty(headers, name)
   }
   return headers
 }

@@ -1,19 +1,43 @@
 /**
  * Request-target hygiene, before any routing: refuse every path that could mean something else
  * once the upstream decodes or normalises it, so the path we authorise is the path it serves.
+ * We route on the decoded path but forward the raw one, and upstreams differ (Express routes on the
+ * raw path, most decode once, a few twice), so a path is allowed only when all of them agree on it.
  */
 import { GateError } from '../auth/errors.js'
 
 // Encoded `/`, `\` and NUL: an upstream that decodes before routing would see other segments.
 const ENCODED_SEPARATOR = /%(2f|5c|00)/i
+// An escape of an unreserved character (RFC 3986 §2.3: ALPHA, DIGIT, `-`, `.`, `_`, `~`). Producers
+// should not encode them (§2.3, §6.2.2.2), so `/%70ublic` only serves to make two parsers disagree:
+// decoded it is `/public`, raw (Express) it is not.
+const UNRESERVED_ESCAPE = /%(3[0-9]|[46][1-9a-f]|[57][0-9a]|2[de]|5f|7e)/i
+// `%25` followed by two hex digits: once decoded it is still an escape, which an upstream that decodes
+// twice (or a framework behind it) would read as another character (`%252e%252e` → `..`).
+const DOUBLE_ESCAPE = /%25[0-9a-f]{2}/i
+// A `.` or `..` segment, which the upstream would resolve (RFC 3986 §5.2.4).
+const DOT_SEGMENT = /\/\.\.?(\/|$)/
 // Raw characters that some servers fold into separators or strip (`\` → `/`, `;` path parameters).
 const RAW_FORBIDDEN = /[\\;\x00-\x1f\x7f#]/
-const DECODED_FORBIDDEN = /[\\\x00-\x1f\x7f]/
+// The same once decoded: `%3b` is a `;` to a server that decodes before it cuts path parameters.
+const DECODED_FORBIDDEN = /[\\;\x00-\x1f\x7f]/
 
 /**
- * Whether a query names a `_method` parameter (any case, percent-encoded or not). Some frameworks
- * let it override the request method, so the app would run another method than the one we
- * authorised; refusing is simpler and safer than rewriting the query.
+ * Whether a decoded query parameter name reads as `_method` to some framework: any case, surrounding
+ * whitespace, and PHP's folding of names (` `, `.` and an unclosed `[` become `_`; `name[...]` is
+ * an array called `name`), which is where Laravel and Symfony read it.
+ */
+function isMethodOverrideName (decoded: string): boolean {
+  const name = decoded.toLowerCase()
+  const open = name.indexOf('[')
+  const base = open !== -1 && name.indexOf(']', open) !== -1 ? name.slice(0, open) : name
+  return base.replace(/[ .[]/g, '_') === '_method' || base.trim().replace(/[ .[]/g, '_') === '_method'
+}
+
+/**
+ * Whether a query names a `_method` parameter (in any spelling isMethodOverrideName knows). Some
+ * frameworks let it override the request method, so the app would run another method than the one
+ * we authorised; refusing is simpler and safer than rewriting the query.
  */
 function hasMethodOverride (query: string): boolean {
   return query.split(/[&;]/).some((pair) => {
@@ -21,8 +45,8 @@ function hasMethodOverride (query: string): boolean {
     let decoded = name
     try {
       decoded = decodeURIComponent(name.replace(/\+/g, ' '))
-    } catch { /* a malformed name is not `_method`; the app gets it as it is */ }
-    return decoded.trim().toLowerCase() === '_method'
+    } catch { /* a malformed name is checked as sent; the app gets it as it is */ }
+    return isMethodOverrideName(decoded)
   })
 }
 
@@ -30,23 +54,42 @@ function refuse (message: string): never {
   throw new GateError('PORTVAKT_ERR_BAD_PATH', message)
 }
 
+/** How strict checkPath is about the query. */
+export interface PathCheckOptions {
+  /**
+   * Refuse a `_method` query parameter (default true). The gate's upstream might honour it; the
+   * egress side calls APIs we don't own, where the query is theirs to read.
+   */
+  refuseMethodOverride?: boolean
+}
+
+/** Decode a raw path that holds a `%`, refusing escapes that some upstream would read otherwise. */
+function decodePath (raw: string): string {
+  if (ENCODED_SEPARATOR.test(raw)) refuse('the path holds an encoded /, \\ or NUL')
+  let path = raw
+  try {
+    path = decodeURIComponent(raw)
+  } catch {
+    refuse('the path holds a malformed percent-encoding')
+  }
+  if (DECODED_FORBIDDEN.test(path)) refuse('the path decodes to a control character, \\ or ;')
+  if (DOT_SEGMENT.test(path)) refuse('the path holds a dot segment (. or ..), raw or encoded')
+  if (UNRESERVED_ESCAPE.test(raw)) refuse('the path percent-encodes a letter, digit, -, ., _ or ~; send that character as itself (RFC 3986 §2.3)')
+  if (DOUBLE_ESCAPE.test(raw)) refuse('the path is percent-encoded twice (%25 followed by two hex digits); send it encoded once')
+  return path
+}
+
 /** Check a raw request target and return its decoded path; throws PORTVAKT_ERR_BAD_PATH. */
-export function checkPath (rawUrl: string): string {
+export function checkPath (rawUrl: string, options: PathCheckOptions = {}): string {
   // origin-form only (RFC 9112 §3.2.1): absolute-form and `*` are refused.
   if (rawUrl.charCodeAt(0) !== 47 /* / */) refuse('the request target must be a path starting with /')
   const q = rawUrl.indexOf('?')
   const raw = q === -1 ? rawUrl : rawUrl.slice(0, q)
   if (RAW_FORBIDDEN.test(raw)) refuse('the path holds a character that is not allowed here (\\, ;, # or a control character)')
   if (raw.includes('//')) refuse('the path holds an empty segment (//)')
-  if (ENCODED_SEPARATOR.test(raw)) refuse('the path holds an encoded /, \\ or NUL')
-  let path: string
-  try {
-    path = raw.includes('%') ? decodeURIComponent(raw) : raw
-  } catch {
-    refuse('the path holds a malformed percent-encoding')
-  }
-  if (DECODED_FORBIDDEN.test(path)) refuse('the path decodes to a control character or \\')
-  if (/\/\.\.?(\/|$)/.test(path)) refuse('the path holds a dot segment (. or ..), raw or encoded')
-  if (q !== -1 && hasMethodOverride(rawUrl.slice(q + 1))) refuse('the query holds a _method override; send the method itself')
+  let path = raw
+  if (raw.includes('%')) path = decodePath(raw)
+  else if (DOT_SEGMENT.test(raw)) refuse('the path holds a dot segment (. or ..), raw or encoded')
+  if (q !== -1 && options.refuseMethodOverride !== false && hasMethodOverride(rawUrl.slice(q + 1))) refuse('the query holds a _method override; send the method itself')
   return path
 }

@@ -1,8 +1,9 @@
 /**
  * Fuzz: the path normaliser and route matcher (issue 7). The invariant: for every request target we
  * allow, the route we authorise is the route the upstream's own path parsing would pick (a lenient
- * upstream that percent-decodes and resolves dot segments), and every target we refuse is refused
- * with our 400 and never reaches the upstream.
+ * upstream that percent-decodes once and resolves dot segments serves our very path; one that routes
+ * on the raw path, like Express, or decodes twice picks the same route), and every target we refuse
+ * is refused with our 400 and never reaches the upstream.
  */
 import fc from 'fast-check'
 import t from 'tap'
@@ -42,6 +43,11 @@ t.test('the route we authorise is the route the upstream would serve', async (t)
     if (theirs === undefined) throw new Error(`we allow ${JSON.stringify(target)} but the upstream would refuse it`)
     if (ours !== theirs) throw new Error(`we route ${JSON.stringify(ours)}, the upstream serves ${JSON.stringify(theirs)}`)
     if (routeOf(ours) !== routeOf(theirs)) throw new Error('route mismatch')
+    for (const decoding of ['raw', 'twice'] as const) {
+      const other = modelUpstreamPath(target, decoding)
+      if (other === undefined) throw new Error(`we allow ${JSON.stringify(target)} but an upstream decoding ${decoding} would refuse it`)
+      if (routeOf(other) !== routeOf(ours)) throw new Error(`we route ${JSON.stringify(ours)} to ${routeOf(ours)}, an upstream decoding ${decoding} serves ${JSON.stringify(other)} from ${routeOf(other)}`)
+    }
   }), { numRuns: fuzzRuns(5000) })
   t.ok(allowed > 0 && refused > 0, `both sides exercised (allowed ${allowed}, refused ${refused})`)
 })

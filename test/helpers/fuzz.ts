@@ -1,6 +1,6 @@
 /**
- * Shared pieces of the fuzz properties (issue 7): how many runs, and a model of the upstream's own
- * path handling to hold portvakt's routing decision against.
+ * Shared pieces of the fuzz properties (issue 7): how many runs, and models of the upstream's own
+ * path handling (decoding once, not at all, or twice) to hold portvakt's routing decision against.
  */
 import fc from 'fast-check'
 
@@ -17,7 +17,10 @@ export function fuzzRuns (bounded: number): number {
 const SEGMENT = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('api', 'v1', 'arbeidsforhold', 'rapport', 'skjema', 'public', 'internal', 'isalive', 'API', 'Public', 'publicx', '') },
   { weight: 3, arbitrary: fc.constantFrom('.', '..', '%2e', '%2E', '%2e%2e', '%2E%2e', '.%2e', '%2e.', '...', '%252e%252e', '%c0%ae', '%u002e') },
-  { weight: 3, arbitrary: fc.constantFrom('%2f', '%2F', '%5c', '%5C', '%00', '%25', '%', '%zz', ';', ';x=1', '\\', '#', '%23', '?', '%3f', '&', '%20', ' ', '\t', '\u00e6', '%c3%a6', '%ff') },
+  { weight: 3, arbitrary: fc.constantFrom('%2f', '%2F', '%5c', '%5C', '%00', '%25', '%', '%zz', ';', ';x=1', '%3b', '%3B', '..%3b', '\\', '#', '%23', '?', '%3f', '&', '%20', ' ', '\t', '\u00e6', '%c3%a6', '%ff') },
+  // Escapes of unreserved characters spell route names another way (`%70ublic` is `public` decoded,
+  // not raw); `%25` escapes decode to escapes again.
+  { weight: 2, arbitrary: fc.constantFrom('%70ublic', '%70UBLIC', '%50ublic', 'publi%63', '%61pi', '%41PI', '%69nternal', 'v%31', '%2D', '%5f', '%7e', '%7E', '%2570ublic', '%2561pi', '%252f', '%2541') },
   { weight: 2, arbitrary: fc.string({ maxLength: 6 }) },
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('a', '.', '/', '%', '2', 'e', 'f', '5', 'c', ';', '\\'), maxLength: 8 }) }
 )
@@ -41,21 +44,32 @@ function removeDotSegments (path: string): string {
   return '/' + out.join('/')
 }
 
+/** How an upstream decodes the path before it routes: not at all (Express), once (most), or twice. */
+export type Decoding = 'raw' | 'once' | 'twice'
+
+/** Percent-decode once; undefined when the escapes are malformed. */
+function decodeOnce (text: string): string | undefined {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return undefined
+  }
+}
+
 /**
- * The path a lenient upstream serves for `rawTarget`: it cuts the query and fragment, percent-decodes,
- * reads `\` as `/`, merges `//` and resolves dot segments. Undefined when it would refuse the target.
+ * The path a lenient upstream serves for `rawTarget`: it cuts the query and fragment, percent-decodes
+ * (as `decoding` says), reads `\` as `/`, merges `//` and resolves dot segments. Undefined when it
+ * would refuse the target. A second decoding that fails keeps the first one's result.
  */
-export function modelUpstreamPath (rawTarget: string): string | undefined {
+export function modelUpstreamPath (rawTarget: string, decoding: Decoding = 'once'): string | undefined {
   let target = rawTarget
   if (/^https?:\/\//i.test(target)) target = target.replace(/^https?:\/\/[^/]*/i, '')
   const cut = target.search(/[?#]/)
   const raw = cut === -1 ? target : target.slice(0, cut)
   if (!raw.startsWith('/')) return undefined
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(raw)
-  } catch {
-    return undefined
-  }
+  let decoded: string | undefined = raw
+  if (decoding !== 'raw') decoded = decodeOnce(raw)
+  if (decoded === undefined) return undefined
+  if (decoding === 'twice') decoded = decodeOnce(decoded) ?? decoded
   return removeDotSegments(decoded.replace(/\\/g, '/').replace(/\/{2,}/g, '/'))
 }

@@ -1,7 +1,8 @@
 /**
  * Header attacks (issue 7, group "HTTP and paths"): forged identity headers in every spelling, on
  * protected, public and unmatched paths; `Connection:` smuggling; spoofed forwarding headers; method
- * overrides. The upstream must see our identity headers only, and exactly the safe request.
+ * overrides. The upstream must see our identity headers only, and exactly the safe request; no log
+ * line may hold the token the attack used.
  */
 import t, { type Test } from 'tap'
 import { build, type Harness } from '../helpers/build.js'
@@ -11,13 +12,16 @@ import { askRawHeaders, assertDenied, assertNoSecretLogged, CHALLENGE, resetSeen
 const FORGED = '999999999'
 const IDENTITY = ['x-maskinporten-consumer', 'x-maskinporten-client-id', 'x-maskinporten-scope']
 
+/** Every spelling of a header name a client might try: any case, `_` or `.` for `-`. */
+function spellings (name: string): string[] {
+  return [name, name.toLowerCase(), name.toUpperCase(), name.replace(/-/g, '_'), name.replace(/-/g, '.'), name.replace(/-/g, '_').toLowerCase(), name.replace('-', '_')]
+}
+
 /** Every spelling of the identity headers a client might try, as a flat raw-header list. */
 function forgedIdentity (): string[] {
   const out: string[] = []
   for (const name of ['X-Maskinporten-Consumer', 'X-Maskinporten-Client-Id', 'X-Maskinporten-Scope']) {
-    for (const spelt of [name, name.toLowerCase(), name.toUpperCase(), name.replace(/-/g, '_'), name.replace(/-/g, '.'), name.replace(/-/g, '_').toLowerCase(), name.replace('-', '_')]) {
-      out.push(spelt, FORGED)
-    }
+    for (const spelt of spellings(name)) out.push(spelt, FORGED)
     out.push(name, 'nav:arbeid:admin') // a duplicate of the plain name
   }
   return out
@@ -26,6 +30,22 @@ function forgedIdentity (): string[] {
 /** Header names as an upstream might fold them: lower case, `_` and `.` read as `-`. */
 function canonicalNames (seen: Seen | undefined): string[] {
   return Object.keys(seen?.headers ?? {}).map((n) => n.toLowerCase().replace(/[_.]/g, '-'))
+}
+
+/**
+ * The headers the upstream saw for the one request it got, less those of the pool's own connection
+ * (`host`, `connection`) and of body framing, which undici chooses.
+ */
+function appHeaders (t: Test, h: Harness): Record<string, unknown> {
+  t.equal(h.upstream.seen.length, 1, 'the upstream saw one request')
+  const headers: Record<string, unknown> = { ...h.upstream.seen[0]?.headers }
+  for (const name of ['host', 'connection', 'content-length', 'transfer-encoding']) Reflect.deleteProperty(headers, name)
+  return headers
+}
+
+/** The forwarding headers portvakt sets, for a client that sent `host`. */
+function forwarding (host: string): Record<string, string> {
+  return { 'x-forwarded-for': '127.0.0.1', 'x-forwarded-proto': 'http', 'x-forwarded-host': host }
 }
 
 function assertOnlyOurIdentity (t: Test, h: Harness, expected: Record<string, string | undefined>): void {
@@ -40,6 +60,7 @@ function assertOnlyOurIdentity (t: Test, h: Harness, expected: Record<string, st
 
 t.test('header attacks', async (t) => {
   const h = await build(t)
+  const host = new URL(h.url).host
   const token = await h.mint()
   const bearer = ['authorization', `Bearer ${token}`]
   const ours = { 'x-maskinporten-consumer': '123456789', 'x-maskinporten-client-id': '0b2a3b4c-5d6e-7f80-9a1b-2c3d4e5f6a7b', 'x-maskinporten-scope': 'nav:arbeid:arbeidsforhold.read' }
@@ -49,13 +70,27 @@ t.test('header attacks', async (t) => {
     const res = await askRawHeaders(`${h.url}/api/v1/arbeidsforhold/1`, [...bearer, ...forgedIdentity()])
     t.equal(res.status, 200)
     assertOnlyOurIdentity(t, h, ours)
-    assertNoSecretLogged(t, h, [])
+    t.same(appHeaders(t, h), { authorization: `Bearer ${token}`, ...forwarding(host), ...ours }, 'exactly the safe request')
+    assertNoSecretLogged(t, h, [token])
   })
 
-  t.test('forged identity headers are removed on a public path', async (t) => {
-    const res = await askRawHeaders(`${h.url}/public/x`, forgedIdentity())
+  t.test('forged identity headers are removed on a public path, token or not', async (t) => {
+    const res = await askRawHeaders(`${h.url}/public/x`, [...bearer, ...forgedIdentity()])
     t.equal(res.status, 200)
     assertOnlyOurIdentity(t, h, {})
+    t.same(appHeaders(t, h), { authorization: `Bearer ${token}`, ...forwarding(host) }, 'no identity headers: a public route checks no token')
+    assertNoSecretLogged(t, h, [token])
+  })
+
+  t.test('any X-Maskinporten-* name from the client is dropped, not only the three we set', async (t) => {
+    const invented = ['X-Maskinporten-Orgno', 'X-Maskinporten-Consumer-Orgno', 'x_maskinporten_authenticated', 'X.Maskinporten.Role', 'X-MASKINPORTEN-SUB']
+    for (const path of ['/public', '/api/v1/arbeidsforhold']) {
+      resetSeen(h)
+      const res = await askRawHeaders(h.url + path, [...bearer, ...invented.flatMap((name) => [name, FORGED])])
+      t.equal(res.status, 200, path)
+      t.same(appHeaders(t, h), { authorization: `Bearer ${token}`, ...forwarding(host), ...(path === '/public' ? {} : ours) }, path)
+    }
+    assertNoSecretLogged(t, h, [token])
   })
 
   t.test('forged identity headers on an unmatched path: 404, nothing forwarded', async (t) => {
@@ -69,35 +104,40 @@ t.test('header attacks', async (t) => {
   })
 
   t.test('forged identity headers sent as trailers never reach the upstream', async (t) => {
+    const write = await h.mint({ claims: { scope: 'nav:arbeid:arbeidsforhold.write' } })
     for (const path of ['/public/upload', '/api/v1/arbeidsforhold/1']) {
       resetSeen(h)
-      const auth = path.startsWith('/api') ? `Authorization: Bearer ${await h.mint({ claims: { scope: 'nav:arbeid:arbeidsforhold.write' } })}\r\n` : ''
+      const protectedPath = path.startsWith('/api')
+      const auth = protectedPath ? `Authorization: Bearer ${write}\r\n` : ''
       const res = await sendRaw(h.url, `POST ${path} HTTP/1.1\r\nHost: portvakt.test\r\n${auth}Transfer-Encoding: chunked\r\nTrailer: X-Maskinporten-Consumer\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n` +
         `5\r\nhello\r\n0\r\nX-Maskinporten-Consumer: ${FORGED}\r\nX_Maskinporten_Scope: ${FORGED}\r\n\r\n`)
       t.equal(res.status, 200, path)
       const seen = h.upstream.seen[0]
       t.equal(seen?.bodyBytes, 5)
       t.same(seen?.trailers, {}, 'no trailers forwarded')
-      t.notOk(JSON.stringify(seen).includes(FORGED), 'the forged value is nowhere')
+      const identity = protectedPath ? { ...ours, 'x-maskinporten-scope': 'nav:arbeid:arbeidsforhold.write' } : {}
+      t.same(appHeaders(t, h), { 'content-type': 'text/plain', ...forwarding('portvakt.test'), ...(protectedPath ? { authorization: `Bearer ${write}` } : {}), ...identity }, `${path}: exactly the safe request`)
     }
+    assertNoSecretLogged(t, h, [write])
   })
 
-  t.test('Connection: <our identity header>, authorization: ours survive, the client\'s do not', async (t) => {
+  t.test('Connection: <our identity header>, authorization: ours survive; the client\'s Authorization, named hop-by-hop, is not forwarded', async (t) => {
     const res = await askRawHeaders(`${h.url}/api/v1/arbeidsforhold/1`, [
       ...bearer, 'Connection', 'x-maskinporten-consumer, x-maskinporten-scope, authorization, x-forwarded-for',
       'X-Maskinporten-Consumer', FORGED, 'X-Forwarded-For', '6.6.6.6'
     ])
-    t.equal(res.status, 200)
+    t.equal(res.status, 200, 'the token was checked before the hop-by-hop list was applied')
     assertOnlyOurIdentity(t, h, ours)
-    const seen = h.upstream.seen[0]
-    t.equal(seen?.headers['x-forwarded-for'], '127.0.0.1', 'our X-Forwarded-For survives')
-    t.notMatch(String(seen?.headers.connection ?? ''), /maskinporten|forwarded/i, 'no Connection listing our headers reaches the upstream')
+    t.same(appHeaders(t, h), { ...forwarding(host), ...ours }, 'no Authorization, our X-Forwarded-For, no Connection listing our headers')
+    assertNoSecretLogged(t, h, [token])
   })
 
   t.test('Connection-listed identity headers on a public path are still removed', async (t) => {
-    const res = await askRawHeaders(`${h.url}/public`, ['Connection', 'keep-alive, X-Maskinporten-Consumer', 'X-Maskinporten-Consumer', FORGED, 'x_maskinporten_consumer', FORGED])
+    const res = await askRawHeaders(`${h.url}/public`, [...bearer, 'Connection', 'keep-alive, X-Maskinporten-Consumer', 'X-Maskinporten-Consumer', FORGED, 'x_maskinporten_consumer', FORGED])
     t.equal(res.status, 200)
     assertOnlyOurIdentity(t, h, {})
+    t.same(appHeaders(t, h), { authorization: `Bearer ${token}`, ...forwarding(host) })
+    assertNoSecretLogged(t, h, [token])
   })
 
   t.test('Forwarded, X-Forwarded-*, X-Real-IP and X-Original-URL from the client are replaced or dropped', async (t) => {
@@ -105,22 +145,30 @@ t.test('header attacks', async (t) => {
       'Forwarded', 'for=6.6.6.6;host=evil.example;proto=https', 'X-Forwarded-For', '6.6.6.6', 'X-Forwarded-Host', 'evil.example',
       'X-Forwarded-Proto', 'https', 'X-Forwarded-Port', '443', 'X-Forwarded-Prefix', '/admin', 'X-Real-IP', '6.6.6.6',
       'X-Client-IP', '6.6.6.6', 'X-Original-URL', '/internal/admin', 'X-Rewrite-URL', '/internal/admin', 'X-Original-URI', '/internal/admin',
-      'X_Forwarded_For', '6.6.6.6', 'x.real.ip', '6.6.6.6', 'X-Forwarded-Uri', '/internal/admin'
+      'X_Forwarded_For', '6.6.6.6', 'x.real.ip', '6.6.6.6', 'X-Forwarded-Uri', '/internal/admin', 'X-Forwarded', 'for=6.6.6.6',
+      'True-Client-IP', '6.6.6.6', 'X-Cluster-Client-IP', '6.6.6.6', 'CF-Connecting-IP', '6.6.6.6', 'True_Client_IP', '6.6.6.6',
+      'X-Original-Forwarded-For', '6.6.6.6', 'X-Original-Host', 'evil.example', 'X-Original-Method', 'DELETE'
     ]
     for (const path of ['/public', '/api/v1/arbeidsforhold']) {
       resetSeen(h)
       const res = await askRawHeaders(h.url + path, [...bearer, ...spoofed])
       t.equal(res.status, 200)
-      const headers = h.upstream.seen[0]?.headers ?? {}
-      t.equal(headers['x-forwarded-for'], '127.0.0.1')
-      t.equal(headers['x-forwarded-proto'], 'http')
-      t.equal(headers['x-forwarded-host'], new URL(h.url).host)
-      for (const name of ['forwarded', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip', 'x-client-ip', 'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-forwarded-uri']) {
-        t.notOk(canonicalNames(h.upstream.seen[0]).includes(name), `${name} dropped`)
-      }
-      t.notOk(JSON.stringify(headers).includes('6.6.6.6'), 'no spoofed address anywhere')
-      t.notOk(JSON.stringify(headers).includes('/internal/admin'), 'no spoofed URL anywhere')
+      t.same(appHeaders(t, h), { authorization: `Bearer ${token}`, ...forwarding(host), ...(path === '/public' ? {} : ours) }, `${path}: only our forwarding headers`)
     }
+    assertNoSecretLogged(t, h, [token])
+  })
+
+  t.test('identity-bearing X-Forwarded-* (oauth2-proxy, Envoy) are dropped in every spelling', async (t) => {
+    const names = ['X-Forwarded-User', 'X-Forwarded-Email', 'X-Forwarded-Preferred-Username', 'X-Forwarded-Groups', 'X-Forwarded-Access-Token',
+      'X-Forwarded-Client-Cert', 'X-Forwarded-Ssl', 'X-Forwarded-Scheme', 'X-Forwarded-Server']
+    const forged = names.flatMap((name) => spellings(name).flatMap((spelt) => [spelt, `${FORGED}@evil.example`]))
+    for (const path of ['/public', '/api/v1/arbeidsforhold']) {
+      resetSeen(h)
+      const res = await askRawHeaders(h.url + path, [...bearer, ...forged])
+      t.equal(res.status, 200, path)
+      t.same(appHeaders(t, h), { authorization: `Bearer ${token}`, ...forwarding(host), ...(path === '/public' ? {} : ours) }, `${path}: none reaches the app`)
+    }
+    assertNoSecretLogged(t, h, [token])
   })
 
   t.test('X-Original-URL and X-Forwarded-Prefix never change the decision', async (t) => {
@@ -134,19 +182,21 @@ t.test('header attacks', async (t) => {
       resetSeen(h)
       const res = await askRawHeaders(h.url + path, [...bearer, ...overrides])
       t.equal(res.status, 200)
-      const seen = h.upstream.seen[0]
-      t.equal(seen?.method, 'GET')
-      t.notOk(JSON.stringify(seen?.headers).includes('DELETE'), 'no override reaches the upstream')
+      t.equal(h.upstream.seen[0]?.method, 'GET')
+      t.same(appHeaders(t, h), { authorization: `Bearer ${token}`, ...forwarding(host), ...(path === '/public' ? {} : ours) }, `${path}: no override reaches the upstream`)
     }
+    assertNoSecretLogged(t, h, [token])
   })
 
   t.test('a method override never changes the decision: GET with override DELETE still needs only read, and DELETE needs write', async (t) => {
     const res = await askRawHeaders(`${h.url}/api/v1/arbeidsforhold/1`, [...bearer, 'X-HTTP-Method-Override', 'DELETE'])
     t.equal(res.status, 200)
     t.equal(h.upstream.seen[0]?.method, 'GET')
+    t.same(appHeaders(t, h), { authorization: `Bearer ${token}`, ...forwarding(host), ...ours })
     resetSeen(h)
     const del = await fetch(`${h.url}/api/v1/arbeidsforhold/1`, { method: 'DELETE', headers: { authorization: `Bearer ${token}`, 'x-http-method-override': 'GET' } })
     t.equal(del.status, 403, 'DELETE with a read token is short, whatever the override says')
     t.same(h.upstream.seen, [])
+    assertNoSecretLogged(t, h, [token])
   })
 })
