@@ -222,3 +222,39 @@ t.test('a client that goes away before the upstream answers is not logged as an 
   await closed
   t.equal(h.logs().filter((l) => l.level === 50).length, 0, 'no error line')
 })
+
+t.test('a request body is streamed: its first bytes reach the upstream before the client has sent the rest', async (t) => {
+  let firstBytes!: () => void
+  const upstreamHasBytes = new Promise<void>((resolve) => { firstBytes = resolve })
+  const upstream = await startUpstream(t, (req, res) => {
+    const hash = createHash('sha256')
+    let bytes = 0
+    req.on('data', (chunk: Buffer) => { bytes += chunk.length; hash.update(chunk); firstBytes() })
+    req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ bodyBytes: bytes, bodySha256: hash.digest('hex') })) })
+  })
+  const h = await build(t, { env: { PORTVAKT_UPSTREAM: upstream } })
+  const first = randomBytes(64 * 1024)
+  const rest = randomBytes(64 * 1024)
+  const token = await h.mint(WRITE)
+  const answer = new Promise<{ status: number, body: string }>((resolve, reject) => {
+    const req = request(`${h.url}/api/v1/arbeidsforhold`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body }) })
+    })
+    req.on('error', reject)
+    // Chunked, with no length: a proxy that buffered the body would have to wait for its end.
+    req.write(first)
+    // The rest is held back until the upstream says it has bytes, which buffering would never allow;
+    // the 10 s net turns that hang into a failed assertion instead of a runner timeout.
+    const held = new Promise<false>((resolve) => { setTimeout(resolve, 10_000, false).unref() })
+    void Promise.race([upstreamHasBytes.then(() => true), held]).then((reached) => {
+      t.ok(reached, 'the upstream received bytes while the client still held back the second half')
+      req.end(rest)
+    })
+  })
+  const res = await answer
+  t.equal(res.status, 200)
+  t.same(JSON.parse(res.body), { bodyBytes: first.length + rest.length, bodySha256: sha256(Buffer.concat([first, rest])) }, 'the whole body arrived intact')
+})

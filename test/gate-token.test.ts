@@ -170,11 +170,13 @@ t.test('scopes, audience and consumers', async (t) => {
     t.equal(list.status, 200)
   })
 
-  t.test('a consumer not listed is refused with 403', async (t) => {
+  t.test('a consumer not listed is refused with 403, and the challenge names the route\'s scopes', async (t) => {
+    const before = h.upstream.seen.length
     const res = await call(`${h.url}/api/v1/rapport`, { token: await h.mint({ claims: { ...rapport, consumer: { authority: 'iso6523-actorid-upis', ID: '0192:987654321' } } }) })
     t.equal(res.status, 403)
     t.equal(res.body.code, 'PORTVAKT_ERR_CONSUMER_NOT_ALLOWED')
-    t.match(res.headers.get('www-authenticate'), /error="insufficient_scope"/)
+    t.equal(res.headers.get('www-authenticate'), 'Bearer realm="portvakt", error="insufficient_scope", error_description="this consumer organisation may not use this route", scope="nav:arbeid:rapport.read nav:arbeid:rapport.admin"')
+    t.equal(h.upstream.seen.length, before, 'the upstream saw nothing')
   })
 
   t.test('a token with no consumer is refused on a consumer-restricted route', async (t) => {
@@ -193,4 +195,52 @@ t.test('keys unavailable: JWKS down and nothing cached is a 503, not a 401', asy
   h.jwks.down = false
   await h.gateway.keys.refresh()
   t.equal((await call(`${h.url}${ITEMS}`, { token: await h.mint() })).status, 200, 'recovers once keys come')
+})
+
+t.test('a route listing two scopes needs both (all of)', async (t) => {
+  const h = await build(t, {
+    routes: `
+routes:
+  - path: /api/v1/eksport
+    scopes: [nav:arbeid:eksport.read, nav:arbeid:eksport.sign]
+`
+  })
+  const needed = 'nav:arbeid:eksport.read nav:arbeid:eksport.sign'
+  for (const held of ['nav:arbeid:eksport.read', 'nav:arbeid:eksport.sign', 'nav:other:x nav:arbeid:eksport.sign']) {
+    const token = await h.mint({ claims: { scope: held } })
+    const res = await call(`${h.url}/api/v1/eksport/1`, { token })
+    t.equal(res.status, 403, `holding only "${held}"`)
+    t.equal(res.body.code, 'PORTVAKT_ERR_INSUFFICIENT_SCOPE')
+    t.equal(res.headers.get('www-authenticate'), `Bearer realm="portvakt", error="insufficient_scope", error_description="the token lacks the scope this route needs (all of: ${needed})", scope="${needed}"`)
+    t.notOk(h.logText().includes(token.split('.')[2] as string), 'no token in the logs')
+  }
+  t.equal(h.upstream.seen.length, 0, 'the upstream saw none of the refused requests')
+  const both = await call(`${h.url}/api/v1/eksport/1`, { token: await h.mint({ claims: { scope: 'nav:arbeid:eksport.sign nav:arbeid:eksport.read' } }) })
+  t.equal(both.status, 200, 'holding both passes')
+  t.same(h.upstream.seen.map((s) => [s.url, s.headers['x-maskinporten-scope']]), [['/api/v1/eksport/1', 'nav:arbeid:eksport.sign nav:arbeid:eksport.read']])
+})
+
+t.test('a token is taken from the Authorization header only: never the query, a cookie or a form body (RFC 6750 §2.2, §2.3)', async (t) => {
+  const h = await build(t)
+  const token = await h.mint()
+  const write = await h.mint({ claims: { scope: 'nav:arbeid:arbeidsforhold.write' } })
+  const tries: Array<[string, string, { method?: string, headers?: Record<string, string>, body?: string }]> = [
+    ['?access_token=', `${ITEMS}?access_token=${token}`, {}],
+    ['?token=', `${ITEMS}?token=${token}`, {}],
+    ['Cookie: access_token=', ITEMS, { headers: { cookie: `access_token=${token}` } }],
+    ['Cookie: token=', ITEMS, { headers: { cookie: `other=1; token=${token}` } }],
+    ['a form body access_token=', ITEMS, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `access_token=${write}` }]
+  ]
+  for (const [where, path, options] of tries) {
+    const res = await call(`${h.url}${path}`, options)
+    t.equal(res.status, 401, where)
+    t.equal(res.body.code, 'PORTVAKT_ERR_TOKEN_MISSING', where)
+    t.equal(res.headers.get('www-authenticate'), 'Bearer realm="portvakt"', `${where}: the bare challenge`)
+  }
+  t.equal(h.upstream.seen.length, 0, 'the upstream saw nothing')
+  for (const secret of [token, write]) {
+    t.notOk(h.logText().includes(secret.split('.')[2] as string), 'no token signature in the logs')
+    t.notOk(h.logText().includes(secret.split('.')[1] as string), 'no token payload in the logs')
+  }
+  t.equal(h.logs().filter((l) => l.msg === 'access').length, tries.length, 'each refusal was logged (without the token)')
 })

@@ -5,6 +5,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { launchPortvakt, ROOT, runCli, startedPort } from './helpers/cli.js'
+import { eventually } from './helpers/metrics.js'
 
 // Each test starts real processes (portvakt, the app) on a 2-core machine shared with other builds:
 // allow more than .taprc's 60 s per file. No assertion depends on timing.
@@ -33,6 +34,28 @@ t.test('fronts the app: gives it PORT, passes its output through, and exits with
   t.match(run.stdout(), '\napp stdout: got SIGTERM\n', 'the app got SIGTERM')
   t.match(run.stderr(), 'app stderr: a line on stderr\n', 'app stderr passes through untouched')
   t.notMatch(run.stdout(), token, 'the token never reaches the log')
+})
+
+t.test('readiness waits for the app: /isready stays 503 while the app does not listen, /isalive is 200', async (t) => {
+  const { run } = await launchPortvakt(t, { env: { FIXTURE_NO_LISTEN: '1' } })
+  const started = JSON.parse(await run.waitFor(/"msg":"portvakt started"/)) as { adminPort: number }
+  const admin = `http://127.0.0.1:${started.adminPort}`
+  await run.waitFor(/^app stdout: starting on port \d+$/)
+  // Until the first key fetch, the keys are the reason; wait for that to pass, then the app is the only one.
+  let report: { status: number, body: { status?: string, reasons?: string[] } } = { status: 0, body: {} }
+  t.ok(await eventually(async () => {
+    const res = await fetch(`${admin}/isready`)
+    report = { status: res.status, body: await res.json() as typeof report.body }
+    return !(report.body.reasons ?? []).some((r) => /signing keys/.test(r))
+  }), 'the signing keys are in hand')
+  t.equal(report.status, 503, 'not ready')
+  t.same(report.body, { status: 'not_ready', reasons: ['the app does not accept connections yet'] }, 'because of the app alone')
+  t.equal((await fetch(`${admin}/isalive`)).status, 200, 'alive all the same')
+  t.notMatch(run.stdout(), /"msg":"app accepts connections"/)
+  const again = await fetch(`${admin}/isready`)
+  t.equal(again.status, 503, 'still not ready')
+  run.child.kill('SIGTERM')
+  t.equal(await run.exited, 0, 'the app exits 0 on SIGTERM, and so does portvakt')
 })
 
 t.test('exits with the app status when the app exits on its own', async (t) => {

@@ -7,10 +7,36 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { isRunning, launchPortvakt, ROOT } from './helpers/cli.js'
+import { eventually } from './helpers/metrics.js'
 
 // Each test starts real processes (portvakt, the app) on a 2-core machine shared with other builds:
 // allow more than .taprc's 60 s per file. No assertion depends on timing.
 t.setTimeout(240_000)
+
+t.test('SIGTERM order: readiness off at once, the app keeps serving through the delay, and only then gets SIGTERM', async (t) => {
+  const { run, mint } = await launchPortvakt(t, { env: { PORTVAKT_SHUTDOWN_DELAY: '2s', FIXTURE_TERM_EXIT: '5' } })
+  const started = JSON.parse(await run.waitFor(/"msg":"portvakt started"/)) as { port: number, adminPort: number }
+  const url = `http://127.0.0.1:${started.port}/api/v1/arbeidsforhold/42`
+  const admin = `http://127.0.0.1:${started.adminPort}`
+  await run.waitFor(/"msg":"app accepts connections"/)
+  const token = await mint()
+  t.ok(await eventually(async () => (await fetch(`${admin}/isready`)).status === 200), 'ready before the signal')
+
+  // Each observation is recorded when it happens; the assertion is on their order, not on times.
+  const events: string[] = []
+  const appGotTerm = run.waitFor(/^app stdout: got SIGTERM$/).then(() => { events.push('the app got SIGTERM') })
+  run.child.kill('SIGTERM')
+  t.ok(await eventually(async () => await fetch(`${admin}/isready`).then((r) => r.status === 503, () => false)), 'isready answers 503')
+  events.push('isready 503')
+  const served = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
+  const body = await served.json() as { app?: string }
+  if (served.status === 200 && body.app === 'fixture') events.push('a request served by the app')
+  t.equal(served.status, 200, 'a request during the delay still succeeds')
+  t.equal(body.app, 'fixture', 'answered by the app itself')
+  await appGotTerm
+  t.same(events, ['isready 503', 'a request served by the app', 'the app got SIGTERM'])
+  t.equal(await run.exited, 5, 'portvakt exits with the app\'s status')
+})
 
 t.test('kills an app that ignores SIGTERM after PORTVAKT_SHUTDOWN_TIMEOUT and leaves none of its processes', async (t) => {
   const { run } = await launchPortvakt(t, { env: { FIXTURE_IGNORE_TERM: '1', FIXTURE_GRANDCHILD: '1', PORTVAKT_SHUTDOWN_TIMEOUT: '500ms' } })

@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { parseAllDocuments } from 'yaml'
-import { RESERVED_PORTS } from '../src/config/env.js'
+import { loadSettings, RESERVED_PORTS } from '../src/config/env.js'
 import { expandScope, loadRoutes } from '../src/config/routes.js'
 
 const ROOT = process.cwd()
@@ -17,9 +17,16 @@ const NO_CRD = existsSync(CRD) ? false : `the NAIS Application CRD is not at ${C
 const run = promisify(execFile)
 
 interface Exposed { name: string, product: string, separator?: '/' | ':' | '.', enabled: boolean }
+interface Resources { requests?: { cpu?: string, memory?: string }, limits?: { cpu?: string, memory?: string } }
+interface AccessRule { application: string, namespace?: string }
 interface Manifest {
   metadata: { name: string }
   spec: {
+    image: string
+    replicas?: { min: number, max: number }
+    resources?: Resources
+    ingresses?: string[]
+    accessPolicy?: { inbound?: { rules: AccessRule[] }, outbound?: { rules?: AccessRule[] } }
     port: number
     liveness: { path: string, port: number }
     readiness: { path: string, port: number }
@@ -56,6 +63,41 @@ function listExposedScopes (manifest: Manifest): string[] {
 
 function readEnv (manifest: Manifest, name: string): string | undefined {
   return manifest.spec.env.find((e) => e.name === name)?.value
+}
+
+/** Seconds the kubelet waits between SIGTERM and SIGKILL when the manifest does not say (Kubernetes' default). */
+const DEFAULT_GRACE_SEC = 30
+/** What we keep on top of portvakt's worst case: the exit itself, log flushing, a slow node. */
+const GRACE_MARGIN_SEC = 5
+
+/**
+ * portvakt's worst-case shutdown under a manifest's env, with the code's own defaults for what it
+ * leaves out: the delay, the drain (up to PORTVAKT_SHUTDOWN_TIMEOUT) and, in launcher mode, the
+ * app's stop, which gets the same timeout again before SIGKILL (src/main.ts, src/launcher.ts).
+ */
+function worstShutdownSec (manifest: Manifest, launcher: boolean): number {
+  const settings = loadSettings({
+    // NAIS injects these with maskinporten.enabled; values here only satisfy the schema.
+    MASKINPORTEN_ISSUER: 'https://test.maskinporten.no/',
+    MASKINPORTEN_JWKS_URI: 'https://test.maskinporten.no/jwk',
+    ...Object.fromEntries(manifest.spec.env.map((e) => [e.name, e.value]))
+  })
+  const { delayMs, timeoutMs } = settings.shutdown
+  return (delayMs + timeoutMs * (launcher ? 2 : 1)) / 1000
+}
+
+/** A Kubernetes memory quantity in MiB (the forms these manifests use). */
+function toMiB (quantity: string | undefined): number {
+  const match = /^(\d+)(Mi|Gi)$/.exec(quantity ?? '')
+  if (match === null) return Number.NaN
+  return Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1)
+}
+
+/** Requests and limits are set, and the limit is at least the request. */
+function assertResources (t: Test, resources: Resources | undefined, minRequestMiB: number): void {
+  t.match(resources?.requests?.cpu, /^\d+m$/, 'a CPU request')
+  t.ok(toMiB(resources?.requests?.memory) >= minRequestMiB, `a memory request of at least ${minRequestMiB} Mi`)
+  t.ok(toMiB(resources?.limits?.memory) >= toMiB(resources?.requests?.memory), 'a memory limit no lower than the request')
 }
 
 t.test('nais.yaml and docs/nais-gateway.yaml validate against the NAIS Application CRD', { skip: NO_CRD }, async (t) => {
@@ -109,7 +151,45 @@ t.test('nais.yaml fronts the app with portvakt: spec.port, admin probes and metr
   t.equal(readEnv(manifest as Manifest, 'PORTVAKT_UPSTREAM'), 'http://127.0.0.1:8081', 'the app is on loopback')
   const mount = spec.filesFrom[0]?.mountPath
   t.equal(readEnv(manifest as Manifest, 'PORTVAKT_ROUTES'), `${mount}/routes.yaml`, 'PORTVAKT_ROUTES points into the ConfigMap mount')
-  t.ok((spec.terminationGracePeriodSeconds ?? 30) > 20, 'the grace period outlasts PORTVAKT_SHUTDOWN_TIMEOUT')
+})
+
+t.test('nais.yaml: the grace period holds the shutdown delay, the drain and the app\'s stop, with margin', async (t) => {
+  const [manifest] = readManifests('nais.yaml')
+  const worst = worstShutdownSec(manifest as Manifest, true)
+  t.equal(worst, 5 + 20 + 20, 'delay 5 s + drain 20 s + app stop 20 s')
+  const grace = (manifest as Manifest).spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SEC
+  t.ok(grace >= worst + GRACE_MARGIN_SEC, `terminationGracePeriodSeconds ${grace} ≥ ${worst} + ${GRACE_MARGIN_SEC}`)
+})
+
+t.test('docs/nais-gateway.yaml: the gateway\'s grace period holds the shutdown delay and the drain, with margin', async (t) => {
+  const [gateway] = readManifests('docs/nais-gateway.yaml')
+  // The gateway runs `portvakt serve` with no app behind it in the pod: no app stop to wait for.
+  const worst = worstShutdownSec(gateway as Manifest, false)
+  const grace = (gateway as Manifest).spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SEC
+  t.ok(grace >= worst + GRACE_MARGIN_SEC, `terminationGracePeriodSeconds ${grace} ≥ ${worst} + ${GRACE_MARGIN_SEC}`)
+})
+
+t.test('nais.yaml: image from the pipeline, resources for both processes, two replicas at least, one inbound rule', async (t) => {
+  const spec = (readManifests('nais.yaml')[0] as Manifest).spec
+  t.equal(spec.image, '{{ image }}', 'the image is the pipeline\'s, not a pinned tag')
+  // portvakt (about 60 MiB) and the app share the container's requests and limits.
+  assertResources(t, spec.resources, 256)
+  t.ok((spec.replicas?.min ?? 0) >= 2, 'two replicas at least, so a rolling restart keeps one serving')
+  t.ok((spec.replicas?.max ?? 0) >= (spec.replicas?.min ?? Infinity), 'max ≥ min')
+  t.same(spec.accessPolicy?.inbound?.rules, [{ application: 'integrasjonsplattform', namespace: 'arbeid' }], 'in-cluster callers, named one by one')
+})
+
+t.test('docs/nais-gateway.yaml: the backend admits only the gateway and has no ingress', async (t) => {
+  const [gateway, backend] = readManifests('docs/nais-gateway.yaml') as [Manifest, Manifest]
+  t.equal(gateway.spec.image, '{{ portvakt_image }}')
+  t.equal(backend.spec.image, '{{ backend_image }}')
+  assertResources(t, gateway.spec.resources, 64)
+  assertResources(t, backend.spec.resources, 64)
+  for (const app of [gateway, backend]) t.ok((app.spec.replicas?.min ?? 0) >= 2, `${app.metadata.name}: two replicas at least`)
+  // The X-Maskinporten-* headers the backend receives can be trusted only if portvakt is its only caller.
+  t.same(backend.spec.accessPolicy?.inbound?.rules, [{ application: gateway.metadata.name }], 'the backend admits only the gateway')
+  t.equal(backend.spec.ingresses, undefined, 'the backend has no ingress')
+  t.same(gateway.spec.accessPolicy?.outbound?.rules, [{ application: backend.metadata.name }], 'the gateway may call the backend')
 })
 
 t.test('no manifest uses a port the NAIS platform reserves', async (t) => {

@@ -178,3 +178,40 @@ t.test('claims attacks', async (t) => {
     t.equal(probe.isAdmin, undefined, 'Object.prototype untouched')
   })
 })
+
+t.test('claims with CR/LF reach neither the upstream as headers nor a log line', async (t) => {
+  // A harness of its own, so its log holds only these requests.
+  const h = await build(t)
+  const sign = (claims: Record<string, unknown>): string => signRs256(h.key, { alg: 'RS256', kid: h.key.kid }, claims)
+  const cases: Array<{ claim: string, claims: Record<string, unknown>, status: number }> = [
+    { claim: 'client_id', claims: validClaims({ client_id: 'abc\r\nX-Injected-Client: yes' }), status: 401 },
+    { claim: 'scope', claims: validClaims({ scope: 'nav:arbeid:arbeidsforhold.read\r\nX-Injected-Scope: yes' }), status: 401 },
+    { claim: 'consumer.ID', claims: validClaims({ consumer: { authority: 'iso6523-actorid-upis', ID: '0192:123456789\r\nX-Injected-Consumer: yes' } }), status: 200 }
+  ]
+  const tokens: string[] = []
+  for (const { claim, claims, status } of cases) {
+    const token = sign(claims)
+    tokens.push(token)
+    const res = await ask(h.url + PATH, { headers: { authorization: `Bearer ${token}` } })
+    t.equal(res.status, status, claim)
+    if (status === 401) t.equal(JSON.parse(res.body).reason, 'bad_claim', `${claim}: a bad claim`)
+  }
+  // Only the consumer.ID case is forwarded (a consumer.ID that is not "0192:<9 digits>" is no
+  // consumer); it arrives without any consumer header and without the injected one.
+  t.equal(h.upstream.seen.length, 1, 'only the token with the odd consumer.ID was forwarded')
+  for (const seen of h.upstream.seen) {
+    t.same(Object.keys(seen.headers).filter((name) => name.startsWith('x-injected')), [], 'no injected header')
+    t.equal(seen.headers['x-maskinporten-consumer'], undefined, 'no consumer header from a consumer.ID with CR/LF')
+    t.notOk(Object.values(seen.headers).some((v) => /[\r\n]/.test(String(v))), 'no header value holds CR or LF')
+  }
+  // The logs: one JSON object per line and no raw CR anywhere. portvakt never logs claim text (the
+  // access line carries only the orgno, which must be 9 digits, and the refusal's reason label), so the
+  // injected text must not be in any log line at all, escaped or not.
+  const text = h.logText()
+  t.notOk(text.includes('\r'), 'no raw CR in the log')
+  assertNoSecretLogged(t, h, tokens)
+  t.notMatch(text, /X-Injected/i, 'no claim text is logged')
+  const access = h.logs().filter((l) => l.msg === 'access')
+  t.equal(access.length, cases.length, 'one access line per request')
+  t.same(access.map((l) => l.consumer), [undefined, undefined, undefined], 'no consumer logged from these tokens')
+})

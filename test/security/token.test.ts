@@ -156,11 +156,15 @@ t.test('token attacks', async (t) => {
     const b = await h.mint()
     const twoHeaders = await askRawHeaders(h.url + PATH, ['authorization', `Bearer ${a}`, 'Authorization', `Bearer ${b}`])
     assertDenied(t, h, twoHeaders, { status: 400, code: 'PORTVAKT_ERR_BAD_REQUEST', challenge: CHALLENGE.invalidRequest, secrets: [a, b] })
-    for (const value of [`Bearer ${a}, Bearer ${b}`, `Bearer ${a},Bearer ${b}`, `Bearer ${a} ${b}`, `Bearer ${a}, ${b}`, `Basic dXNlcjpwYXNz, Bearer ${a}`]) {
+    // Two credentials behind one Bearer scheme are not "Bearer <one token>": a bad request.
+    for (const value of [`Bearer ${a}, Bearer ${b}`, `Bearer ${a},Bearer ${b}`, `Bearer ${a} ${b}`, `Bearer ${a}, ${b}`]) {
       const res = await ask(h.url + PATH, { headers: { authorization: value } })
-      t.ok(res.status === 400 || res.status === 401, `refused: ${value.slice(0, 12)}…`)
-      assertDenied(t, h, res, { status: res.status, secrets: [a, b] })
+      assertDenied(t, h, res, { status: 400, code: 'PORTVAKT_ERR_BAD_REQUEST', challenge: CHALLENGE.invalidRequest, secrets: [a, b] })
     }
+    // A header that does not start with the Bearer scheme holds no bearer token at all (the later
+    // Bearer in the list is not looked for): the bare challenge, as for a missing token.
+    const basicFirst = await ask(h.url + PATH, { headers: { authorization: `Basic dXNlcjpwYXNz, Bearer ${a}` } })
+    assertDenied(t, h, basicFirst, { status: 401, code: 'PORTVAKT_ERR_TOKEN_MISSING', challenge: CHALLENGE.bare, secrets: [a] })
   })
 
   t.test('refuses a Maskinporten grant (client-signed, aud = issuer) replayed as an access token', async (t) => {
@@ -183,15 +187,25 @@ t.test('token attacks', async (t) => {
   })
 
   t.test('refuses a token over 8192 characters before any crypto, and a 64 KB one at the HTTP layer', async (t) => {
-    const jwksHits = h.jwks.hits
-    const big = signRs256(h.key, { alg: 'RS256', kid: h.key.kid }, validClaims({ pad: 'x'.repeat(7000) }))
+    // A harness of its own with no unknown-kid cooldown: a token with an unknown kid that reached
+    // verification would make the key store fetch the JWKS, so an unchanged hit count shows it did not.
+    const fresh = await build(t, { env: { PORTVAKT_JWKS_COOLDOWN: '0s' } })
+    const jwksHits = fresh.jwks.hits
+    const unknownKid = { alg: 'RS256', kid: 'not-published-kid' }
+    const big = signRs256(fresh.key, unknownKid, validClaims({ pad: 'x'.repeat(7000) }))
     t.ok(big.length > 8192 && big.length < 12_000)
-    assertDenied(t, h, await get(big), { ...invalid, reason: 'too_large', secrets: [big] })
-    const huge = `${signingInput({ alg: 'RS256', kid: 'k'.repeat(100) }, { pad: 'x'.repeat(48_000) })}.${'A'.repeat(342)}`
+    const bigRes = await ask(fresh.url + PATH, { headers: { authorization: `Bearer ${big}` } })
+    assertDenied(t, fresh, bigRes, { ...invalid, reason: 'too_large', secrets: [big] })
+    const huge = signRs256(fresh.key, unknownKid, validClaims({ pad: 'x'.repeat(48_000) }))
     t.ok(huge.length >= 64_000)
-    const res = await ask(h.url + PATH, { headers: { authorization: `Bearer ${huge}` } })
-    assertDenied(t, h, res, { status: 431, secrets: [huge] })
-    t.equal(h.jwks.hits, jwksHits, 'no key fetch for an oversized token')
+    const res = await ask(fresh.url + PATH, { headers: { authorization: `Bearer ${huge}` } })
+    assertDenied(t, fresh, res, { status: 431, code: 'PORTVAKT_ERR_HEADERS_TOO_LARGE', secrets: [huge] })
+    t.equal(fresh.jwks.hits, jwksHits, 'no key fetch for an oversized token')
+    // Control: the same unknown kid in a token of normal size does reach verification and a fetch.
+    const normal = signRs256(fresh.key, unknownKid, validClaims())
+    const control = await ask(fresh.url + PATH, { headers: { authorization: `Bearer ${normal}` } })
+    assertDenied(t, fresh, control, { ...invalid, reason: 'unknown_kid', secrets: [normal] })
+    t.equal(fresh.jwks.hits, jwksHits + 1, 'an unknown kid of normal size costs one JWKS fetch')
   })
 
   t.test('refuses an unsigned token with an RSA public key as an oct JWK header', async (t) => {
