@@ -1,11 +1,12 @@
+import { createServer } from 'node:http'
 import t, { type Test } from 'tap'
-import { KeyStore } from '../src/auth/keys.js'
+import { KeyStore, nextRetryDelay, type FetchResult } from '../src/auth/keys.js'
 import { createTokenVerifier } from '../src/auth/token.js'
 import { GateError } from '../src/auth/errors.js'
 import { build } from './helpers/build.js'
 import { makeKey } from './helpers/keys.js'
 import { eventually, scrape, valueOf } from './helpers/metrics.js'
-import { close, startJwksServer } from './helpers/servers.js'
+import { close, listen, startJwksServer } from './helpers/servers.js'
 import { TEST_ISSUER, tokenFactory } from './helpers/tokens.js'
 
 const POLICY = { issuer: TEST_ISSUER, algorithms: ['RS256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 }
@@ -112,7 +113,8 @@ t.test('keys older than PORTVAKT_JWKS_STALE_MAX are not used: 503, not ready', a
   t.equal(store.status().ready, true, 'usable up to the limit')
   await verify(await tokenFactory(key)())
   advance(1)
-  await t.rejects(verify(await tokenFactory(key)()), { code: 'PORTVAKT_ERR_KEYS_UNAVAILABLE' })
+  const token = await tokenFactory(key)()
+  await t.rejects(async () => await verify(token), { code: 'PORTVAKT_ERR_KEYS_UNAVAILABLE' })
   t.same(store.status().ready, false)
 })
 
@@ -121,4 +123,113 @@ t.test('a JWKS endpoint that answers no JSON or too much is a failed fetch, not 
   jwks.keys = 'not a list' as unknown as typeof jwks.keys
   await t.rejects(store.refresh('schedule'))
   t.equal(store.status().stale, true)
+})
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/** A JWKS endpoint that answers 500 to its first `failures` requests, then `keys`; notes when each request came. */
+async function startFlakyJwks (t: Test, keys: object[], failures: number): Promise<{ url: string, hits: number[] }> {
+  const hits: number[] = []
+  const server = createServer((_req, res) => {
+    hits.push(performance.now())
+    res.statusCode = hits.length <= failures ? 500 : 200
+    res.end(hits.length <= failures ? 'down' : JSON.stringify({ keys }))
+  })
+  const url = await listen(server)
+  t.teardown(async () => { await close(server) })
+  return { url, hits }
+}
+
+t.test('the retry back-off doubles from 1 s to a 30 s cap by default', async (t) => {
+  const delays: number[] = []
+  for (let previous = 0; delays.length < 8; previous = delays.at(-1) as number) delays.push(nextRetryDelay(previous))
+  t.same(delays, [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000])
+})
+
+t.test('at start, a JWKS that is down is retried with a doubling back-off up to its cap until it answers', async (t) => {
+  const key = await makeKey()
+  const flaky = await startFlakyJwks(t, [key.jwk], 5)
+  const results: FetchResult[] = []
+  const store = new KeyStore({ jwksUri: `${flaky.url}/jwks`, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 3_600_000, staleMaxMs: 86_400_000, retryBaseMs: 20, retryMaxMs: 80, onFetch: (r) => { results.push(r) } })
+  t.teardown(() => { store.stop() })
+  store.start()
+  await store.whenReady()
+  t.equal(flaky.hits.length, 6, 'five failed fetches, then the one that got the keys')
+  t.same(results.map((r) => `${r.ok ? 'ok' : 'error'} ${r.trigger}`), [...Array<string>(5).fill('error start'), 'ok start'], 'in that order')
+  // Timers never fire early, so each gap is at least its planned delay (less 2 ms for the event
+  // loop's millisecond clock). No upper bounds: a loaded machine may be late, never early.
+  const planned = [20, 40, 80, 80, 80]
+  flaky.hits.slice(1).forEach((at, i) => {
+    const gap = at - (flaky.hits[i] as number)
+    t.ok(gap >= (planned[i] as number) - 2, `retry ${i + 1} came at least ${planned[i] as number} ms after the previous fetch (${gap.toFixed(1)} ms)`)
+  })
+  t.equal(store.status().ready, true)
+})
+
+t.test('stop() is final: the fetch under way is dropped, and nothing is fetched, scheduled or reported after it', async (t) => {
+  const key = await makeKey()
+  let hits = 0
+  let cancelled!: () => void
+  const gone = new Promise<void>((resolve) => { cancelled = resolve })
+  // Accepts the request and never answers, so the fetch is still under way when stop() comes.
+  const held = createServer((_req, res) => { hits++; res.on('close', cancelled) })
+  const url = await listen(held)
+  t.teardown(async () => { await close(held) })
+  const results: FetchResult[] = []
+  const store = new KeyStore({ jwksUri: `${url}/jwks`, timeoutMs: 300, cooldownMs: 0, maxAgeMs: 3_600_000, staleMaxMs: 86_400_000, retryBaseMs: 10, retryMaxMs: 10, onFetch: (r) => { results.push(r) } })
+  store.start()
+  t.ok(await eventually(() => hits === 1), 'the first fetch is under way')
+  store.stop()
+  await gone
+  await sleep(150)
+  t.equal(hits, 1, 'no retry after stop()')
+  t.same(results, [], 'nothing reported after stop()')
+  await t.rejects(store.refresh('unknown_kid'), { message: /stopped/ })
+  await t.rejects(async () => await store.getKey({ alg: 'RS256', kid: key.kid }, { payload: {}, signature: '', protected: '' } as never), { code: 'PORTVAKT_ERR_KEYS_UNAVAILABLE' })
+  t.equal(hits, 1, 'an explicit refresh after stop() fetches nothing')
+})
+
+t.test('a JWKS with no usable signing key is a failed fetch: the last good keys keep serving', async (t) => {
+  const h = await build(t)
+  const url = `${h.url}/api/v1/arbeidsforhold`
+  const token = await h.mint()
+  t.equal((await fetch(url, auth(token))).status, 200)
+  const unusable: Record<string, object[]> = {
+    'only an oct key': [{ kty: 'oct', k: Buffer.from('a shared secret of thirty-two bytes!!').toString('base64url'), kid: 'hmac', alg: 'HS256', use: 'sig' }],
+    'only a use: enc key': [{ ...h.key.jwk, use: 'enc' }],
+    'only a key whose key_ops exclude verify': [{ ...h.key.jwk, key_ops: ['encrypt'] }],
+    'an empty set': []
+  }
+  for (const [what, keys] of Object.entries(unusable)) {
+    h.jwks.keys = keys as typeof h.jwks.keys
+    await t.rejects(h.gateway.keys.refresh('schedule'), { message: /no usable signing key/ }, `${what} is refused`)
+    t.ok(h.gateway.tokenCache.stats().entries > 0, `${what}: the verified-token cache is kept`)
+    t.equal((await fetch(url, auth(token))).status, 200, `${what}: a token seen before still passes`)
+    t.equal((await fetch(url, auth(await h.mint()))).status, 200, `${what}: a new token verifies against the last good keys`)
+  }
+  const status = h.gateway.keys.status()
+  t.equal(status.stale, true, 'stale: the last refresh failed')
+  t.match(status.lastError, /no usable signing key/)
+  const samples = await scrape(h.adminUrl)
+  t.equal(valueOf(samples, 'portvakt_jwks_fetches_total', { result: 'error', trigger: 'schedule' }), 4, 'each counts as a failed fetch')
+  t.equal(valueOf(samples, 'portvakt_jwks_stale'), 1)
+  t.equal(valueOf(samples, 'portvakt_jwks_keys'), 1, 'the keys in use are still the last good ones')
+  t.equal((await fetch(`${h.adminUrl}/isready`)).status, 200, 'still ready on the last good keys')
+  const failures = h.logs().filter((l) => l.msg === 'signing keys could not be fetched')
+  t.equal(failures.length, 4)
+  t.ok(failures.every((l) => /no usable signing key/.test(String(l.err)) && l.servingLastGoodKeys === true && l.level === 50), 'logged as errors, saying why')
+})
+
+t.test('with no keys in hand yet, a JWKS with no usable signing key leaves portvakt not ready: 503', async (t) => {
+  const h = await build(t, { jwksDown: true })
+  h.jwks.keys = [{ ...h.key.jwk, use: 'enc' }]
+  h.jwks.down = false
+  await t.rejects(h.gateway.keys.refresh('retry'), { message: /no usable signing key/ })
+  const res = await fetch(`${h.url}/api/v1/arbeidsforhold`, auth(await h.mint()))
+  t.equal(res.status, 503)
+  t.equal((await res.json() as { code: string }).code, 'PORTVAKT_ERR_KEYS_UNAVAILABLE')
+  const ready = await fetch(`${h.adminUrl}/isready`)
+  t.equal(ready.status, 503)
+  t.match(await ready.json(), { reasons: [/no usable signing key/] })
+  t.equal(h.gateway.keys.status().ready, false)
 })

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { build } from './helpers/build.js'
+import { makeKey } from './helpers/keys.js'
 import { close } from './helpers/servers.js'
 import { scrape, valueOf } from './helpers/metrics.js'
 import { labelRejection } from '../src/metrics.js'
@@ -65,4 +66,16 @@ t.test('rejection labels cover every refusal for a token and nothing else', asyn
   t.equal(labelRejection('PORTVAKT_ERR_CONSUMER_NOT_ALLOWED', undefined), 'consumer_not_allowed')
   t.equal(labelRejection('PORTVAKT_ERR_KEYS_UNAVAILABLE', undefined), undefined)
   t.equal(labelRejection(undefined, undefined), undefined)
+})
+
+t.test('a token whose signature does not verify is counted as bad_signature in /metrics', async (t) => {
+  const h = await build(t)
+  // Signed by another key under the published key's kid: the kid matches, the signature cannot.
+  const impostor = await makeKey(h.key.kid)
+  const res = await fetch(`${h.url}/api/v1/arbeidsforhold`, { headers: { authorization: `Bearer ${await h.mint({ key: impostor })}` } })
+  t.equal(res.status, 401)
+  t.equal((await res.json() as { reason: string }).reason, 'bad_signature')
+  const samples = await scrape(h.adminUrl)
+  t.equal(valueOf(samples, 'portvakt_token_rejections_total', { route: READ, reason: 'bad_signature' }), 1)
+  t.equal(valueOf(samples, 'portvakt_requests_total', { route: READ, status_class: '4xx', outcome: 'unauthenticated' }), 1)
 })

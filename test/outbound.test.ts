@@ -1,10 +1,19 @@
 import t, { type Test } from 'tap'
 import { createServer, request as httpRequest, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { loadSettings } from '../src/config/env.js'
 import type { ConfigError } from '../src/config/errors.js'
 import { createOutboundHttp } from '../src/outbound.js'
 import { build } from './helpers/build.js'
+import { ROOT, runCli } from './helpers/cli.js'
+import { startTunnelProxy } from './helpers/egress.js'
+import { makeKey } from './helpers/keys.js'
+import { eventually, scrape, valueOf } from './helpers/metrics.js'
+import { makeSelfSignedCert } from './helpers/self-signed-cert.js'
 import { close, listen } from './helpers/servers.js'
+import { TEST_ISSUER } from './helpers/tokens.js'
 
 /** The problems a ConfigError lists; none if it does not throw. */
 function problemsOf (load: () => unknown): readonly string[] {
@@ -76,4 +85,67 @@ t.test('the start-up log masks proxy credentials', async (t) => {
   const started = h.logs().find((l) => l.msg === 'portvakt started') as { settings: { outboundProxy: { httpsProxy: string } } }
   t.equal(started.settings.outboundProxy.httpsProxy, 'http://***@127.0.0.1:1')
   t.notMatch(h.logText(), /secret/)
+})
+
+t.test('a proxy from HTTPS_PROXY sees the JWKS fetch: a real process tunnels to an https JWKS with CONNECT', async (t) => {
+  const tls = makeSelfSignedCert()
+  const dir = t.testdir({ 'ca.pem': tls.cert })
+  const key = await makeKey()
+  const asked: string[] = []
+  const jwks = createHttpsServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    asked.push(req.url ?? '')
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ keys: [key.jwk] }))
+  })
+  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => { await close(jwks) })
+  const jwksHost = `127.0.0.1:${(jwks.address() as AddressInfo).port}`
+  const proxy = await startTunnelProxy()
+  t.teardown(proxy.close)
+  // main.ts reads HTTPS_PROXY from the real environment; NODE_EXTRA_CA_CERTS makes the child trust
+  // the self-signed certificate, so the TLS inside the tunnel is checked as in production.
+  const run = runCli(t, process.execPath, [join(ROOT, 'dist', 'cli.js'), 'serve'], {
+    MASKINPORTEN_ISSUER: TEST_ISSUER,
+    MASKINPORTEN_JWKS_URI: `https://${jwksHost}/jwks`,
+    PORTVAKT_ROUTES: join(ROOT, 'config', 'routes.yaml'),
+    PORTVAKT_HOST: '127.0.0.1',
+    PORTVAKT_PORT: '0',
+    PORTVAKT_ADMIN_HOST: '127.0.0.1',
+    PORTVAKT_ADMIN_PORT: '0',
+    HTTPS_PROXY: proxy.url,
+    NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem')
+  })
+  const started = JSON.parse(await run.waitFor(/"msg":"portvakt started"/)) as { adminPort: number }
+  await run.waitFor(/"msg":"signing keys (fetched|could not be fetched)"/)
+  t.match(run.stdout(), /"msg":"signing keys fetched"/, 'the keys came through the tunnel')
+  t.same(proxy.tunnels, [jwksHost], 'the proxy saw CONNECT to the JWKS host')
+  t.same(asked, ['/jwks'], 'the JWKS server was asked once, through the tunnel')
+  t.equal((await fetch(`http://127.0.0.1:${started.adminPort}/isready`)).status, 200, 'ready on the keys fetched through the proxy')
+})
+
+t.test('a JWKS endpoint that accepts and never answers fails the fetch at PORTVAKT_JWKS_TIMEOUT, reported as a timeout', async (t) => {
+  const sockets = new Set<Socket>()
+  const silent = createTcpServer((socket) => { sockets.add(socket); socket.on('close', () => sockets.delete(socket)) })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => {
+    for (const socket of sockets) socket.destroy()
+    await new Promise<void>((resolve) => silent.close(() => { resolve() }))
+  })
+  const outbound = createOutboundHttp({ httpProxy: '', httpsProxy: '', noProxy: '' }, 300)
+  t.teardown(outbound.close)
+  const h = await build(t, {
+    jwksDown: true,
+    fetch: outbound.fetch,
+    env: { MASKINPORTEN_JWKS_URI: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/jwks`, PORTVAKT_JWKS_TIMEOUT: '300ms' }
+  })
+  const failedFetch = () => h.logs().find((l) => l.msg === 'signing keys could not be fetched')
+  t.ok(await eventually(() => failedFetch() !== undefined), 'the fetch fails instead of hanging')
+  t.match(failedFetch(), { level: 50, trigger: 'start', err: /did not answer within 300 ms/ }, 'logged as an error naming the timeout')
+  const samples = await scrape(h.adminUrl)
+  t.ok((valueOf(samples, 'portvakt_jwks_fetches_total', { result: 'error', trigger: 'start' }) ?? 0) >= 1, 'counted as a failed fetch')
+  const ready = await fetch(`${h.adminUrl}/isready`)
+  t.equal(ready.status, 503)
+  t.match(await ready.json(), { reasons: [/did not answer within 300 ms/] })
+  const res = await fetch(`${h.url}/api/v1/arbeidsforhold`, { headers: { authorization: `Bearer ${await h.mint()}` } })
+  t.equal(res.status, 503, 'an outage at the issuer is a 503, never a 401')
 })

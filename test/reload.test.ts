@@ -1,6 +1,8 @@
 import t from 'tap'
-import { writeFileSync, mkdirSync, symlinkSync, renameSync } from 'node:fs'
+import { writeFileSync, mkdirSync, symlinkSync, renameSync, rmSync, watch, type FSWatcher } from 'node:fs'
 import { join } from 'node:path'
+import { RouteHolder, type ReloadResult } from '../src/config/route-holder.js'
+import { loadRoutes } from '../src/config/routes.js'
 import { build, TEST_ROUTES } from './helpers/build.js'
 import { eventually, scrape, valueOf } from './helpers/metrics.js'
 
@@ -52,4 +54,85 @@ t.test('a ConfigMap-style symlink swap of the directory is noticed', async (t) =
   symlinkSync('..v2', join(dir, '..data_tmp'))
   renameSync(join(dir, '..data_tmp'), join(dir, '..data'))
   t.ok(await eventually(() => holder.current.routes.some((r) => r.path === '/v2/ny')), 'the swapped table is in force')
+})
+
+const hasNewRoute = (holder: RouteHolder): boolean => holder.current.routes.some((r) => r.path === '/v2/ny')
+const problemsOf = (result: ReloadResult | undefined): readonly string[] => result === undefined || result.ok ? [] : result.problems
+
+t.test('a watcher error is reported, the table in force keeps serving, SIGHUP still reloads, and the watch comes back', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': TEST_ROUTES })
+  const file = join(dir, 'routes.yaml')
+  // The real fs.watch, kept at hand so the test can deliver what the OS sends on an unmount.
+  const watchers: FSWatcher[] = []
+  const holder = new RouteHolder(file, await loadRoutes(file), (d, onChange) => {
+    const watcher = watch(d, onChange)
+    watchers.push(watcher)
+    return watcher
+  })
+  t.teardown(() => { holder.close() })
+  const results: ReloadResult[] = []
+  holder.onReload((r) => { results.push(r) })
+  holder.watch(20, 200)
+  const before = holder.current
+
+  watchers[0]?.emit('error', Object.assign(new Error('EIO: i/o error, watch'), { code: 'EIO' }))
+  t.match(results[0], { ok: false, trigger: 'watch' })
+  t.match(problemsOf(results[0]), [/the watch on .* stopped \(EIO: i\/o error, watch\); the current table keeps serving, SIGHUP still reloads/])
+  t.equal(holder.current, before, 'the table in force is untouched')
+
+  writeFileSync(file, WITH_NEW_ROUTE)
+  t.match(await holder.reload('SIGHUP'), { ok: true, trigger: 'SIGHUP' }, 'SIGHUP still reloads')
+  t.ok(hasNewRoute(holder))
+  t.ok(await eventually(() => results.length >= 3), 'watched again, and re-read once for what the pause may have missed')
+  t.equal(watchers.length, 2)
+  t.match(results[2], { ok: true, trigger: 'watch' })
+  t.ok(hasNewRoute(holder))
+
+  writeFileSync(file, TEST_ROUTES)
+  t.ok(await eventually(() => !hasNewRoute(holder)), 'a change is seen by the new watch')
+  t.match(results.at(-1), { ok: true, trigger: 'watch' })
+})
+
+t.test('a removed route directory is reported, and watched again once it is back', async (t) => {
+  const root = t.testdir({ config: { 'routes.yaml': TEST_ROUTES } })
+  const dir = join(root, 'config')
+  const holder = await RouteHolder.load(join(dir, 'routes.yaml'))
+  t.teardown(() => { holder.close() })
+  const results: ReloadResult[] = []
+  holder.onReload((r) => { results.push(r) })
+  holder.watch(20, 50)
+  const before = holder.current
+
+  rmSync(dir, { recursive: true })
+  t.ok(await eventually(() => results.some((r) => problemsOf(r).some((p) => p.includes('the watch on')))), 'the lost watch is reported')
+  t.equal(holder.current, before, 'the table in force keeps serving')
+
+  // Back as a remount brings it: a whole directory at once.
+  mkdirSync(join(root, 'next'))
+  writeFileSync(join(root, 'next', 'routes.yaml'), WITH_NEW_ROUTE)
+  renameSync(join(root, 'next'), dir)
+  t.ok(await eventually(() => hasNewRoute(holder)), 'the table in the directory that came back is in force')
+})
+
+t.test('overlapping reloads run one at a time, and those asked for during one share exactly one more', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': TEST_ROUTES })
+  const file = join(dir, 'routes.yaml')
+  const holder = await RouteHolder.load(file)
+  const results: ReloadResult[] = []
+  holder.onReload((r) => { results.push(r) })
+
+  const first = holder.reload('watch')
+  writeFileSync(file, WITH_NEW_ROUTE)
+  const second = holder.reload('SIGHUP')
+  const third = holder.reload('watch')
+  const [a, b, c] = await Promise.all([first, second, third])
+  t.equal(results.length, 2, 'two reads, not three')
+  t.equal(results[0], a)
+  t.equal(b, c, 'the two asked for during the first share one result')
+  t.equal(results[1], b, 'and it came after the first')
+  t.same(results.map((r) => r.trigger), ['watch', 'SIGHUP'])
+  t.ok(hasNewRoute(holder), 'the newest file is in force')
+
+  t.equal((await holder.reload('SIGHUP')).ok, true, 'once idle, a reload runs at once')
+  t.equal(results.length, 3)
 })

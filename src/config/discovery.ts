@@ -13,7 +13,9 @@ async function fetchMetadata (url: string, timeoutMs: number, fetchImpl: typeof 
   try {
     response = await fetchImpl(url, { redirect: 'error', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } })
   } catch (err) {
-    throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}): ${(err as Error).message}; check the URL and outbound access`])
+    // An abort's own message ("The operation was aborted due to timeout") names neither the limit nor its setting.
+    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms (PORTVAKT_JWKS_TIMEOUT)` : (err as Error).message
+    throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}): ${why}; check the URL and outbound access (HTTPS_PROXY, NO_PROXY)`])
   }
   if (response.status !== 200) {
     await response.body?.cancel()

@@ -132,18 +132,6 @@ t.test('key-set attacks on a running portvakt', async (t) => {
     t.equal((await ask(h.url + PATH, { headers: { authorization: `Bearer ${ok}` } })).status, 200, 'the RSA key still works')
   })
 
-  t.test('a key marked use: enc never verifies a signature', async (t) => {
-    await publish([{ ...h.key.jwk, use: 'enc' }])
-    const token = await h.mint()
-    assertDenied(t, h, await ask(h.url + PATH, { headers: { authorization: `Bearer ${token}` } }), { ...invalid, reason: 'unknown_kid', secrets: [token] })
-  })
-
-  t.test('a key whose key_ops exclude verify never verifies', async (t) => {
-    await publish([{ ...h.key.jwk, key_ops: ['encrypt'] }])
-    const token = await h.mint()
-    assertDenied(t, h, await ask(h.url + PATH, { headers: { authorization: `Bearer ${token}` } }), { ...invalid, secrets: [token] })
-  })
-
   t.test('duplicate kids are ambiguous: refused, even for a token the right key signed', async (t) => {
     const other = await makeKey(h.key.kid)
     await publish([other.jwk, h.key.jwk])
@@ -158,4 +146,34 @@ t.test('key-set attacks on a running portvakt', async (t) => {
     const token = await h.mint()
     t.equal((await ask(h.url + PATH, { headers: { authorization: `Bearer ${token}` } })).status, 200)
   })
+})
+
+t.test('keys that may not verify never do, even published beside a usable key', async (t) => {
+  const h = await build(t)
+  const invalid = { status: 401, code: 'PORTVAKT_ERR_TOKEN_INVALID', challenge: CHALLENGE.invalidToken }
+  const other = await makeKey()
+  const cases: Array<[string, object]> = [
+    ['a key marked use: enc', { ...other.jwk, use: 'enc' }],
+    ['a key whose key_ops exclude verify', { ...other.jwk, key_ops: ['encrypt'] }]
+  ]
+  for (const [what, jwk] of cases) {
+    resetSeen(h)
+    h.jwks.keys = [h.key.jwk, jwk] as typeof h.jwks.keys
+    await h.gateway.keys.refresh('schedule')
+    const token = await h.mint({ key: other })
+    assertDenied(t, h, await ask(h.url + PATH, { headers: { authorization: `Bearer ${token}` } }), { ...invalid, reason: 'unknown_kid', secrets: [token] })
+    t.equal((await ask(h.url + PATH, { headers: { authorization: `Bearer ${await h.mint()}` } })).status, 200, `${what} leaves the usable key working`)
+  }
+})
+
+t.test('a key set of only keys that may not verify does not replace the keys in use', async (t) => {
+  const h = await build(t)
+  const other = await makeKey()
+  for (const keys of [[{ ...other.jwk, use: 'enc' }], [{ ...other.jwk, key_ops: ['encrypt'] }], []]) {
+    h.jwks.keys = keys as typeof h.jwks.keys
+    await t.rejects(h.gateway.keys.refresh('schedule'), { message: /no usable signing key/ })
+    const denied = await h.mint({ key: other })
+    t.equal((await ask(h.url + PATH, { headers: { authorization: `Bearer ${denied}` } })).status, 401, 'the unusable key verifies nothing')
+    t.equal((await ask(h.url + PATH, { headers: { authorization: `Bearer ${await h.mint()}` } })).status, 200, 'the last good key still does')
+  }
 })
