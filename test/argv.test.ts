@@ -1,12 +1,16 @@
 import t from 'tap'
-import { isDevCommand, parseCommand } from '../src/commands/argv.js'
+import { isCommand, parseCommand } from '../src/commands/argv.js'
 
 t.test('token: repeated and space-separated scopes, audience, orgno, lifetime, fresh', async (t) => {
   t.same(parseCommand('token', ['--scope', 'nav:a:b', '--scope', 'nav:c:d nav:e:f', '--audience', 'https://x.example', '--orgno', '987654321', '--expires', '30', '--fresh']), {
     kind: 'token',
     options: { scopes: ['nav:a:b', 'nav:c:d', 'nav:e:f'], audience: 'https://x.example', orgno: '987654321', expiresIn: 30, fresh: true }
   })
-  t.same(parseCommand('token', []), { kind: 'token', options: { scopes: [], audience: undefined, orgno: undefined, expiresIn: undefined, fresh: false } })
+})
+
+t.test('token: no --scope is a usage error (exit 2), like any other bad option', async (t) => {
+  t.match(parseCommand('token', []), { kind: 'usage', message: /give at least one --scope/, help: /^Usage: portvakt token/ })
+  t.match(parseCommand('token', ['--scope', ' ']), { kind: 'usage', message: /give at least one --scope/ })
 })
 
 t.test('token: a lifetime that is not a number, or an unknown option, is a usage error', async (t) => {
@@ -21,8 +25,16 @@ t.test('check: an optional route file and --manifest; two files is a usage error
   t.match(parseCommand('check', ['a.yaml', 'b.yaml']), { kind: 'usage', message: 'check takes one route file' })
 })
 
+t.test('serve: nothing, or -- and the app command; anything else is a usage error', async (t) => {
+  t.same(parseCommand('serve', []), { kind: 'serve', app: undefined })
+  t.same(parseCommand('serve', ['--', 'node', 'app.js', '--help']), { kind: 'serve', app: ['node', 'app.js', '--help'] }, 'options after -- are the app\'s')
+  t.match(parseCommand('serve', ['--']), { kind: 'usage', message: /portvakt serve -- <app command/ })
+  t.match(parseCommand('serve', ['--port', '80']), { kind: 'usage', message: /serve takes no options \(portvakt serve --help\)/, help: /Usage: portvakt <command>/ })
+  t.match(parseCommand('serve', ['--help', 'x']), { kind: 'usage' })
+})
+
 t.test('every command answers --help and -h with its own text', async (t) => {
-  for (const command of ['dev', 'token', 'check'] as const) {
+  for (const command of ['serve', 'dev', 'token', 'check'] as const) {
     const help = parseCommand(command, ['--help'])
     t.match(help, { kind: 'help', text: new RegExp(`^Usage: portvakt ${command}`) })
     t.same(parseCommand(command, ['-h']), help)
@@ -34,8 +46,13 @@ t.test('every command answers --help and -h with its own text', async (t) => {
   t.same(parseCommand('dev', []), { kind: 'dev' })
 })
 
-t.test('only dev, token and check are parsed here', async (t) => {
-  t.ok(isDevCommand('token'))
-  t.notOk(isDevCommand('serve'))
-  t.notOk(isDevCommand('toString'))
+t.test('serve\'s help names launcher mode, the main settings and the signals', async (t) => {
+  const help = parseCommand('serve', ['--help'])
+  for (const text of ['portvakt serve -- <app command', 'MASKINPORTEN_ISSUER', 'PORTVAKT_ROUTES', 'SIGHUP']) t.match(help, { text: new RegExp(text) }, text)
+})
+
+t.test('only the four commands are parsed, never an inherited property name', async (t) => {
+  for (const command of ['serve', 'dev', 'token', 'check']) t.ok(isCommand(command), command)
+  t.notOk(isCommand('toString'))
+  t.notOk(isCommand('help'))
 })

@@ -130,7 +130,7 @@ t.test('portvakt check exits 0 with the table on stdout, warnings on stderr', as
   const result = await runCli(['check', 'routes.yaml', '--manifest', 'nais.yaml'], {}, dir)
   t.equal(result.code, 0)
   t.match(result.stdout, /^LINE +PATH/)
-  t.match(result.stdout, /routes\.yaml: valid, and every scope is exposed by nais\.yaml \(1 warning\)\n$/)
+  t.match(result.stdout, /routes\.yaml: valid, and nais\.yaml exposes every route scope and consumes every egress scope \(1 warning\)\n$/)
   t.match(result.stderr, /^warning: nais\.yaml:26: nav:arbeid:unused\.read is exposed but no route needs it/)
 })
 
@@ -151,4 +151,105 @@ t.test('--manifest: warns when a route admits a consumer the manifest grants non
   t.equal(report.ok, true, 'a warning, not an error: the grant may live outside this manifest')
   t.match(report.warnings, [/unused\.read/, new RegExp(`routes\\.yaml:7: \\* /api/v1/rapport admits consumer 987654321, but .*nais\\.yaml does not grant it any of nav:arbeid:rapport\\.read, nav:arbeid:rapport\\.admin`)])
   t.equal(report.warnings.length, 2, '123456789 holds rapport.read, which is enough for anyOf')
+})
+
+const EGRESS = `egress:
+  - name: skatt
+    url: https://api.skatteetaten.no/v1
+    scopes: [skatt:some.scope, skatt:other.scope]
+    resource: https://api.skatteetaten.no
+  - name: brreg
+    url: https://data.brreg.no
+    scopes: [brreg:read]
+`
+
+function consumes (names: readonly string[]): string {
+  return `        - name: arbeidsforhold.read\n          enabled: true\n          product: arbeid\n      consumes:\n${names.map((n) => `        - name: "${n}"\n`).join('')}`
+}
+
+const EGRESS_ROUTES = `routes:
+  - path: /api/v1/arbeidsforhold
+    scopes: [nav:arbeid:arbeidsforhold.read]
+${EGRESS}`
+
+t.test('prints the egress targets after the routes: name, url, scopes, resource', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': ROUTES + EGRESS })
+  const report = await checkRoutes(join(dir, 'routes.yaml'))
+  t.equal(report.ok, true)
+  const lines = (report.table ?? '').trimEnd().split('\n')
+  const at = lines.findIndex((l) => l.startsWith('LINE') && l.includes('EGRESS'))
+  t.ok(at > 5, 'after the route rows')
+  t.equal(lines[at - 1], '', 'a blank line between the two tables')
+  t.match(lines[at], /^LINE\s+EGRESS\s+URL\s+SCOPES\s+RESOURCE$/)
+  t.match(lines[at + 1], /^14\s+skatt\s+https:\/\/api\.skatteetaten\.no\/v1\s+skatt:some\.scope skatt:other\.scope\s+https:\/\/api\.skatteetaten\.no$/)
+  t.match(lines[at + 2], /^18\s+brreg\s+https:\/\/data\.brreg\.no\s+brreg:read\s+-$/)
+  t.equal(lines.length, at + 3)
+})
+
+t.test('a table without egress prints no egress section', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': ROUTES })
+  t.notMatch((await checkRoutes(join(dir, 'routes.yaml'))).table, /EGRESS/)
+})
+
+t.test('--manifest: every egress scope consumed passes', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': EGRESS_ROUTES, 'nais.yaml': manifest(consumes(['skatt:some.scope', 'skatt:other.scope', 'brreg:read'])) })
+  const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'nais.yaml'))
+  t.same(report.errors, [])
+  t.same(report.warnings, [])
+  t.equal(report.ok, true)
+})
+
+t.test('--manifest: an egress scope not consumed is an error (the token endpoint would refuse it); a consumed scope no egress requests is a warning', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': EGRESS_ROUTES, 'nais.yaml': manifest(consumes(['skatt:some.scope', 'brreg:raed', 'altinn:unused'])) })
+  const routes = join(dir, 'routes.yaml')
+  const nais = join(dir, 'nais.yaml')
+  const report = await checkRoutes(routes, nais)
+  t.equal(report.ok, false)
+  t.same(report.errors, [
+    `${routes}:5: egress skatt requests skatt:other.scope, which ${nais} does not consume (spec.maskinporten.scopes.consumes), so the token endpoint would refuse it`,
+    `${routes}:9: egress brreg requests brreg:read, which ${nais} does not consume (spec.maskinporten.scopes.consumes), so the token endpoint would refuse it; did you mean brreg:raed?`
+  ])
+  t.same(report.warnings, [
+    `${nais}:17: brreg:raed is consumed but no egress target requests it`,
+    `${nais}:18: altinn:unused is consumed but no egress target requests it`
+  ])
+  t.ok(report.table, 'the table still prints')
+})
+
+t.test('--manifest: egress targets and a manifest with no consumes list: every egress scope is an error', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': EGRESS_ROUTES, 'nais.yaml': manifest('        - name: arbeidsforhold.read\n          enabled: true\n          product: arbeid\n') })
+  const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'nais.yaml'))
+  t.equal(report.ok, false)
+  t.equal(report.errors.length, 3)
+  t.match(report.errors[0], /egress skatt requests skatt:some\.scope, which .* does not consume/)
+})
+
+t.test('--manifest: a pod that only calls APIs needs consumes, not exposes', async (t) => {
+  const only = `apiVersion: nais.io/v1alpha1
+kind: Application
+metadata: { name: caller }
+spec:
+  maskinporten:
+    enabled: true
+    scopes:
+      consumes:
+        - name: brreg:read
+`
+  const dir = t.testdir({ 'routes.yaml': 'egress:\n  - { name: brreg, url: "https://data.brreg.no", scopes: [brreg:read] }\n', 'nais.yaml': only })
+  const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'nais.yaml'))
+  t.same(report.errors, [])
+  t.equal(report.ok, true)
+})
+
+t.test('--manifest: a consumes entry without a name is a manifest problem with its line', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': EGRESS_ROUTES, 'nais.yaml': manifest(consumes([]) + '        - scope: skatt:x\n') })
+  const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'nais.yaml'))
+  t.match(report.errors, [/nais\.yaml:16: spec\.maskinporten\.scopes\.consumes\.0\.name: /])
+})
+
+t.test('portvakt check prints the egress table on stdout', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': EGRESS_ROUTES })
+  const result = await runCli(['check', 'routes.yaml'], {}, dir)
+  t.equal(result.code, 0, result.stderr)
+  t.match(result.stdout, /^LINE +EGRESS +URL +SCOPES +RESOURCE\n5 +skatt +https:\/\/api\.skatteetaten\.no\/v1 /m)
 })

@@ -103,3 +103,13 @@ t.test('egress settings: NAIS_TOKEN_ENDPOINT, port 8083 by default, proxy variab
   t.same(set.egress, { tokenEndpoint: 'http://127.0.0.1:7164/api/v1/token', port: 9083, timeoutMs: 5000, refreshIntervalMs: 0, proxy: { http: 'http://webproxy.nais:8088', https: 'http://webproxy.nais:8088', no: 'localhost,127.0.0.1,.local' } })
   t.throws(() => loadSettings({ ...base, PORTVAKT_EGRESS_PORT: '7164', NAIS_TOKEN_ENDPOINT: 'not a url' }), { message: /NAIS_TOKEN_ENDPOINT: "not a url" is not an absolute URL[\s\S]*PORTVAKT_EGRESS_PORT: 7164 is reserved/ })
 })
+
+t.test('refuses an egress url with plain http to a host that is not loopback: the token would travel in cleartext', async (t) => {
+  const entry = (url: string): string => `egress:\n  - { name: x, url: "${url}", scopes: [skatt:a] }\n`
+  t.match(problemsOf(entry('http://api.skatteetaten.no/v1')), [/^routes\.yaml:2: egress\.0\.url: plain http to a host that is not loopback; use https:\/\/ \(the request carries a Maskinporten token\)/])
+  t.equal(problemsOf(entry('http://10.0.0.7:8080')).length, 1, 'a private address is still a network')
+  t.equal(problemsOf(entry('http://127.0.0.1.nip.io')).length, 1, 'a name that merely starts like loopback')
+  for (const url of ['https://api.skatteetaten.no/v1', 'http://127.0.0.1:9000', 'http://127.8.9.10', 'http://localhost:9000/x', 'http://[::1]:9000']) {
+    t.same(problemsOf(entry(url)), [], url)
+  }
+})

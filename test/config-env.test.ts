@@ -75,3 +75,28 @@ t.test('treats empty values as unset', async (t) => {
 t.test('refuses an upstream with a path, so the path we authorise is the path it sees', async (t) => {
   t.match(problemsOf({ ...BASE, PORTVAKT_UPSTREAM: 'http://127.0.0.1:8081/base' }), [/PORTVAKT_UPSTREAM/])
 })
+
+t.test('names a bad variable and the missing issuer together, so one run shows everything to set', async (t) => {
+  const problems = problemsOf({ PORTVAKT_PORT: 'abc' })
+  t.equal(problems.length, 2)
+  t.ok(problems.some((p) => p.startsWith('PORTVAKT_PORT: "abc" is not a port number')), 'names PORTVAKT_PORT')
+  t.ok(problems.some((p) => /set MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI, or MASKINPORTEN_WELL_KNOWN_URL/.test(p)), 'names the issuer variables')
+})
+
+t.test('a variable set to a bad value is reported as bad, not also as missing', async (t) => {
+  t.match(problemsOf({ MASKINPORTEN_ISSUER: BASE.MASKINPORTEN_ISSUER, MASKINPORTEN_JWKS_URI: 'not a url' }), [/^MASKINPORTEN_JWKS_URI: "not a url" is not an absolute URL/])
+  t.equal(problemsOf({ MASKINPORTEN_ISSUER: BASE.MASKINPORTEN_ISSUER, MASKINPORTEN_JWKS_URI: 'not a url' }).length, 1)
+})
+
+t.test('a bad variable does not hide the plain-http JWKS or a port clash', async (t) => {
+  const problems = problemsOf({ ...BASE, MASKINPORTEN_JWKS_URI: 'http://issuer.example/jwk', PORTVAKT_CLOCK_TOLERANCE: 'soon', PORTVAKT_ADMIN_PORT: '8080' })
+  t.equal(problems.length, 3)
+  t.match(problems, [/^PORTVAKT_CLOCK_TOLERANCE: /, /^MASKINPORTEN_JWKS_URI: plain http/, /^PORTVAKT_ADMIN_PORT: 8080 is also PORTVAKT_PORT/])
+})
+
+t.test('refuses the egress listener on the gate\'s or the admin listener\'s port; 0 never clashes', async (t) => {
+  t.match(problemsOf({ ...BASE, PORTVAKT_EGRESS_PORT: '8080' }), [/^PORTVAKT_EGRESS_PORT: 8080 is also PORTVAKT_PORT; .*port of its own/])
+  t.match(problemsOf({ ...BASE, PORTVAKT_EGRESS_PORT: '8079' }), [/^PORTVAKT_EGRESS_PORT: 8079 is also PORTVAKT_ADMIN_PORT/])
+  t.equal(problemsOf({ ...BASE, PORTVAKT_PORT: '9000', PORTVAKT_ADMIN_PORT: '9000', PORTVAKT_EGRESS_PORT: '9000' }).length, 3, 'every pair named')
+  t.same(problemsOf({ ...BASE, PORTVAKT_PORT: '0', PORTVAKT_ADMIN_PORT: '0', PORTVAKT_EGRESS_PORT: '0' }), [])
+})

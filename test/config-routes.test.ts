@@ -110,3 +110,48 @@ t.test('the README route-table example in the issue parses', async (t) => {
   const text = readFileSync('config/routes.yaml', 'utf8')
   t.doesNotThrow(() => parseRoutes(text, 'config/routes.yaml'))
 })
+
+t.test('a schema error in one entry does not hide the route checks on the others; all sorted by line', async (t) => {
+  const problems = problemsOf(`routes:
+  - path: /a
+    public: true
+    scopes: [nav:x:a]
+  - path: /b
+    methods: [FETCH]
+    scopes: [nav:x:b]
+  - path: /c
+    scopes: [nav:x:c]
+  - path: /c
+    methods: [GET]
+    scopes: [nav:x:d]
+  - path: /e
+    methods: [GET]
+egress:
+  - { name: skatt, url: "https://a.example", scopes: [skatt:a] }
+  - { name: skatt, url: "https://b.example", scopes: [skatt:b] }
+  - { name: bad, url: "https://c.example", scopes: [] }
+`)
+  t.match(problems, [
+    /^routes\.yaml:2: routes\.0 \(\/a\): a route is either public: true or has scopes, not both/,
+    /^routes\.yaml:6: routes\.1\.methods\.0: a method is one of/,
+    /^routes\.yaml:10: routes\.3 \(\/c\): GET \/c is already routed at line 8/,
+    /^routes\.yaml:13: routes\.4 \(\/e\): say which scopes the route needs/,
+    /^routes\.yaml:17: egress\.1 \(skatt\): the name is already used at line 16/,
+    /^routes\.yaml:18: egress\.2\.scopes: list at least one scope/
+  ])
+  t.equal(problems.length, 6)
+})
+
+t.test('a route with a schema error takes no part in the duplicate check', async (t) => {
+  const problems = problemsOf(`routes:
+  - path: /a
+    methods: [GET]
+    scopes: [nav:x:a]
+    consumers: ["12345"]
+  - path: /a
+    methods: [GET]
+    scopes: [nav:x:b]
+`)
+  t.match(problems, [/^routes\.yaml:5: routes\.0\.consumers\.0: an orgno is 9 digits/])
+  t.equal(problems.length, 1, 'the malformed route is not compiled, so /a GET is routed once')
+})

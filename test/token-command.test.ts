@@ -70,3 +70,19 @@ t.test('portvakt token fails with exit 1 and nothing on stdout when the issuer i
   t.equal(result.stdout, '')
   t.match(result.stderr, /is not running/)
 })
+
+t.test('portvakt token names PORTVAKT_DEV_ISSUER_PORT when it is not a port (exit 1, like an issuer that is down)', async (t) => {
+  for (const port of ['abc', '99999', '8090@evil.example']) {
+    const result = await runCli(['token', '--scope', 'nav:arbeid:a.read'], { PORTVAKT_DEV_ISSUER_PORT: port })
+    t.equal(result.code, 1, port)
+    t.equal(result.stdout, '', port)
+    t.match(result.stderr, /PORTVAKT_DEV_ISSUER_PORT: .*set it to a port number \(1-65535\)/, port)
+    t.notMatch(result.stderr, /Invalid URL/, port)
+  }
+})
+
+t.test('refuses an issuer address that is no URL or carries credentials, naming PORTVAKT_DEV_ISSUER_PORT', async (t) => {
+  for (const issuerUrl of ['http://127.0.0.1:abc', 'http://127.0.0.1:8090@evil.example']) {
+    await t.rejects(requestDevToken({ issuerUrl, scopes: ['nav:arbeid:a.read'] }), { name: 'ConfigError', message: /PORTVAKT_DEV_ISSUER_PORT: the dev issuer address .* is not valid/ }, issuerUrl)
+  }
+})

@@ -1,23 +1,61 @@
 /**
- * Argument parsing and per-command help for `dev`, `token` and `check` (issue 3). Pure: it returns
- * what to do, and cli.ts does it, so every branch is testable without a process.
+ * Argument parsing and per-command help for `serve`, `dev`, `token` and `check` (issue 3). Pure: it
+ * returns what to do, and cli.ts does it, so every branch is testable without a process.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { TokenCommandOptions } from './token.js'
 
-/** The commands parsed here. */
-export type DevCommand = 'dev' | 'token' | 'check'
+/** The commands parsed here: all of them. */
+export type Command = 'serve' | 'dev' | 'token' | 'check'
 
 /** What the command line asks for. */
 export type Invocation =
   | { kind: 'help', text: string }
   | { kind: 'usage', message: string, help: string }
+  | { kind: 'serve', app: string[] | undefined }
   | { kind: 'dev' }
   | { kind: 'token', options: Omit<TokenCommandOptions, 'issuerUrl'> }
   | { kind: 'check', routesFile: string | undefined, manifestFile: string | undefined }
 
-/** `portvakt <command> --help` for the commands this file parses. */
-export const COMMAND_HELP: Record<DevCommand, string> = {
+/** `portvakt --help`: the commands, and the settings most runs need. */
+export const GENERAL_HELP = `portvakt: a Maskinporten auth gate in front of your API
+
+Usage: portvakt <command> [options]      (portvakt <command> --help for more)
+
+Commands:
+  serve                      run the gate (default)
+  serve -- <app command…>    launcher mode: start the app with PORT set, front it, stop it with portvakt
+  dev                        run the gate with a local Maskinporten issuer and a demo upstream, for curl testing
+  token                      print a token from the running dev issuer
+  check                      validate a route table (and cross-check it with a NAIS manifest)
+  --help                     show this help
+
+Environment (serve): see the README's settings table; the main ones:
+  MASKINPORTEN_ISSUER, MASKINPORTEN_JWKS_URI, MASKINPORTEN_WELL_KNOWN_URL
+  PORTVAKT_ROUTES (config/routes.yaml), PORTVAKT_UPSTREAM (http://127.0.0.1:8081), PORTVAKT_PORT (8080)
+  PORTVAKT_ADMIN_PORT (8079): /isalive, /isready, /metrics
+  egress (when the route table lists it): NAIS_TOKEN_ENDPOINT, PORTVAKT_EGRESS_PORT (8083, on 127.0.0.1)
+
+Signals (serve): SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the route table
+`
+
+/** `portvakt <command> --help` for each command. */
+export const COMMAND_HELP: Record<Command, string> = {
+  serve: `Usage: portvakt serve                      run the gate (also: portvakt with no command)
+       portvakt serve -- <app command…>   launcher mode: start the app with PORT set, front it, stop it with portvakt
+
+Takes no options: everything is set in the environment (the README's settings table). The main ones:
+  MASKINPORTEN_ISSUER, MASKINPORTEN_JWKS_URI  the issuer to trust (NAIS sets them), or
+  MASKINPORTEN_WELL_KNOWN_URL                 to discover both
+  PORTVAKT_ROUTES      config/routes.yaml      the route table
+  PORTVAKT_UPSTREAM    http://127.0.0.1:8081   the app (its origin only)
+  PORTVAKT_PORT        8080                    the gate's port
+  PORTVAKT_ADMIN_PORT  8079                    /isalive, /isready, /metrics
+  egress (when the route table lists it): NAIS_TOKEN_ENDPOINT, PORTVAKT_EGRESS_PORT (8083, on 127.0.0.1)
+
+Signals: SIGTERM/SIGINT drain and exit 0 (launcher mode: the app's status); SIGHUP reloads the route table.
+Exit 1 with every problem named when the settings or the route table are wrong; 2 on a bad option.
+`,
   dev: `Usage: portvakt dev   (npm run dev)
 
 Starts, in one process, on loopback:
@@ -49,21 +87,24 @@ Options:
   --fresh              skip the issuer's token cache
 Environment:
   PORTVAKT_DEV_ISSUER_PORT  8090  where the dev issuer listens
+Exit 1 when the dev issuer is not running or refuses, or PORTVAKT_DEV_ISSUER_PORT is not a port;
+2 on a bad or missing option (no --scope).
 `,
   check: `Usage: portvakt check [routes.yaml] [--manifest nais.yaml]
 
 Validates a route table without starting anything and prints it compiled: path, methods, scopes
-after expansion, audience, consumers, public. Exit 0 when valid, 1 with every problem and its line.
+after expansion, audience, consumers, public; then the egress targets: name, url, scopes, resource. Exit 0 when valid, 1 with every problem and its line.
 
 Options:
-  --manifest <file>  also cross-check with the NAIS manifest's spec.maskinporten.scopes.exposes:
-                     a route scope not exposed (or not enabled) is an error, an unused one a warning
+  --manifest <file>  also cross-check with the NAIS manifest's spec.maskinporten.scopes:
+                     a route scope not in exposes (or not enabled) is an error, an unused one a warning;
+                     an egress scope not in consumes is an error, a consumed one no egress uses a warning
 Environment:
   PORTVAKT_ROUTES  config/routes.yaml  the route table when no file is given
 `,
 }
 
-const OPTIONS: Record<DevCommand, ParseArgsConfig['options']> = {
+const OPTIONS: Record<Exclude<Command, 'serve'>, ParseArgsConfig['options']> = {
   dev: {},
   token: {
     scope: { type: 'string', multiple: true },
@@ -75,13 +116,28 @@ const OPTIONS: Record<DevCommand, ParseArgsConfig['options']> = {
   check: { manifest: { type: 'string' } }
 }
 
-/** Whether `command` is one this file parses. */
-export function isDevCommand (command: string): command is DevCommand {
-  return Object.hasOwn(OPTIONS, command)
+/** Whether `command` is one of portvakt's commands. */
+export function isCommand (command: string): command is Command {
+  return Object.hasOwn(COMMAND_HELP, command)
+}
+
+/**
+ * `serve`: nothing, `--help`/`-h`, or `--` and the app command (launcher mode). Not parseArgs:
+ * everything after `--` is the app's, its options included. A usage error shows the general help:
+ * serve is the default command, and someone who wrote `serve --port` may be after any of them.
+ */
+function parseServe (args: readonly string[]): Invocation {
+  const help = GENERAL_HELP
+  if (args.length === 0) return { kind: 'serve', app: undefined }
+  if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) return { kind: 'help', text: COMMAND_HELP.serve }
+  if (args[0] === '--' && args.length > 1) return { kind: 'serve', app: args.slice(1) }
+  if (args[0] === '--') return { kind: 'usage', message: 'name the app to launch: portvakt serve -- <app command…>', help }
+  return { kind: 'usage', message: 'serve takes no options (portvakt serve --help); to launch your app write: portvakt serve -- <app command…>', help }
 }
 
 /** Parse the arguments after `command`. */
-export function parseCommand (command: DevCommand, args: string[]): Invocation {
+export function parseCommand (command: Command, args: string[]): Invocation {
+  if (command === 'serve') return parseServe(args)
   const help = COMMAND_HELP[command]
   let parsed
   try {
@@ -98,10 +154,12 @@ export function parseCommand (command: DevCommand, args: string[]): Invocation {
   }
   const expires = values.expires as string | undefined
   if (expires !== undefined && !/^\d+$/.test(expires)) return { kind: 'usage', message: '--expires is a number of seconds', help }
+  const scopes = ((values.scope ?? []) as string[]).flatMap((s) => s.split(/\s+/)).filter((s) => s !== '')
+  if (scopes.length === 0) return { kind: 'usage', message: 'give at least one --scope, e.g. --scope nav:arbeid:arbeidsforhold.read', help }
   return {
     kind: 'token',
     options: {
-      scopes: ((values.scope ?? []) as string[]).flatMap((s) => s.split(/\s+/)).filter((s) => s !== ''),
+      scopes,
       audience: values.audience as string | undefined,
       orgno: values.orgno as string | undefined,
       expiresIn: expires === undefined ? undefined : Number(expires),

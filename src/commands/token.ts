@@ -19,10 +19,21 @@ function fail (problem: string): never {
   throw new ConfigError('portvakt token: no token', [problem])
 }
 
+// The issuer URL comes from PORTVAKT_DEV_ISSUER_PORT (http://127.0.0.1:<port>). A value that is no port
+// makes no URL ("abc") or one with credentials ("8090@elsewhere", host elsewhere): refuse both, naming
+// the variable, rather than print "Invalid URL" or send the request somewhere else.
+function findTokenEndpoint (issuerUrl: string): string {
+  const url = URL.canParse(issuerUrl) ? new URL(issuerUrl) : undefined
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+    fail(`PORTVAKT_DEV_ISSUER_PORT: the dev issuer address ${issuerUrl} is not valid; set it to a port number (1-65535), the one portvakt dev's issuer listens on (default 8090)`)
+  }
+  return new URL('/token', url).href
+}
+
 /** Get a token from the dev issuer; throws ConfigError saying what to do when it can't. */
 export async function requestDevToken (options: TokenCommandOptions, fetchImpl: typeof fetch = fetch): Promise<string> {
   if (options.scopes.length === 0) fail('give at least one --scope, e.g. --scope nav:arbeid:arbeidsforhold.read')
-  const endpoint = new URL('/token', options.issuerUrl).href
+  const endpoint = findTokenEndpoint(options.issuerUrl)
   const body: Record<string, unknown> = { identity_provider: 'maskinporten', target: options.scopes.join(' ') }
   if (options.audience !== undefined) body.resource = options.audience
   if (options.orgno !== undefined) body.consumer_orgno = options.orgno

@@ -5,6 +5,9 @@
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
 import { parseDuration } from './duration.js'
+import { isLoopbackUrl } from './loopback.js'
+
+export { isLoopbackUrl }
 
 /** Ports the NAIS platform's own sidecars use in every pod; we must never listen on them. */
 export const RESERVED_PORTS: readonly number[] = [7164, 7165, 7564, 7565, 7566]
@@ -172,24 +175,22 @@ export interface OutboundProxy {
   noProxy: string
 }
 
-/** True for URLs on this machine, where plain http is fine for local runs. */
-export function isLoopbackUrl (href: string): boolean {
-  const host = new URL(href).hostname
-  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host)
-}
-
-function checkIssuerSource (env: Env): string[] {
+function checkIssuerSource (env: Partial<Env>, isSet: (name: string) => boolean): string[] {
   const problems: string[] = []
   const { MASKINPORTEN_ISSUER: issuer, MASKINPORTEN_JWKS_URI: jwks, MASKINPORTEN_WELL_KNOWN_URL: wellKnown } = env
-  if (wellKnown === undefined && (issuer === undefined || jwks === undefined)) {
-    if (issuer === undefined && jwks === undefined) {
+  // A variable set to a bad value is reported by the schema already; here it counts as set, so the
+  // user is not told to set what they did set.
+  const [hasIssuer, hasJwks, hasWellKnown] = ['MASKINPORTEN_ISSUER', 'MASKINPORTEN_JWKS_URI', 'MASKINPORTEN_WELL_KNOWN_URL'].map(isSet)
+  if (hasWellKnown !== true && (hasIssuer !== true || hasJwks !== true)) {
+    if (hasIssuer !== true && hasJwks !== true) {
       problems.push('set MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI, or MASKINPORTEN_WELL_KNOWN_URL (NAIS sets all three when spec.maskinporten.enabled is true)')
     } else {
-      const missing = issuer === undefined ? 'MASKINPORTEN_ISSUER' : 'MASKINPORTEN_JWKS_URI'
+      const missing = hasIssuer !== true ? 'MASKINPORTEN_ISSUER' : 'MASKINPORTEN_JWKS_URI'
       problems.push(`${missing}: not set; set it, or MASKINPORTEN_WELL_KNOWN_URL to discover it`)
     }
   }
-  if (!env.PORTVAKT_ALLOW_INSECURE_JWKS) {
+  // An unreadable PORTVAKT_ALLOW_INSECURE_JWKS allows nothing: fail closed.
+  if (env.PORTVAKT_ALLOW_INSECURE_JWKS !== true) {
     for (const [name, href] of [['MASKINPORTEN_JWKS_URI', jwks], ['MASKINPORTEN_WELL_KNOWN_URL', wellKnown]] as const) {
       if (href !== undefined && href.startsWith('http:') && !isLoopbackUrl(href)) {
         problems.push(`${name}: plain http to a host that is not loopback (${href}); use https, or set PORTVAKT_ALLOW_INSECURE_JWKS=true if you really mean it`)
@@ -199,11 +200,23 @@ function checkIssuerSource (env: Env): string[] {
   return problems
 }
 
-function checkPorts (env: Env): string[] {
-  if (env.PORTVAKT_ADMIN_PORT !== 0 && env.PORTVAKT_ADMIN_PORT === env.PORTVAKT_PORT) {
-    return [`PORTVAKT_ADMIN_PORT: ${env.PORTVAKT_ADMIN_PORT} is also PORTVAKT_PORT; the admin listener needs a port of its own`]
+// The listeners and what each is for; port 0 means "any free port", which never clashes.
+const LISTENERS = [
+  ['PORTVAKT_ADMIN_PORT', 'the admin listener needs a port of its own'],
+  ['PORTVAKT_EGRESS_PORT', 'the egress listener needs a port of its own (checked even when the route table lists no egress yet); set another, or 0']
+] as const
+
+function checkPorts (env: Partial<Env>): string[] {
+  const problems: string[] = []
+  const taken: Array<[string, number | undefined]> = [['PORTVAKT_PORT', env.PORTVAKT_PORT]]
+  for (const [name, what] of LISTENERS) {
+    const port = env[name]
+    for (const [other, otherPort] of taken) {
+      if (port !== undefined && port !== 0 && port === otherPort) problems.push(`${name}: ${port} is also ${other}; ${what}`)
+    }
+    taken.push([name, port])
   }
-  return []
+  return problems
 }
 
 function checkProxy (name: string, href: string): string[] {
@@ -215,25 +228,37 @@ function checkProxy (name: string, href: string): string[] {
   return [`${name}: "${href.replace(/\/\/[^@/]*@/, '//***@')}" is not an http(s) proxy URL; write e.g. http://webproxy.nais:8088`]
 }
 
+/**
+ * Parse each variable on its own, so one bad value does not hide the checks between variables
+ * (issuer, ports): the user learns everything to fix in one run (STYLE §3).
+ */
+function parseEachVariable (present: Record<string, string | undefined>): { env: Partial<Env>, problems: string[] } {
+  const env: Record<string, unknown> = {}
+  const problems: string[] = []
+  for (const [name, schema] of Object.entries(EnvSchema.shape)) {
+    const parsed = (schema as z.ZodType).safeParse(present[name])
+    if (parsed.success) env[name] = parsed.data
+    else problems.push(...parsed.error.issues.map((i) => `${[name, ...i.path].join('.')}: ${i.message}`))
+  }
+  return { env: env as Partial<Env>, problems }
+}
+
 /** Read settings from an environment map; throws ConfigError naming every variable to fix. */
 export function loadSettings (env: Record<string, string | undefined>): Settings {
   // Empty values count as unset, as they do in a Kubernetes env entry with no value.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   // Proxy variables come in both cases (curl reads the lower-case ones); the upper case wins.
   for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY']) present[name] ??= present[name.toLowerCase()]
-  const parsed = EnvSchema.safeParse(present)
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
-    throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
-  }
-  const e = parsed.data
+  const { env: partial, problems } = parseEachVariable(present)
   const proxy = {
-    httpProxy: e.http_proxy ?? e.HTTP_PROXY ?? '',
-    httpsProxy: e.https_proxy ?? e.HTTPS_PROXY ?? '',
-    noProxy: e.no_proxy ?? e.NO_PROXY ?? ''
+    httpProxy: partial.http_proxy ?? partial.HTTP_PROXY ?? '',
+    httpsProxy: partial.https_proxy ?? partial.HTTPS_PROXY ?? '',
+    noProxy: partial.no_proxy ?? partial.NO_PROXY ?? ''
   }
-  const problems = [...checkIssuerSource(e), ...checkPorts(e), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy)]
+  problems.push(...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
+  // Every variable parsed (none had a problem), so the partial is whole.
+  const e = partial as Env
   return Object.freeze({
     issuerSource: Object.freeze({ issuer: e.MASKINPORTEN_ISSUER, jwksUri: e.MASKINPORTEN_JWKS_URI, wellKnownUrl: e.MASKINPORTEN_WELL_KNOWN_URL, allowInsecure: e.PORTVAKT_ALLOW_INSECURE_JWKS }),
     routesFile: e.PORTVAKT_ROUTES,

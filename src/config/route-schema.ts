@@ -3,6 +3,7 @@
  * from it (STYLE §2). Objects are strict, so a misspelt key is an error, not a silently open route.
  */
 import { z } from 'zod'
+import { isLoopbackUrl } from './loopback.js'
 
 /** Methods a route may name; the proxy forwards exactly these (TRACE and CONNECT never). */
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -38,7 +39,8 @@ const RoutePath = z.string()
   .refine((p) => p === '/' || !p.endsWith('/'), 'write the prefix without a trailing slash (/api matches /api/ too)')
   .refine((p) => !/\/\/|\/\.\.?(\/|$)|[?#%;\\\s]/.test(p), 'a path has no //, dot segments, ?, #, %, ;, \\ or spaces')
 
-const Route = z.strictObject({
+/** One entry of `routes`, checked on its own so one bad entry does not hide the others' problems. */
+export const RouteEntrySchema = z.strictObject({
   path: RoutePath,
   methods: z.array(z.enum(METHODS, { error: `a method is one of ${METHODS.join(', ')}` })).min(1, 'list at least one method, or leave methods out for all').optional(),
   scopes: Scopes.optional(),
@@ -55,10 +57,18 @@ function isBareUrl (url: URL): boolean {
   return url.search === '' && url.hash === '' && url.username === '' && url.password === ''
 }
 
+// The rule the JWKS URL follows (env.ts): plain http only to this machine. Every call carries a
+// Maskinporten token, which anyone on the path could replay against the target until it expires.
+function isCleartextAcrossNetwork (href: string): boolean {
+  return new URL(href).protocol === 'http:' && !isLoopbackUrl(href)
+}
+
 const EgressUrl = z.url({ protocol: /^https?$/, error: 'url is an absolute http(s) URL, e.g. https://api.skatteetaten.no/v1' })
   .refine((u) => !URL.canParse(u) || isBareUrl(new URL(u)), 'url takes no query, fragment or credentials; the app sends the query')
+  .refine((u) => !URL.canParse(u) || !isCleartextAcrossNetwork(u), 'plain http to a host that is not loopback; use https:// (the request carries a Maskinporten token)')
 
-const Egress = z.strictObject({
+/** One entry of `egress`, checked on its own like a route. */
+export const EgressEntrySchema = z.strictObject({
   name: z.string().regex(EGRESS_NAME_PATTERN, 'name is lower-case letters, digits, ., _ or - (one path segment), e.g. skatt'),
   url: EgressUrl,
   scopes: z.array(ScopeString).min(1, 'list at least one scope to request'),
@@ -69,15 +79,15 @@ const Egress = z.strictObject({
 export const RouteTableSchema = z.strictObject({
   audience: Audience.nullable().optional(),
   // Optional only when egress is listed: a pod that only consumes APIs still runs the gate, closed.
-  routes: z.array(Route).min(1, 'list at least one route').optional(),
-  egress: z.array(Egress).min(1, 'list at least one egress target, or leave egress out').optional()
+  routes: z.array(RouteEntrySchema).min(1, 'list at least one route').optional(),
+  egress: z.array(EgressEntrySchema).min(1, 'list at least one egress target, or leave egress out').optional()
 })
 
 /** A route as written in the YAML file. */
-export type RouteInput = z.output<typeof Route>
+export type RouteInput = z.output<typeof RouteEntrySchema>
 /** A scope as written: full string or manifest form. */
 export type ScopeInput = z.output<typeof ScopeItem>
 /** An egress target as written. */
-export type EgressInput = z.output<typeof Egress>
+export type EgressInput = z.output<typeof EgressEntrySchema>
 /** The route table as written. */
 export type RouteTableInput = z.output<typeof RouteTableSchema>

@@ -4,8 +4,9 @@
  */
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from './errors.js'
-import { parseLocatedYaml } from './yaml-lines.js'
-import { METHODS, RouteTableSchema, type EgressInput, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
+import type { z } from 'zod'
+import { parseLocatedYaml, type LocatedYaml } from './yaml-lines.js'
+import { EgressEntrySchema, METHODS, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
 
 /** A route ready for the gate. */
 export interface Route {
@@ -104,54 +105,92 @@ function compileEgress (input: EgressInput, line: number): EgressTarget {
   })
 }
 
-function compileEgressList (inputs: readonly EgressInput[], lineOf: (index: number) => number, file: string, problems: string[]): Map<string, EgressTarget> {
-  const byName = new Map<string, EgressTarget>()
-  inputs.forEach((input, index) => {
-    const target = compileEgress(input, lineOf(index))
-    const other = byName.get(target.name)
-    if (other !== undefined) problems.push(`${file}:${target.line}: egress.${index} (${target.name}): the name is already used at line ${other.line}; names must be unique`)
-    else byName.set(target.name, target)
+/** A problem and the line it is on, so the whole list can be given in file order. */
+interface Problem {
+  line: number
+  text: string
+}
+
+function describeSchemaIssues (issues: readonly z.core.$ZodIssue[], yaml: LocatedYaml, file: string): Problem[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path.map(String).join('.') || '(top level)'
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => {
+        const line = yaml.lineOf(issue.path, key)
+        return { line, text: `${file}:${line}: ${path}: unknown key "${key}" (check its spelling)` }
+      })
+    }
+    const line = yaml.lineOf(issue.path)
+    return [{ line, text: `${file}:${line}: ${path}: ${issue.message}` }]
   })
+}
+
+// The entries of `key` that are well-formed on their own, with their index; the schema reports the rest.
+function wellFormed<T> (document: Record<string, unknown>, key: string, schema: z.ZodType<T>): Array<{ input: T, index: number }> {
+  const list = document[key]
+  if (!Array.isArray(list)) return []
+  return list.flatMap((item: unknown, index) => {
+    const parsed = schema.safeParse(item)
+    return parsed.success ? [{ input: parsed.data, index }] : []
+  })
+}
+
+function compileEgressList (document: Record<string, unknown>, yaml: LocatedYaml, file: string, problems: Problem[]): Map<string, EgressTarget> {
+  const byName = new Map<string, EgressTarget>()
+  for (const { input, index } of wellFormed(document, 'egress', EgressEntrySchema)) {
+    const target = compileEgress(input, yaml.lineOf(['egress', index]))
+    const other = byName.get(target.name)
+    if (other !== undefined) problems.push({ line: target.line, text: `${file}:${target.line}: egress.${index} (${target.name}): the name is already used at line ${other.line}; names must be unique` })
+    else byName.set(target.name, target)
+  }
   return byName
 }
 
-/** Parse and compile a route table; throws ConfigError listing every problem with its line. */
-export function parseRoutes (text: string, file: string): RouteTable {
-  const yaml = parseLocatedYaml(text, file)
-  if (yaml.syntaxProblems.length > 0) throw new ConfigError(`${file} is not valid YAML`, yaml.syntaxProblems)
-  const parsed = RouteTableSchema.safeParse(yaml.value ?? {})
-  if (!parsed.success) {
-    const problems = parsed.error.issues.flatMap((issue) => {
-      const path = issue.path.map(String).join('.') || '(top level)'
-      if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => `${file}:${yaml.lineOf(issue.path, key)}: ${path}: unknown key "${key}" (check its spelling)`)
-      }
-      return [`${file}:${yaml.lineOf(issue.path)}: ${path}: ${issue.message}`]
-    })
-    throw new ConfigError(`${file} has problems`, problems)
-  }
-  const problems: string[] = []
-  if (parsed.data.routes === undefined && parsed.data.egress === undefined) {
-    problems.push(`${file}:1: routes: list at least one route (or, for a pod that only calls APIs, at least one egress target)`)
-  }
-  const egressByName = compileEgressList(parsed.data.egress ?? [], (index) => yaml.lineOf(['egress', index]), file, problems)
+function compileRouteList (document: Record<string, unknown>, yaml: LocatedYaml, file: string, problems: Problem[]): { routes: Route[], byPath: Map<string, Map<string, Route>> } {
+  // A bad top-level audience is reported by the schema; the routes are still checked, without it.
+  const audience = RouteTableSchema.shape.audience.safeParse(document.audience)
   const routes: Route[] = []
   const byPath = new Map<string, Map<string, Route>>()
-  ;(parsed.data.routes ?? []).forEach((input, index) => {
+  for (const { input, index } of wellFormed(document, 'routes', RouteEntrySchema)) {
     const line = yaml.lineOf(['routes', index])
     const where = `${file}:${line}: routes.${index} (${input.path})`
-    problems.push(...checkRoute(input, where))
-    const route = compileRoute(input, parsed.data.audience, line)
+    problems.push(...checkRoute(input, where).map((text) => ({ line, text })))
+    const route = compileRoute(input, audience.success ? audience.data : undefined, line)
     const methods = byPath.get(route.path) ?? new Map<string, Route>()
     for (const method of route.methods) {
       const other = methods.get(method)
-      if (other !== undefined) problems.push(`${where}: ${method} ${route.path} is already routed at line ${other.line}; merge the two or split their methods`)
+      if (other !== undefined) problems.push({ line, text: `${where}: ${method} ${route.path} is already routed at line ${other.line}; merge the two or split their methods` })
       else methods.set(method, route)
     }
     byPath.set(route.path, methods)
     routes.push(route)
-  })
-  if (problems.length > 0) throw new ConfigError(`${file} has problems`, problems)
+  }
+  return { routes, byPath }
+}
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * Parse and compile a route table; throws ConfigError listing every problem with its line, in file
+ * order. The schema and the checks across entries (duplicates, public with scopes, ...) both run,
+ * the latter on every entry well-formed enough to check, so one run shows everything to fix.
+ */
+export function parseRoutes (text: string, file: string): RouteTable {
+  const yaml = parseLocatedYaml(text, file)
+  if (yaml.syntaxProblems.length > 0) throw new ConfigError(`${file} is not valid YAML`, yaml.syntaxProblems)
+  const document = yaml.value ?? {}
+  const parsed = RouteTableSchema.safeParse(document)
+  const problems: Problem[] = parsed.success ? [] : describeSchemaIssues(parsed.error.issues, yaml, file)
+  if (!isRecord(document)) throw new ConfigError(`${file} has problems`, problems.map((p) => p.text))
+  if (document.routes === undefined && document.egress === undefined) {
+    problems.push({ line: 1, text: `${file}:1: routes: list at least one route (or, for a pod that only calls APIs, at least one egress target)` })
+  }
+  const egressByName = compileEgressList(document, yaml, file, problems)
+  const { routes, byPath } = compileRouteList(document, yaml, file, problems)
+  // Array.prototype.sort is stable: problems on one line keep the order they were found in.
+  if (problems.length > 0) throw new ConfigError(`${file} has problems`, problems.sort((a, b) => a.line - b.line).map((p) => p.text))
   const entries = new Map<string, PathEntry>()
   for (const [path, methods] of byPath) {
     entries.set(path, Object.freeze({ byMethod: methods, allow: [...methods.keys()].join(', ') }))
