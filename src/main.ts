@@ -47,9 +47,22 @@ function launchApp (settings: Settings, command: readonly string[], logger: Logg
   }
   const launcher = Launcher.start({ command, env: process.env, ...address, stopTimeoutMs: settings.shutdownTimeoutMs })
   logger.info({ command, pid: launcher.pid, port: address.port }, 'app started')
+  // Processes the app abandons are re-parented to PID 1, and Node reaps only the children it started
+  // (README, "PID 1 is tini"), so as PID 1 they would stay zombies until the pod ends.
+  if (process.pid === 1) {
+    logger.warn('portvakt runs as PID 1 and cannot reap processes the app abandons; run it under tini: ENTRYPOINT ["tini", "--", "portvakt", ...], as the Dockerfile does')
+  }
   gateway.readiness.addCheck(async () => await launcher.upstreamReady() ? undefined : 'the app does not accept connections yet')
   void launcher.waitUntilReady().then((ready) => { if (ready) logger.info({ port: address.port }, 'app accepts connections') })
   return launcher
+}
+
+/** Stop the app, then close the egress listener it may have used until its last moment; its status. */
+async function stopApp (logger: Logger, gateway: Gateway, launcher: Launcher): Promise<number> {
+  const exit = await launcher.stop()
+  logger.info({ code: exit.code, signal: exit.signal, status: exit.status }, 'shutdown: the app has stopped')
+  await gateway.closeEgress()
+  return exit.status
 }
 
 function exitWith (logger: Logger, status: number): void {
@@ -60,6 +73,8 @@ function exitWith (logger: Logger, status: number): void {
  * SIGTERM/SIGINT: readiness off, keep serving the shutdown delay, drain in-flight requests, then stop
  * the app (launcher mode); exit with the app's status (0 without one). The app exiting on its own ends
  * portvakt with its status too, so Kubernetes restarts the pod. SIGHUP re-reads the route table.
+ * In launcher mode the egress listener closes only once the app has stopped: an app finishing its
+ * work on SIGTERM may still call out (issue 8).
  */
 function handleSignals (logger: Logger, gateway: Gateway, outbound: OutboundHttp, launcher: Launcher | undefined): void {
   let closing = false
@@ -67,9 +82,9 @@ function handleSignals (logger: Logger, gateway: Gateway, outbound: OutboundHttp
     if (closing) return
     closing = true
     logger.info({ signal }, 'shutting down')
-    gateway.shutdown()
+    gateway.shutdown({ keepEgress: launcher !== undefined })
       .then(async () => { await outbound.close() })
-      .then(async () => launcher === undefined ? 0 : (await launcher.stop()).status)
+      .then(async () => launcher === undefined ? 0 : await stopApp(logger, gateway, launcher))
       .then((status) => { exitWith(logger, status) }, (err: unknown) => {
         logger.error({ err }, 'shutdown failed')
         void (launcher?.stop() ?? Promise.resolve()).finally(() => { exitWith(logger, 1) })
@@ -139,7 +154,7 @@ export async function check (routesFile: string | undefined, manifestFile: strin
   for (const error of report.errors) process.stderr.write(`error: ${error}\n`)
   const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
   if (report.ok) {
-    const exposed = manifestFile === undefined ? '' : `, and every scope is exposed by ${manifestFile}`
+    const exposed = manifestFile === undefined ? '' : `, and ${manifestFile} exposes every route scope and consumes every egress scope`
     const warned = report.warnings.length === 0 ? '' : ` (${plural(report.warnings.length, 'warning')})`
     process.stdout.write(`${file}: valid${exposed}${warned}\n`)
   } else {

@@ -12,7 +12,8 @@ import { resolveIssuer, type Issuer } from './config/discovery.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
 import type { RouteTable } from './config/routes.js'
-import { startEgress, type EgressListener } from './egress/start.js'
+import { EgressHolder } from './egress/holder.js'
+import { describeEgress, type EgressListener } from './egress/start.js'
 import type { Logger } from './log.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { buildServer } from './server.js'
@@ -37,12 +38,17 @@ export interface Gateway {
   adminPort: number
   readiness: Readiness
   metrics: Metrics
-  /** the egress listener (issue 8), when the route table lists egress targets */
-  egress: EgressListener | undefined
+  /** the egress listener (issue 8) while the route table in force lists egress targets */
+  readonly egress: EgressListener | undefined
   /** stop at once (tests) */
   close: () => Promise<void>
-  /** stop gracefully: not ready, keep serving PORTVAKT_SHUTDOWN_DELAY, drain up to PORTVAKT_SHUTDOWN_TIMEOUT */
-  shutdown: () => Promise<void>
+  /**
+   * Stop gracefully: not ready, keep serving PORTVAKT_SHUTDOWN_DELAY, drain up to
+   * PORTVAKT_SHUTDOWN_TIMEOUT. With `keepEgress`, the egress listener stays open for closeEgress().
+   */
+  shutdown: (options?: { keepEgress?: boolean }) => Promise<void>
+  /** Close the egress listener, giving calls in flight up to PORTVAKT_SHUTDOWN_TIMEOUT. */
+  closeEgress: () => Promise<void>
 }
 
 /** A proxy URL for the start-up log, without the credentials it may carry. */
@@ -74,9 +80,12 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   // Declared before the key store so its fetch callback can count; `keys` is read only at scrape time.
   const metrics: Metrics = createMetrics(() => keys.status())
   holder.onReload(metrics.observeReload)
+  const egress = new EgressHolder({ settings: settings.egress, routes: () => holder.current, logger })
   holder.onReload((result) => {
-    if (result.ok) logger.info({ trigger: result.trigger, routes: describeRoutes(result.table) }, 'route table reloaded')
+    if (result.ok) logger.info({ trigger: result.trigger, routes: describeRoutes(result.table), egress: describeEgress(result.table) }, 'route table reloaded')
     else logger.error({ trigger: result.trigger, problems: result.problems }, 'route table reload rejected; the previous table keeps serving')
+    // The listener follows the table: started by the first egress targets, stopped when none are left.
+    if (result.ok) void egress.follow()
   })
   const tokenCache = new TokenCache({
     maxEntries: settings.tokenCacheSize,
@@ -121,26 +130,31 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   const admin = buildAdminServer({ readiness, registry: metrics.registry })
   keys.start()
   holder.watch()
-  let egress: EgressListener | undefined
-  metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egress?.stats() })
+  metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egress.stats() })
   try {
     await admin.listen({ host: settings.admin.host, port: settings.admin.port })
-    egress = await startEgress({ settings: settings.egress, routes: () => holder.current, logger })
+    await egress.start()
     await app.listen({ host: settings.host, port: settings.port })
   } catch (err) {
     // A port in use must not leave the other listeners, the key schedule or the watch behind.
     keys.stop()
     holder.close()
-    await Promise.allSettled([app.close(), admin.close(), egress?.close()])
+    await Promise.allSettled([app.close(), admin.close(), egress.close()])
     throw err
   }
   const port = portOf(app, settings.port)
+  const closeEgress = async (): Promise<void> => {
+    const running = egress.listener !== undefined
+    await egress.close(settings.shutdown.timeoutMs)
+    if (running) logger.info('shutdown: egress listener closed')
+  }
   logger.info({
     settings: { ...settings, issuerSource: undefined, outboundProxy: { ...settings.outboundProxy, httpProxy: maskUrl(settings.outboundProxy.httpProxy), httpsProxy: maskUrl(settings.outboundProxy.httpsProxy) } },
     issuer: issuer.issuer,
     jwksUri: issuer.jwksUri,
     routesFile: table.source,
     routes: describeRoutes(table),
+    egress: describeEgress(table),
     port,
     adminPort: portOf(admin, settings.admin.port)
   }, 'portvakt started')
@@ -155,20 +169,25 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     adminPort: portOf(admin, settings.admin.port),
     readiness,
     metrics,
-    egress,
+    get egress () {
+      return egress.listener
+    },
     close: async () => {
       keys.stop()
       holder.close()
       await app.close()
       await admin.close()
-      await egress?.close()
+      await egress.close()
     },
-    shutdown: async () => {
+    shutdown: async (options = {}) => {
+      // From here on a reload changes nothing about the egress listener.
+      await egress.stopFollowing()
       await drainListener(app, readiness, settings.shutdown, logger)
       keys.stop()
       holder.close()
       await admin.close()
-      await egress?.close()
-    }
+      if (options.keepEgress !== true) await closeEgress()
+    },
+    closeEgress
   }
 }

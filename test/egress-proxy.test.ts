@@ -4,16 +4,14 @@ import { parseRoutes } from '../src/config/routes.js'
 import { createDispatcher, startEgress } from '../src/egress/start.js'
 import { createLogger } from '../src/log.js'
 import { startTarget, startTokenEndpoint, startTunnelProxy } from './helpers/egress.js'
-import { makeKey } from './helpers/keys.js'
 import { call } from './helpers/http.js'
 import { close } from './helpers/servers.js'
 
 t.test('outbound calls honour HTTPS_PROXY/HTTP_PROXY and NO_PROXY (the on-premises webproxy)', async (t) => {
-  const key = await makeKey()
-  const endpoint = await startTokenEndpoint(key)
-  const target = await startTarget(key, 'skatt:some.scope')
+  const endpoint = await startTokenEndpoint()
+  const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
   const proxy = await startTunnelProxy()
-  t.teardown(async () => { await close(endpoint.server); await close(target.server); await proxy.close() })
+  t.teardown(async () => { await endpoint.close(); await close(target.server); await proxy.close() })
   const table = parseRoutes(`egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`, 'routes.yaml')
   const sink = new Writable({ write (_chunk, _enc, done) { done() } })
 

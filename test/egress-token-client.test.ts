@@ -2,10 +2,6 @@ import t, { type Test } from 'tap'
 import { decodeJwt } from 'jose'
 import { TokenClient, TokenEndpointError } from '../src/egress/token-client.js'
 import { startTokenEndpoint, type TokenEndpoint } from './helpers/egress.js'
-import { makeKey } from './helpers/keys.js'
-import { close } from './helpers/servers.js'
-
-const key = makeKey()
 
 async function failureOf (pending: Promise<unknown>): Promise<unknown> {
   return await pending.then(() => undefined, (err: unknown) => err)
@@ -14,8 +10,8 @@ async function failureOf (pending: Promise<unknown>): Promise<unknown> {
 const SPEC = { target: 'skatt:some.scope skatt:other.scope', resource: 'https://api.skatteetaten.no' }
 
 async function setup (t: Test, clock?: { ms: number }): Promise<{ endpoint: TokenEndpoint, client: TokenClient }> {
-  const endpoint = await startTokenEndpoint(await key)
-  t.teardown(async () => { await close(endpoint.server) })
+  const endpoint = await startTokenEndpoint()
+  t.teardown(endpoint.close)
   const client = new TokenClient({ endpoint: endpoint.url, fetch, timeoutMs: 5000, marginMs: 20_000, refreshIntervalMs: 10_000, now: clock === undefined ? undefined : () => clock.ms })
   return { endpoint, client }
 }
@@ -133,7 +129,7 @@ t.test('an answer that is not OAuth JSON still names the status', async (t) => {
 
 t.test('an unreachable endpoint is a token_endpoint_unreachable error', async (t) => {
   const { endpoint } = await setup(t)
-  await close(endpoint.server)
+  await endpoint.close()
   const client = new TokenClient({ endpoint: endpoint.url, fetch, timeoutMs: 5000 })
   t.match(await failureOf(client.getToken(SPEC)), { error: 'token_endpoint_unreachable', errorDescription: /ECONNREFUSED/ })
 })

@@ -1,17 +1,17 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
 import { networkInterfaces } from 'node:os'
-import { jwtVerify } from 'jose'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings } from '../src/config/env.js'
 import { createLogger } from '../src/log.js'
 import { startGateway } from '../src/start.js'
 import { build } from './helpers/build.js'
-import { startTarget, startTokenEndpoint } from './helpers/egress.js'
-import { makeKey } from './helpers/keys.js'
+import { startDevTokenIssuer, startTarget, startTokenEndpoint } from './helpers/egress.js'
+import { eventually, scrape, valueOf } from './helpers/metrics.js'
 import { curl } from './helpers/process.js'
 import { close } from './helpers/servers.js'
 import { TEST_ISSUER } from './helpers/tokens.js'
@@ -41,10 +41,9 @@ function sha256 (bytes: Buffer): string {
 }
 
 t.test('egress: the app calls 127.0.0.1/<name>/... and portvakt adds the token', async (t) => {
-  const key = await makeKey()
-  const endpoint = await startTokenEndpoint(key)
-  const target = await startTarget(key, 'skatt:some.scope')
-  t.teardown(async () => { await close(endpoint.server); await close(target.server) })
+  const endpoint = await startTokenEndpoint()
+  const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
+  t.teardown(async () => { await endpoint.close(); await close(target.server) })
   const h = await build(t, {
     routes: `
 routes:
@@ -80,7 +79,7 @@ egress:
     t.equal(seen?.headers['x-app'], 'kept')
     t.equal(seen?.headers.host, new URL(target.url).host, 'the target\'s own host')
     const token = String(seen?.headers.authorization).replace(/^Bearer /, '')
-    const { payload } = await jwtVerify(token, key.publicKey, { issuer: TEST_ISSUER, audience: 'https://api.skatteetaten.no' })
+    const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(endpoint.jwksUri)), { issuer: endpoint.issuer, audience: 'https://api.skatteetaten.no' })
     t.equal(payload.scope, 'skatt:some.scope')
     t.equal(endpoint.requests.at(-1)?.body.resource, 'https://api.skatteetaten.no')
   })
@@ -96,6 +95,23 @@ egress:
     t.equal(head.status, 200)
     t.equal(head.body.length, 0, 'HEAD: headers only')
     t.equal(target.seen.at(-1)?.method, 'HEAD')
+  })
+
+  t.test('a _method query parameter is the target\'s to read: forwarded as sent, the method unchanged', async (t) => {
+    const res = await send(port, '/skatt/items/1?_method=DELETE&a=1')
+    t.equal(res.status, 200)
+    t.equal(target.seen.at(-1)?.url, '/v1/items/1?_method=DELETE&a=1')
+    t.equal(target.seen.at(-1)?.method, 'GET')
+  })
+
+  t.test('a dot segment cannot climb out of the target\'s base path', async (t) => {
+    const seenBefore = target.seen.length
+    for (const path of ['/skatt/../other', '/skatt/..', '/skatt/./x', '/skatt/%2e%2e/other?_method=x']) {
+      const res = await send(port, path)
+      t.equal(res.status, 400, path)
+      t.equal(res.json.code, 'PORTVAKT_ERR_BAD_PATH', path)
+    }
+    t.equal(target.seen.length, seenBefore, 'none forwarded')
   })
 
   t.test('hop-by-hop headers are dropped both ways', async (t) => {
@@ -159,6 +175,7 @@ egress:
     t.equal(res.status, 401)
     t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token"')
     t.equal(target.seen.length - seenBefore, 2)
+    t.same(res.json, { error: 'invalid_token' }, 'with the target\'s own body')
   })
 
   t.test('a large body streams out and back intact, and a 401 on it is passed on unretried', async (t) => {
@@ -272,4 +289,158 @@ t.test('egress targets without NAIS_TOKEN_ENDPOINT stop the start, naming the va
 t.test('no egress targets, no egress listener', async (t) => {
   const h = await build(t)
   t.equal(h.gateway.egress, undefined)
+})
+
+t.test('egress with the dev issuer itself as NAIS_TOKEN_ENDPOINT, and a target that checks its tokens against the issuer\'s JWKS', async (t) => {
+  const issuer = await startDevTokenIssuer()
+  const target = await startTarget({ ...issuer, scope: 'skatt:some.scope', audience: 'https://api.skatteetaten.no' })
+  t.teardown(async () => { await issuer.close(); await close(target.server) })
+  const h = await build(t, {
+    routes: `
+egress:
+  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope], resource: "https://api.skatteetaten.no" }
+  - { name: noaud, url: "${target.url}/v1", scopes: [skatt:some.scope] }
+  - { name: otherscope, url: "${target.url}/v1", scopes: [skatt:other.scope], resource: "https://api.skatteetaten.no" }
+`,
+    env: { NAIS_TOKEN_ENDPOINT: issuer.tokenEndpoint, PORTVAKT_EGRESS_PORT: '0', PORTVAKT_EGRESS_REFRESH_INTERVAL: '0' }
+  })
+  const port = h.gateway.egress?.port as number
+  const jtis = (from: number): Array<string | undefined> => target.seen.slice(from).map((s) => s.jti)
+
+  t.test('a token with the target\'s scope and audience passes its check', async (t) => {
+    const res = await send(port, '/skatt/x')
+    t.equal(res.status, 200)
+    t.match(issuer.issued, [{ scope: 'skatt:some.scope', audience: 'https://api.skatteetaten.no', cached: false }])
+    t.equal((await send(port, '/skatt/y')).status, 200)
+    t.equal(issuer.issued.length, 1, 'the second call used the cached token')
+  })
+
+  t.test('tokens without the target\'s audience or scope are refused by it, and its 401 passed on', async (t) => {
+    for (const name of ['noaud', 'otherscope']) {
+      const seenBefore = target.seen.length
+      const res = await send(port, `/${name}/x`)
+      t.equal(res.status, 401, name)
+      t.same(target.seen.slice(seenBefore).map((s) => s.status), [401, 401], `${name}: refused, refreshed once, refused again`)
+    }
+  })
+
+  t.test('the target starts rejecting: one skip_cache fetch and one retry, then its 401 is passed on', async (t) => {
+    const seenBefore = target.seen.length
+    const issuedBefore = issuer.issued.length
+    target.rejectAll = true
+    const res = await send(port, '/skatt/while-rejecting')
+    t.equal(res.status, 401)
+    t.same(res.json, { error: 'invalid_token' })
+    const [refused, retried] = jtis(seenBefore)
+    t.equal(target.seen.length - seenBefore, 2, 'sent twice')
+    t.ok(refused !== undefined && retried !== undefined && refused !== retried, 'the retry carried another token')
+    t.match(issuer.issued.slice(issuedBefore), [{ scope: 'skatt:some.scope', cached: false }], 'a fresh token, though the issuer held an unexpired one: skip_cache')
+    target.rejectAll = false
+    t.equal((await send(port, '/skatt/after')).status, 200)
+    t.equal(target.seen.at(-1)?.jti, retried, 'the fresh token replaced the refused one in our cache')
+    t.equal(issuer.issued.length, issuedBefore + 1)
+  })
+
+  t.test('rights changed: the refused token is replaced and the retry succeeds', async (t) => {
+    const seenBefore = target.seen.length
+    target.revokeSeen()
+    const res = await send(port, '/skatt/after-rights-changed')
+    t.equal(res.status, 200)
+    t.same(target.seen.slice(seenBefore).map((s) => s.status), [401, 200])
+    t.equal(issuer.issued.at(-1)?.cached, false)
+  })
+})
+
+t.test('a 401 whose skip_cache refresh fails answers 502 with the endpoint\'s error, and the 401\'s body was read', async (t) => {
+  const endpoint = await startTokenEndpoint()
+  const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
+  t.teardown(async () => { await endpoint.close(); await close(target.server) })
+  const h = await build(t, {
+    routes: `egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`,
+    env: { NAIS_TOKEN_ENDPOINT: endpoint.url, PORTVAKT_EGRESS_PORT: '0', PORTVAKT_EGRESS_REFRESH_INTERVAL: '0', PORTVAKT_EGRESS_TIMEOUT: '60s' }
+  })
+  const port = h.gateway.egress?.port as number
+  t.equal((await send(port, '/skatt/first')).status, 200, 'a token is cached')
+  // Past undici's 64 KiB read-ahead: left unread, this body holds the connection until the body timeout.
+  target.refusalBytes = 200 * 1024
+  target.rejectAll = true
+  endpoint.failure = { status: 400, error: 'invalid_scope', error_description: 'skatt:some.scope is no longer granted' }
+  const res = await send(port, '/skatt/refused')
+  t.equal(res.status, 502)
+  t.same(res.json, { code: 'PORTVAKT_ERR_TOKEN_ENDPOINT', message: 'no token from NAIS_TOKEN_ENDPOINT: invalid_scope', error: 'invalid_scope', error_description: 'skatt:some.scope is no longer granted' })
+  t.equal(endpoint.requests.at(-1)?.body.skip_cache, true, 'the failure was the skip_cache fetch')
+  target.rejectAll = false
+  endpoint.failure = undefined
+  t.equal((await send(port, '/skatt/next')).status, 200, 'the cached token still serves')
+  t.equal(target.connections, 1, 'one keep-alive connection served all three: the refusal was read to its end')
+})
+
+t.test('a 401 with a body too large to hold is passed on whole, without a retry', async (t) => {
+  const endpoint = await startTokenEndpoint()
+  const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
+  t.teardown(async () => { await endpoint.close(); await close(target.server) })
+  const h = await build(t, {
+    routes: `egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`,
+    env: { NAIS_TOKEN_ENDPOINT: endpoint.url, PORTVAKT_EGRESS_PORT: '0', PORTVAKT_EGRESS_REFRESH_INTERVAL: '0' }
+  })
+  target.refusalBytes = 2 * 1024 * 1024
+  target.rejectAll = true
+  const res = await send(h.gateway.egress?.port as number, '/skatt/x')
+  t.equal(res.status, 401)
+  t.equal(res.body.length, 2 * 1024 * 1024, 'every byte of it')
+  t.equal(res.headers['www-authenticate'], 'Bearer error="invalid_token"')
+  t.equal(target.seen.length, 1, 'not retried')
+  t.equal(endpoint.requests.length, 1, 'no skip_cache fetch')
+})
+
+/** A portvakt whose route table starts without egress targets, and a way to change that table. */
+async function buildWithoutEgress (t: Test, env: Record<string, string>) {
+  const h = await build(t, { routes: 'routes:\n  - { path: /public, public: true }\n', env: { PORTVAKT_EGRESS_PORT: '0', ...env } })
+  const reload = async (egress: string): Promise<void> => {
+    writeFileSync(h.gateway.routes.file, `routes:\n  - { path: /public, public: true }\n${egress}`)
+    t.equal((await h.gateway.routes.reload()).ok, true, 'the table is valid')
+  }
+  return { h, reload }
+}
+
+t.test('the egress listener follows reloads: started by the first targets, stopped when none are left', async (t) => {
+  const endpoint = await startTokenEndpoint()
+  const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
+  t.teardown(async () => { await endpoint.close(); await close(target.server) })
+  const { h, reload } = await buildWithoutEgress(t, { NAIS_TOKEN_ENDPOINT: endpoint.url })
+  t.equal(h.gateway.egress, undefined, 'no targets, no listener')
+
+  await reload(`egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`)
+  t.ok(await eventually(() => h.gateway.egress !== undefined), 'the listener starts')
+  const port = h.gateway.egress?.port as number
+  t.equal((await send(port, '/skatt/x')).status, 200)
+  t.equal(target.seen.at(-1)?.url, '/v1/x')
+  t.match(h.logs().find((l) => l.msg === 'route table reloaded'), { egress: [{ name: 'skatt', url: `${target.url}/v1`, target: 'skatt:some.scope' }] }, 'the reload line names the egress targets')
+
+  await reload('')
+  t.ok(await eventually(() => h.gateway.egress === undefined), 'the listener stops')
+  const refused = await new Promise<string>((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => { socket.destroy(); resolve('connected') })
+    socket.once('error', (err: NodeJS.ErrnoException) => { resolve(err.code ?? 'error') })
+  })
+  t.equal(refused, 'ECONNREFUSED', 'nothing listens on the old port')
+  t.ok(h.logs().some((l) => l.msg === 'egress stopped: the route table lists no egress targets'))
+  t.equal((await fetch(`${h.url}/public`)).status, 200, 'the gate serves on')
+
+  const served = async (): Promise<number | undefined> => valueOf(await scrape(h.adminUrl), 'portvakt_egress_requests_total', { name: 'skatt', status: '200' })
+  t.equal(await served(), 1, 'the stopped listener\'s requests still count')
+  await reload(`egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`)
+  t.ok(await eventually(() => h.gateway.egress !== undefined), 'started again')
+  t.equal((await send(h.gateway.egress?.port as number, '/skatt/y')).status, 200)
+  t.equal(await served(), 2, 'counters go on from there, never backwards')
+})
+
+t.test('a reload that adds egress targets without NAIS_TOKEN_ENDPOINT logs the variable to set, and the gate keeps serving', async (t) => {
+  const { h, reload } = await buildWithoutEgress(t, {})
+  await reload('egress:\n  - { name: skatt, url: "http://127.0.0.1:9", scopes: [skatt:some.scope] }\n')
+  t.ok(await eventually(() => h.logs().some((l) => l.level === 50 && /NAIS_TOKEN_ENDPOINT/.test(JSON.stringify(l)))), 'an error names NAIS_TOKEN_ENDPOINT')
+  t.match(h.logs().find((l) => l.level === 50), { problems: [/^NAIS_TOKEN_ENDPOINT: not set/] })
+  t.equal(h.gateway.egress, undefined)
+  t.equal((await fetch(`${h.url}/public`)).status, 200, 'the gate serves on')
 })

@@ -1,7 +1,6 @@
 import t from 'tap'
 import { build } from './helpers/build.js'
 import { call } from './helpers/http.js'
-import { makeKey } from './helpers/keys.js'
 import { close } from './helpers/servers.js'
 import { startTarget, startTokenEndpoint } from './helpers/egress.js'
 
@@ -21,10 +20,9 @@ t.test('the verified-token cache\'s hits and misses are metrics', async (t) => {
 })
 
 t.test('egress requests, token fetches and token cache hits are metrics', async (t) => {
-  const key = await makeKey()
-  const endpoint = await startTokenEndpoint(key)
-  const target = await startTarget(key, 'skatt:some.scope')
-  t.teardown(async () => { await close(endpoint.server); await close(target.server) })
+  const endpoint = await startTokenEndpoint()
+  const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
+  t.teardown(async () => { await endpoint.close(); await close(target.server) })
   const h = await build(t, {
     routes: `routes:\n  - { path: /internal/isalive, public: true }\negress:\n  - name: skatt\n    url: ${target.url}/v1\n    scopes: [skatt:some.scope]\n`,
     env: { NAIS_TOKEN_ENDPOINT: endpoint.url, PORTVAKT_EGRESS_PORT: '0' }

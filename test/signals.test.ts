@@ -1,9 +1,12 @@
 import t, { type Test } from 'tap'
+import { spawnSync } from 'node:child_process'
 import { createServer } from 'node:http'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { startChild } from './helpers/child.js'
+import { freePort, launchPortvakt, ROOT } from './helpers/cli.js'
+import { startDevTokenIssuer, startTarget } from './helpers/egress.js'
 import { makeKey } from './helpers/keys.js'
 import { eventually, scrape, valueOf } from './helpers/metrics.js'
 import { close, listen, startJwksServer } from './helpers/servers.js'
@@ -96,4 +99,62 @@ t.test('SIGHUP reloads the route table', async (t) => {
   t.equal(await res.text(), 'ok')
   gate.child.kill('SIGINT')
   t.equal(await gate.exited, 0)
+})
+
+// An app that, on SIGTERM, finishes its work by calling an API through portvakt's egress listener.
+const APP_CALLING_OUT_ON_TERM = `
+const server = require('node:http').createServer((req, res) => { res.end('ok') })
+server.listen(Number(process.env.PORT), '127.0.0.1')
+process.on('SIGTERM', async () => {
+  let outcome
+  try {
+    const res = await fetch('http://127.0.0.1:' + process.env.PORTVAKT_EGRESS_PORT + '/skatt/during-shutdown')
+    await res.arrayBuffer()
+    outcome = 'answered ' + res.status
+  } catch (err) {
+    outcome = 'failed: ' + (err.cause?.code ?? err.message)
+  }
+  process.stdout.write('app: egress during shutdown ' + outcome + '\\n')
+  server.close()
+  process.exit(0)
+})`
+
+t.test('launcher mode: the app can still call out through egress while it stops; egress closes after it', async (t) => {
+  t.setTimeout(120_000)
+  const issuer = await startDevTokenIssuer()
+  const target = await startTarget({ ...issuer, scope: 'skatt:some.scope' })
+  t.teardown(async () => { await issuer.close(); await close(target.server) })
+  const dir = t.testdir({ 'routes.yaml': `routes:\n  - { path: /public, public: true }\negress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n` })
+  const { run } = await launchPortvakt(t, {
+    app: [process.execPath, '-e', APP_CALLING_OUT_ON_TERM],
+    env: { PORTVAKT_ROUTES: join(dir, 'routes.yaml'), NAIS_TOKEN_ENDPOINT: issuer.tokenEndpoint, PORTVAKT_EGRESS_PORT: String(await freePort()) }
+  })
+  await run.waitFor(/"msg":"app accepts connections"/)
+  run.child.kill('SIGTERM')
+  t.equal(await run.exited, 0)
+  t.match(run.stdout(), '\napp: egress during shutdown answered 200\n', 'the call went out with a token')
+  t.match(target.seen.at(-1), { url: '/v1/during-shutdown', status: 200 })
+  const out = run.stdout()
+  const appStopped = out.indexOf('"msg":"shutdown: the app has stopped"')
+  t.ok(appStopped !== -1 && appStopped < out.indexOf('"msg":"shutdown: egress listener closed"'), 'egress closed after the app stopped')
+  t.notMatch(out, 'runs as PID 1', 'no PID 1 warning when portvakt is not PID 1')
+})
+
+/** Whether this machine lets us start a PID namespace (root with unshare, as on CI); else why not. */
+function pidNamespaceUnavailable (): string | false {
+  const probe = spawnSync('unshare', ['--pid', '--fork', 'true'])
+  return probe.status === 0 ? false : 'unshare --pid is not available here, so portvakt cannot be started as PID 1'
+}
+
+t.test('as PID 1 in launcher mode it warns once that it cannot reap what the app abandons, and names tini', { skip: pidNamespaceUnavailable() }, async (t) => {
+  t.setTimeout(120_000)
+  const { run } = await launchPortvakt(t, { portvakt: ['unshare', '--pid', '--fork', '--kill-child', process.execPath, join(ROOT, 'dist', 'cli.js')] })
+  await run.waitFor(/"msg":"app accepts connections"/)
+  const warnings = run.stdout().split('\n').filter((l) => l.includes('runs as PID 1'))
+  t.equal(warnings.length, 1, 'one warning')
+  t.match(JSON.parse(warnings[0] ?? '{}'), { level: 40, msg: /cannot reap processes the app abandons; run it under tini: ENTRYPOINT \["tini", "--", "portvakt", \.\.\.\]/ })
+  // unshare forks portvakt; the signal goes to portvakt itself, as Kubernetes sends it to PID 1.
+  const unsharePid = run.child.pid as number
+  process.kill(Number(readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(' ')[0]), 'SIGTERM')
+  t.equal(await run.exited, 0)
 })

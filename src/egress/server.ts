@@ -12,6 +12,7 @@ import { METHODS } from '../config/route-schema.js'
 import type { Logger } from '../log.js'
 import { checkPath } from '../proxy/path.js'
 import { buildOutboundHeaders, buildReturnHeaders, sendOutbound, type OutboundBody } from './outbound.js'
+import { retryRefused } from './refusal.js'
 import { TokenEndpointError, type TokenClient, type TokenStats } from './token-client.js'
 
 /** Bodies up to this size are held in memory so a 401 can be retried with a fresh token. */
@@ -79,7 +80,9 @@ async function forward (request: FastifyRequest, reply: FastifyReply, options: E
   // led here by DNS rebinding; it then sends its own site as Host. Only the app says 127.0.0.1.
   if (!LOOPBACK_HOST.test(request.headers.host ?? '')) throw new GateError('PORTVAKT_ERR_NOT_LOOPBACK', 'call the egress listener as http://127.0.0.1:<port> or http://localhost:<port>')
   const rawUrl = request.raw.url ?? ''
-  checkPath(rawUrl)
+  // The dot-segment and separator refusals keep `/skatt/../other` inside the target's base path. The
+  // query belongs to the outside API, so a `_method` in it is the target's to read, not ours to refuse.
+  checkPath(rawUrl, { refuseMethodOverride: false })
   const { name, rest } = splitTarget(rawUrl)
   const target = options.targets().get(name)
   if (target === undefined) throw new GateError('PORTVAKT_ERR_NOT_FOUND', 'no egress target has this name')
@@ -98,21 +101,15 @@ async function forward (request: FastifyRequest, reply: FastifyReply, options: E
     timeoutMs: options.timeoutMs
   })
   const token = await options.tokens.getToken(spec)
-  let response = await send(token)
-  // The token may have lost rights since it was issued (seeds/consume-api.txt): ask once for a new one.
-  if (response.statusCode === 401 && body.kind !== 'stream') {
-    const fresh = await options.tokens.refreshToken(spec, token)
-    if (fresh !== undefined) {
-      await response.body.dump()
-      state.retried = true
-      response = await send(fresh)
-    }
-  }
-  reply.code(response.statusCode).headers(buildReturnHeaders(response.headers))
+  const first = await send(token)
+  const answer = first.statusCode === 401 && body.kind !== 'stream'
+    ? await retryRefused(first, { rejected: token, spec, tokens: options.tokens, send, onRetry: () => { state.retried = true } })
+    : first
+  reply.code(answer.statusCode).headers(buildReturnHeaders(answer.headers))
   // The target answered before reading the whole body (a 401, say): the rest of the app's upload would
   // stall this keep-alive connection, so close it once the answer is out.
   if (body.kind === 'stream' && !request.raw.readableEnded) reply.header('connection', 'close')
-  return await reply.send(response.body)
+  return await reply.send(answer.body)
 }
 
 function countRequest (requests: EgressStats['requests'], name: string, status: number): void {

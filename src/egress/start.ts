@@ -1,12 +1,14 @@
 /**
  * Composition of the egress side: settings → dispatcher → token client → listener on 127.0.0.1.
- * Started only when the route table lists egress targets; everything comes in as parameters.
+ * Started only when the route table lists egress targets (holder.ts starts and stops it as reloads
+ * change that); everything comes in as parameters.
  */
 import type { Dispatcher } from 'undici'
 import type { EgressSettings } from '../config/env.js'
 import { ConfigError } from '../config/errors.js'
 import type { RouteTable } from '../config/routes.js'
 import type { Logger } from '../log.js'
+import { closeWithin } from '../shutdown.js'
 import { buildEgressServer, type EgressServer, type EgressStats } from './server.js'
 import { TokenClient } from './token-client.js'
 
@@ -17,7 +19,8 @@ export const EGRESS_HOST = '127.0.0.1'
 export interface EgressListener {
   port: number
   stats: () => EgressStats
-  close: () => Promise<void>
+  /** stop; with `timeoutMs`, requests in flight get that long to finish before they are cut */
+  close: (timeoutMs?: number) => Promise<void>
 }
 
 /** What the egress side is started with; `dispatcher` and `fetch` default to proxy-aware ones from the settings. */
@@ -83,9 +86,12 @@ export async function startEgress (options: EgressStartOptions): Promise<EgressL
   return {
     port,
     stats: server.stats,
-    close: async () => {
-      await server.app.close()
-      if (options.dispatcher === undefined) await dispatcher.close()
+    close: async (timeoutMs?: number) => {
+      const drained = timeoutMs === undefined ? await server.app.close().then(() => true) : await closeWithin(server.app, timeoutMs)
+      if (options.dispatcher !== undefined) return
+      // Calls cut at the deadline may still have a target answering: drop those connections too.
+      if (drained) await dispatcher.close()
+      else await dispatcher.destroy()
     }
   }
 }

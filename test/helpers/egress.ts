@@ -1,40 +1,82 @@
 /**
- * Real servers for the egress side: a token endpoint speaking NAIS_TOKEN_ENDPOINT's format that
- * mints real RS256 tokens (and caches them, as the platform's does, unless skip_cache), a target
- * API that verifies the Bearer token against the same key and can be told to start rejecting, and
- * a tiny CONNECT proxy standing in for the on-premises webproxy.
+ * Real servers for the egress side. Every token comes from the real dev issuer (src/dev/issuer.ts):
+ * either straight from it, as NAIS_TOKEN_ENDPOINT, or through a front that records, holds or fails
+ * token requests as a test says. The target API verifies the Bearer token with jose against the dev
+ * issuer's JWKS (issuer, scope and, when told, audience) and can be told to start rejecting. Plus a
+ * tiny CONNECT proxy standing in for the on-premises webproxy.
  */
-import { createHash, randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { connect, type Socket } from 'node:net'
-import { jwtVerify, SignJWT } from 'jose'
-import type { SigningKey } from './keys.js'
-import { listen } from './servers.js'
-import { TEST_ISSUER } from './tokens.js'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
+import { loadDevKey, type DevKey } from '../../src/dev/dev-key.js'
+import { startDevIssuer, type IssueEvent } from '../../src/dev/issuer.js'
+import { close, listen } from './servers.js'
 
-/** One token request as the endpoint received it. */
+/** Whose tokens a target accepts: the dev issuer's `iss` and where its keys are published. */
+export interface Trust {
+  issuer: string
+  jwksUri: string
+}
+
+/** The dev issuer, running, with every token it handed out (never the token itself). */
+export interface DevTokenIssuer extends Trust {
+  /** its NAIS_TOKEN_ENDPOINT-shaped endpoint, `/api/v1/token` */
+  tokenEndpoint: string
+  issued: IssueEvent[]
+  close: () => Promise<void>
+}
+
+let sharedKey: Promise<DevKey> | undefined
+
+/** One dev key per test process: generating an RSA key costs more than a test should. */
+async function loadSharedKey (): Promise<DevKey> {
+  sharedKey ??= (async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'portvakt-egress-'))
+    try {
+      return await loadDevKey(dir)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })()
+  return await sharedKey
+}
+
+/** Start the real dev issuer on 127.0.0.1, port 0. */
+export async function startDevTokenIssuer (): Promise<DevTokenIssuer> {
+  const issued: IssueEvent[] = []
+  const issuer = await startDevIssuer({ host: '127.0.0.1', port: 0, key: await loadSharedKey(), onIssue: (event) => { issued.push(event) } })
+  return { issuer: issuer.issuer, jwksUri: issuer.jwksUri, tokenEndpoint: `http://127.0.0.1:${issuer.port}/api/v1/token`, issued, close: issuer.close }
+}
+
+/** One token request as the front received it. */
 export interface TokenRequest {
   contentType: string | undefined
   body: Record<string, unknown>
 }
 
-/** A token endpoint whose answers, hold and hit count tests control. */
-export interface TokenEndpoint {
+/** A front over the dev issuer whose answers, hold and hit count tests control. */
+export interface TokenEndpoint extends Trust {
   url: string
   server: Server
   requests: TokenRequest[]
-  /** `expires_in` of the tokens it mints */
+  /** `expires_in` of the tokens it asks the dev issuer for */
   expiresIn: number
   /** answer this error instead of a token while set */
   failure: { status: number, error?: string, error_description?: string, raw?: string } | undefined
   /** while set, answers wait for this promise */
   hold: Promise<void> | undefined
+  /** stop the front and the dev issuer behind it */
+  close: () => Promise<void>
 }
 
-/** Start a token endpoint signing with `key`. */
-export async function startTokenEndpoint (key: SigningKey): Promise<TokenEndpoint> {
-  const state = { requests: [], expiresIn: 120, failure: undefined, hold: undefined } as unknown as TokenEndpoint
-  const cache = new Map<string, string>()
+/** Start a steerable token endpoint; tokens are the dev issuer's, cached by it unless skip_cache. */
+export async function startTokenEndpoint (): Promise<TokenEndpoint> {
+  const devIssuer = await startDevTokenIssuer()
+  const state = { requests: [], expiresIn: 120, failure: undefined, hold: undefined, issuer: devIssuer.issuer, jwksUri: devIssuer.jwksUri } as unknown as TokenEndpoint
   state.server = createServer((req, res) => {
     let text = ''
     req.on('data', (c: Buffer) => { text += c.toString() })
@@ -50,21 +92,18 @@ export async function startTokenEndpoint (key: SigningKey): Promise<TokenEndpoin
           res.end(failure.raw ?? JSON.stringify({ error: failure.error, error_description: failure.error_description }))
           return
         }
-        const key2 = `${String(body.target)}|${String(body.resource)}`
-        let token = body.skip_cache === true ? undefined : cache.get(key2)
-        if (token === undefined) {
-          const now = Math.floor(Date.now() / 1000)
-          const claims: Record<string, unknown> = { scope: body.target, client_id: 'egress-test', jti: randomUUID() }
-          if (typeof body.resource === 'string') claims.aud = body.resource
-          token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: key.kid })
-            .setIssuer(TEST_ISSUER).setIssuedAt(now).setExpirationTime(now + state.expiresIn).sign(key.privateKey)
-          cache.set(key2, token)
-        }
-        res.end(JSON.stringify({ access_token: token, expires_in: state.expiresIn, token_type: 'Bearer' }))
+        // expires_in is one of the dev issuer's own request fields; the rest goes as the client sent it.
+        const answer = await fetch(devIssuer.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, expires_in: state.expiresIn }) })
+        res.statusCode = answer.status
+        res.end(await answer.text())
       })()
     })
   })
   state.url = `${await listen(state.server)}/api/v1/token`
+  state.close = async () => {
+    await close(state.server)
+    await devIssuer.close()
+  }
   return state
 }
 
@@ -79,24 +118,34 @@ export interface TargetSeen {
   bodySha256: string
 }
 
-/** A target API that demands a valid token holding `scope`. */
+/** What a target demands of a token. */
+export interface TargetOptions extends Trust {
+  scope: string
+  /** the `aud` it must carry; unchecked when unset */
+  audience?: string
+}
+
+/** A target API that demands a valid token holding `scope` (and `audience`, when set). */
 export interface Target {
   url: string
   server: Server
   seen: TargetSeen[]
+  /** TCP connections it has accepted, to tell a reused keep-alive connection from a new one */
+  connections: number
   /** refuse every token seen so far (their rights "changed"); later tokens pass */
   revokeSeen: () => void
-  /** refuse every token while true */
+  /** the reject switch: refuse every token while true */
   rejectAll: boolean
+  /** the size of the body of its 401s (default: a short JSON error) */
+  refusalBytes: number | undefined
 }
 
-/**
- * Start a target. `/echo...` streams the request body back; anything else answers JSON about the
- * request. A missing, invalid, revoked or under-scoped token gets a 401 with RFC 6750's challenge.
- */
-export async function startTarget (key: SigningKey, scope: string): Promise<Target> {
+/** Start a target. `/echo...` streams the request body back; anything else answers JSON about the
+ * request. A missing, invalid, revoked or under-scoped token gets a 401 with RFC 6750's challenge. */
+export async function startTarget (options: TargetOptions): Promise<Target> {
+  const keys = createRemoteJWKSet(new URL(options.jwksUri))
   const revoked = new Set<string>()
-  const state = { seen: [], rejectAll: false } as unknown as Target
+  const state = { seen: [], connections: 0, rejectAll: false, refusalBytes: undefined } as unknown as Target
   state.revokeSeen = () => { for (const s of state.seen) if (s.jti !== undefined) revoked.add(s.jti) }
   state.server = createServer((req, res) => {
     void (async () => {
@@ -104,9 +153,9 @@ export async function startTarget (key: SigningKey, scope: string): Promise<Targ
       let jti: string | undefined
       let ok = false
       try {
-        const { payload } = await jwtVerify(auth.replace(/^Bearer /, ''), key.publicKey, { issuer: TEST_ISSUER, algorithms: ['RS256'] })
+        const { payload } = await jwtVerify(auth.replace(/^Bearer /, ''), keys, { issuer: options.issuer, audience: options.audience, algorithms: ['RS256'] })
         jti = payload.jti
-        ok = String(payload.scope).split(' ').includes(scope) && !revoked.has(String(jti)) && !state.rejectAll
+        ok = String(payload.scope).split(' ').includes(options.scope) && !revoked.has(String(jti)) && !state.rejectAll
       } catch { ok = false }
       const hash = createHash('sha256')
       let bytes = 0
@@ -114,8 +163,9 @@ export async function startTarget (key: SigningKey, scope: string): Promise<Targ
       state.seen.push(seen)
       if (!ok) {
         req.resume()
-        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' })
-        res.end('{"error":"invalid_token"}')
+        const body = state.refusalBytes === undefined ? '{"error":"invalid_token"}' : Buffer.alloc(state.refusalBytes, 'x')
+        res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json', 'content-length': String(body.length) })
+        res.end(body)
         return
       }
       if (req.url?.startsWith('/v1/echo') === true) {
@@ -134,6 +184,9 @@ export async function startTarget (key: SigningKey, scope: string): Promise<Targ
       })
     })()
   })
+  state.server.on('connection', () => { state.connections++ })
+  // Long enough that a keep-alive connection is never dropped between two steps of a test.
+  state.server.keepAliveTimeout = 120_000
   state.url = await listen(state.server)
   return state
 }
