@@ -24,14 +24,23 @@ export interface GateRequest {
   rawHeaders: readonly string[]
 }
 
-/** Decide a request; partial decisions (the route) are reported through `onRoute` for logging. */
-export async function decide (request: GateRequest, table: RouteTable, verify: TokenVerifier, onRoute?: (route: Route) => void): Promise<Decision> {
+/**
+ * Decide a request; partial decisions (the route) are reported through `onRoute` for logging.
+ * Throws a GateError at once for what needs no key (path, route, missing token), and answers at once
+ * when the verifier does (a cached token); only a token verified in full makes it a promise.
+ */
+export function decide (request: GateRequest, table: RouteTable, verify: TokenVerifier, onRoute?: (route: Route) => void): Decision | Promise<Decision> {
   const path = checkPath(request.url)
   const route = matchRoute(table, path, request.method)
   onRoute?.(route)
   if (route.public) return { route, claims: undefined }
   const token = extractBearer(request.headers, request.rawHeaders)
-  const claims = await verify(token)
+  const claims = verify(token)
+  if (claims instanceof Promise) return claims.then((verified) => authorizeDecision(route, verified))
+  return authorizeDecision(route, claims)
+}
+
+function authorizeDecision (route: Route, claims: Claims): Decision {
   authorize(route, claims)
   return { route, claims }
 }

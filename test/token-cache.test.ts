@@ -112,7 +112,7 @@ t.test('a token failing verification is never cached: each try runs the full che
   const [head, payload] = good.split('.')
   const forged = `${head}.${payload}.${Buffer.from('not a signature').toString('base64url')}`
   for (let i = 0; i < 2; i++) {
-    await t.rejects(s.verify(forged), { code: 'PORTVAKT_ERR_TOKEN_INVALID', reason: 'bad_signature' })
+    await t.rejects(async () => await s.verify(forged), { code: 'PORTVAKT_ERR_TOKEN_INVALID', reason: 'bad_signature' })
   }
   t.equal(s.fullChecks(), 2)
   t.match(s.cache.stats(), { entries: 0, hits: 0 })
@@ -125,7 +125,7 @@ t.test('a valid token in the cache does not let a forged token with the same cla
   const other = await makeKey(s.key.kid)
   const [head, payload] = good.split('.')
   const resigned = (await tokenFactory(other)({ claims: JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()) })).split('.')[2]
-  await t.rejects(s.verify(`${head}.${payload}.${resigned}`), GateError)
+  await t.rejects(async () => await s.verify(`${head}.${payload}.${resigned}`), GateError)
   t.equal(s.cache.stats().entries, 1)
 })
 
@@ -141,7 +141,7 @@ t.test('cached tokens stop passing when the keys are no longer usable', async (t
   const token = await tokenFactory(key)()
   await verify(token)
   usable = false
-  await t.rejects(verify(token), { code: 'PORTVAKT_ERR_KEYS_UNAVAILABLE' })
+  await t.rejects(async () => await verify(token), { code: 'PORTVAKT_ERR_KEYS_UNAVAILABLE' })
 })
 
 t.test('clear empties the cache', async (t) => {

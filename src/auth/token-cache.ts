@@ -9,7 +9,7 @@
  * allowed lifetime, each with the same clock tolerance), so the clock moving on is never ignored.
  * Keys are SHA-256 digests: a heap dump holds no usable token, and every entry has the same key size.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Claims, TokenVerifier } from './token.js'
 
 /** Bounds and time policy for the cache; tolerance and lifetime must equal the verifier's policy. */
@@ -49,9 +49,9 @@ function estimateBytes (claims: Claims): number {
   return ENTRY_OVERHEAD_BYTES + text * 2
 }
 
-/** Hash a token into its cache key. */
+/** Hash a token into its cache key (the one-shot hash: ~1.5 µs against ~2.3 µs for createHash, issue 6). */
 export function digestToken (token: string): string {
-  return createHash('sha256').update(token).digest('base64')
+  return hash('sha256', token, 'base64')
 }
 
 /** A bounded, least-recently-used map from token digest to verified claims. */
@@ -130,19 +130,21 @@ export class TokenCache {
 }
 
 /**
- * Wrap a verifier with the cache: a hit skips verification; a miss verifies and caches only success.
- * `keysUsable` is asked on every hit, so once the key store would answer 503 (keys too old) cached
- * tokens stop passing too and the full check decides.
+ * Wrap a verifier with the cache: a hit returns the claims at once and skips verification; a miss
+ * verifies and caches only success. `keysUsable` is asked on every hit, so once the key store would
+ * answer 503 (keys too old) cached tokens stop passing too and the full check decides.
  */
 export function cacheVerifier (verify: TokenVerifier, cache: TokenCache, keysUsable: () => boolean = () => true): TokenVerifier {
   if (!cache.enabled) return verify
-  return async (token) => {
-    const key = digestToken(token)
-    const cached = keysUsable() ? cache.get(key) : undefined
-    if (cached !== undefined) return cached
+  const verifyAndRemember = async (key: string, token: string): Promise<Claims> => {
     // A rejection propagates before set(): a failed token is never remembered as valid.
     const claims = await verify(token)
     cache.set(key, claims)
     return claims
+  }
+  return (token) => {
+    const key = digestToken(token)
+    const cached = keysUsable() ? cache.get(key) : undefined
+    return cached ?? verifyAndRemember(key, token)
   }
 }

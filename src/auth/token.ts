@@ -27,8 +27,12 @@ export interface Claims {
   readonly iat: number
 }
 
-/** Verifies a compact JWS and returns its claims, or throws a GateError. */
-export type TokenVerifier = (token: string) => Promise<Claims>
+/**
+ * Verifies a compact JWS and returns its claims, or throws (or rejects with) a GateError. Claims
+ * already known (the verified-token cache) come back at once, not as a promise: the hot path then
+ * takes no microtask round trips (issue 6).
+ */
+export type TokenVerifier = (token: string) => Claims | Promise<Claims>
 
 // Printable text without control characters: claims we copy into headers or logs must not hold CR/LF.
 const SAFE_TEXT = /^[^\x00-\x1f\x7f]*$/

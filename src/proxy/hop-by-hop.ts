@@ -16,14 +16,21 @@ function listedIn (connection: string | string[] | undefined): string[] {
   return text.toLowerCase().split(',').map((name) => name.trim()).filter((name) => name !== '' && !NEVER_LISTED.has(name))
 }
 
-/** Remove hop-by-hop and Connection-listed headers from a request's headers, in place. */
-export function stripHopByHop (headers: IncomingHttpHeaders): IncomingHttpHeaders {
+/**
+ * A copy of a request's headers without hop-by-hop and Connection-listed ones. A fresh object filled
+ * in one pass, not a spread-and-delete: V8 makes every property later added to a `{ ...headers }`
+ * clone cost microseconds (measured: 28 µs for our seven headers against 0.5 µs on a fresh object,
+ * bench/, issue 6), and this is on every proxied request.
+ */
+export function copyEndToEnd (headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const listed = listedIn(headers.connection)
-  for (const name of HOP_BY_HOP) delete headers[name]
-  for (const name of listed) delete headers[name]
-  // `Expect: 100-continue` is a hop-by-hop negotiation too; the pool sends the body without waiting.
-  delete headers.expect
-  return headers
+  const out: IncomingHttpHeaders = {}
+  for (const name in headers) {
+    // `Expect: 100-continue` is a hop-by-hop negotiation too; the pool sends the body without waiting.
+    if (HOP_BY_HOP.has(name) || name === 'expect' || (listed.length > 0 && listed.includes(name))) continue
+    out[name] = headers[name]
+  }
+  return out
 }
 
 /** The upstream's response headers as the client may see them: hop-by-hop ones dropped. */
