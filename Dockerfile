@@ -35,8 +35,8 @@ RUN npm run build:exe
 # the routes.
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
 ENV NODE_ENV=production
-# The memory-lean heap (README Performance, Memory): RSS ~100 MB under load, for ~15 % more CPU.
-ENV NODE_OPTIONS="--max-semi-space-size=4 --max-old-space-size=256"
+# The memory-lean heap (README Performance, Memory): RSS ~105 MB under load, for ~10 % more CPU.
+ENV NODE_OPTIONS="--max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build /usr/bin/tini-static /tini
 COPY --from=build /src/dist/portvakt /portvakt

@@ -44,7 +44,7 @@ const dir = mkdtempSync(join(tmpdir(), 'portvakt-bench-'))
 const started = performance.now()
 const log = (text) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${text}\n`)
 
-const LEAN_NODE_OPTIONS = '--max-semi-space-size=4 --max-old-space-size=256'
+const LEAN_NODE_OPTIONS = '--max-semi-space-size=8'
 
 const LABELS = {
   direct: 'direct (upstream, no proxy)',
