@@ -143,8 +143,15 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
       refuse(err)
       return
     }
-    if (decision instanceof Promise) decision.then(admit, refuse)
-    else admit(decision)
+    if (decision instanceof Promise) {
+      // A throw from done() or from answering must not become an unhandled rejection (the process would end).
+      decision.then(admit, refuse).catch((err: unknown) => {
+        if (reply.sent) log.error({ err }, 'the request failed after its answer was sent')
+        else refuse(err)
+      })
+    } else {
+      admit(decision)
+    }
   })
 
   // When the upstream's response head (or its failure) is in: the upstream timing, and while draining

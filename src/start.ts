@@ -80,7 +80,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   // Declared before the key store so its fetch callback can count; `keys` is read only at scrape time.
   const metrics: Metrics = createMetrics(() => keys.status())
   holder.onReload(metrics.observeReload)
-  const egress = new EgressHolder({ settings: settings.egress, routes: () => holder.current, logger })
+  const egress = new EgressHolder({ settings: settings.egress, routes: () => holder.current, logger }, settings.shutdown.timeoutMs)
   holder.onReload((result) => {
     if (result.ok) logger.info({ trigger: result.trigger, routes: describeRoutes(result.table), egress: describeEgress(result.table) }, 'route table reloaded')
     else logger.error({ trigger: result.trigger, problems: result.problems }, 'route table reload rejected; the previous table keeps serving')
@@ -129,11 +129,12 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   })
   const admin = buildAdminServer({ readiness, registry: metrics.registry })
   keys.start()
-  holder.watch()
   metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egress.stats() })
   try {
     await admin.listen({ host: settings.admin.host, port: settings.admin.port })
     await egress.start()
+    // Watched only once egress has started: a reload in between would start a second listener.
+    holder.watch()
     await app.listen({ host: settings.host, port: settings.port })
   } catch (err) {
     // A port in use must not leave the other listeners, the key schedule or the watch behind.
@@ -143,9 +144,9 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     throw err
   }
   const port = portOf(app, settings.port)
-  const closeEgress = async (): Promise<void> => {
+  const closeEgress = async (timeoutMs = settings.shutdown.timeoutMs): Promise<void> => {
     const running = egress.listener !== undefined
-    await egress.close(settings.shutdown.timeoutMs)
+    await egress.close(timeoutMs)
     if (running) logger.info('shutdown: egress listener closed')
   }
   logger.info({
@@ -181,12 +182,15 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     },
     shutdown: async (options = {}) => {
       // From here on a reload changes nothing about the egress listener.
-      await egress.stopFollowing()
+      egress.stopFollowing()
+      // One deadline for the drain and the egress close after it, so the worst case stays delay +
+      // timeout, as the README's grace-period arithmetic says.
+      const deadline = Date.now() + settings.shutdown.delayMs + settings.shutdown.timeoutMs
       await drainListener(app, readiness, settings.shutdown, logger)
       keys.stop()
       holder.close()
       await admin.close()
-      if (options.keepEgress !== true) await closeEgress()
+      if (options.keepEgress !== true) await closeEgress(Math.max(0, deadline - Date.now()))
     },
     closeEgress
   }

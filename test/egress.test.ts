@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { createHash, randomBytes } from 'node:crypto'
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import { createServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
@@ -434,6 +435,26 @@ t.test('the egress listener follows reloads: started by the first targets, stopp
   t.ok(await eventually(() => h.gateway.egress !== undefined), 'started again')
   t.equal((await send(h.gateway.egress?.port as number, '/skatt/y')).status, 200)
   t.equal(await served(), 2, 'counters go on from there, never backwards')
+})
+
+t.test('a reload that removes the last target stops the listener within PORTVAKT_SHUTDOWN_TIMEOUT, even with a call hanging', async (t) => {
+  const endpoint = await startTokenEndpoint()
+  // A target that takes the request and never answers.
+  let arrived = false
+  const hanging = createServer(() => { arrived = true })
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => { hanging.closeAllConnections(); await endpoint.close(); await close(hanging) })
+  const { port: hangingPort } = hanging.address() as AddressInfo
+  // The egress call timeout stays at its 30 s default: only the stop's own bound can end this test in time.
+  const { h, reload } = await buildWithoutEgress(t, { NAIS_TOKEN_ENDPOINT: endpoint.url, PORTVAKT_SHUTDOWN_TIMEOUT: '300ms' })
+  await reload(`egress:\n  - { name: slow, url: "http://127.0.0.1:${hangingPort}/v1", scopes: [skatt:some.scope] }\n`)
+  t.ok(await eventually(() => h.gateway.egress !== undefined), 'the listener starts')
+  const call = send(h.gateway.egress?.port as number, '/slow/x').then((r) => r.status, (err: NodeJS.ErrnoException) => err.code ?? 'error')
+  t.ok(await eventually(() => arrived), 'the call reached the target and hangs there')
+  await reload('')
+  t.ok(await eventually(() => h.gateway.egress === undefined && h.logs().some((l) => l.msg === 'egress stopped: the route table lists no egress targets'), 10_000), 'the listener stops, bounded by the shutdown timeout')
+  t.not(await call, 200, 'the hanging call was cut, not answered')
+  t.equal((await fetch(`${h.url}/public`)).status, 200, 'the gate serves on')
 })
 
 t.test('a reload that adds egress targets without NAIS_TOKEN_ENDPOINT logs the variable to set, and the gate keeps serving', async (t) => {

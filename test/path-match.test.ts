@@ -106,6 +106,22 @@ t.test('the egress side may turn the _method refusal off, and nothing else', asy
   t.equal(codeOf(() => checkPath('/skatt/%70x?_method=DELETE', { refuseMethodOverride: false })), 'PORTVAKT_ERR_BAD_PATH')
 })
 
+t.test('a _method name with a malformed escape elsewhere is decoded escape by escape, as PHP does', async (t) => {
+  for (const target of ['/public?%5Fmethod[%]=PUT', '/public?%2Emethod[%zz]=PUT']) {
+    t.equal(codeOf(() => checkPath(target)), 'PORTVAKT_ERR_BAD_PATH', target)
+  }
+  t.equal(codeOf(() => checkPath('/public?%5Fmeth%=1')), undefined, 'another name with a malformed escape passes')
+})
+
+t.test('the egress side may let escapes of unreserved characters through (Java writes ~ as %7E), not dot segments or double encoding', async (t) => {
+  const egress = { refuseMethodOverride: false, refuseUnreservedEscapes: false }
+  t.equal(checkPath('/skatt/users/%7Eola', egress), '/skatt/users/~ola')
+  t.equal(codeOf(() => checkPath('/skatt/users/%7Eola')), 'PORTVAKT_ERR_BAD_PATH', 'the gate still refuses it')
+  for (const target of ['/skatt/%2e%2e/admin', '/skatt/%252e%252e/admin', '/skatt/a%2fb', '/skatt/%3b/x']) {
+    t.equal(codeOf(() => checkPath(target, egress)), 'PORTVAKT_ERR_BAD_PATH', target)
+  }
+})
+
 t.test('keeps harmless dots and encoded characters', async (t) => {
   for (const target of ['/api/v1.2/x', '/api/...', '/api/.well-known', '/api/a..b', '/api/%20x', '/api/%C3%A6']) {
     t.equal(codeOf(() => checkPath(target)), undefined, target)

@@ -32,7 +32,11 @@ export class EgressHolder {
   /** counters of listeners stopped by a reload */
   private retired: EgressStats | undefined
 
-  constructor (private readonly options: EgressStartOptions) {}
+  /**
+   * `stopTimeoutMs` bounds how long a reload that removes the last target waits for calls in flight
+   * (PORTVAKT_SHUTDOWN_TIMEOUT): a long streamed call must not hold the queue, and with it shutdown.
+   */
+  constructor (private readonly options: EgressStartOptions, private readonly stopTimeoutMs?: number) {}
 
   /** The listener running now; undefined while the table lists no egress targets. */
   get listener (): EgressListener | undefined {
@@ -54,15 +58,18 @@ export class EgressHolder {
     })
   }
 
-  /** Stop following reloads (shutdown has begun); the listener, if any, runs until close(). */
-  async stopFollowing (): Promise<void> {
+  /**
+   * Stop following reloads (shutdown has begun); the listener, if any, runs until close(). At once:
+   * a change under way finishes in the queue, and close() waits for it, so shutdown is never held here.
+   */
+  stopFollowing (): void {
     this.following = false
-    await this.enqueue(async () => {})
   }
 
   /** Stop following and close the listener; with `timeoutMs`, requests in flight get that long. */
   async close (timeoutMs?: number): Promise<void> {
-    await this.stopFollowing()
+    this.stopFollowing()
+    await this.enqueue(async () => {})
     await this.stopListener(timeoutMs)
   }
 
@@ -90,7 +97,7 @@ export class EgressHolder {
 
   private async stopForReload (): Promise<void> {
     try {
-      await this.stopListener()
+      await this.stopListener(this.stopTimeoutMs)
       this.options.logger.info('egress stopped: the route table lists no egress targets')
     } catch (err) {
       this.options.logger.error({ err: (err as Error).message }, 'the egress listener did not stop cleanly')

@@ -82,7 +82,7 @@ async function forward (request: FastifyRequest, reply: FastifyReply, options: E
   const rawUrl = request.raw.url ?? ''
   // The dot-segment and separator refusals keep `/skatt/../other` inside the target's base path. The
   // query belongs to the outside API, so a `_method` in it is the target's to read, not ours to refuse.
-  checkPath(rawUrl, { refuseMethodOverride: false })
+  checkPath(rawUrl, { refuseMethodOverride: false, refuseUnreservedEscapes: false })
   const { name, rest } = splitTarget(rawUrl)
   const target = options.targets().get(name)
   if (target === undefined) throw new GateError('PORTVAKT_ERR_NOT_FOUND', 'no egress target has this name')

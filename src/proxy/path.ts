@@ -42,10 +42,15 @@ function isMethodOverrideName (decoded: string): boolean {
 function hasMethodOverride (query: string): boolean {
   return query.split(/[&;]/).some((pair) => {
     const name = pair.split('=', 1)[0] ?? ''
-    let decoded = name
+    const plus = name.replace(/\+/g, ' ')
+    let decoded: string
     try {
-      decoded = decodeURIComponent(name.replace(/\+/g, ' '))
-    } catch { /* a malformed name is checked as sent; the app gets it as it is */ }
+      decoded = decodeURIComponent(plus)
+    } catch {
+      // Malformed somewhere: decode the well-formed escapes one by one, as PHP's urldecode does
+      // (`%5Fmethod[%]` is `_method[%]` there, an array called `_method`).
+      decoded = plus.replace(/%[0-9a-f]{2}/gi, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)))
+    }
     return isMethodOverrideName(decoded)
   })
 }
@@ -61,10 +66,16 @@ export interface PathCheckOptions {
    * egress side calls APIs we don't own, where the query is theirs to read.
    */
   refuseMethodOverride?: boolean
+  /**
+   * Refuse escapes of unreserved characters (default true): the gate routes on the decoded path and
+   * its upstream may route on the raw one. Egress routes only on its first segment, taken raw, and
+   * the target is not ours, so an encoder that writes `~` as `%7E` (Java's URLEncoder) is let through.
+   */
+  refuseUnreservedEscapes?: boolean
 }
 
 /** Decode a raw path that holds a `%`, refusing escapes that some upstream would read otherwise. */
-function decodePath (raw: string): string {
+function decodePath (raw: string, options: PathCheckOptions): string {
   if (ENCODED_SEPARATOR.test(raw)) refuse('the path holds an encoded /, \\ or NUL')
   let path = raw
   try {
@@ -74,7 +85,7 @@ function decodePath (raw: string): string {
   }
   if (DECODED_FORBIDDEN.test(path)) refuse('the path decodes to a control character, \\ or ;')
   if (DOT_SEGMENT.test(path)) refuse('the path holds a dot segment (. or ..), raw or encoded')
-  if (UNRESERVED_ESCAPE.test(raw)) refuse('the path percent-encodes a letter, digit, -, ., _ or ~; send that character as itself (RFC 3986 §2.3)')
+  if (options.refuseUnreservedEscapes !== false && UNRESERVED_ESCAPE.test(raw)) refuse('the path percent-encodes a letter, digit, -, ., _ or ~; send that character as itself (RFC 3986 §2.3)')
   if (DOUBLE_ESCAPE.test(raw)) refuse('the path is percent-encoded twice (%25 followed by two hex digits); send it encoded once')
   return path
 }
@@ -88,7 +99,7 @@ export function checkPath (rawUrl: string, options: PathCheckOptions = {}): stri
   if (RAW_FORBIDDEN.test(raw)) refuse('the path holds a character that is not allowed here (\\, ;, # or a control character)')
   if (raw.includes('//')) refuse('the path holds an empty segment (//)')
   let path = raw
-  if (raw.includes('%')) path = decodePath(raw)
+  if (raw.includes('%')) path = decodePath(raw, options)
   else if (DOT_SEGMENT.test(raw)) refuse('the path holds a dot segment (. or ..), raw or encoded')
   if (q !== -1 && options.refuseMethodOverride !== false && hasMethodOverride(rawUrl.slice(q + 1))) refuse('the query holds a _method override; send the method itself')
   return path
