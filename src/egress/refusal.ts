@@ -47,7 +47,13 @@ async function readRefusal (body: Readable, limit: number): Promise<Buffer | Rea
     for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
       chunks.push(next.value)
       size += next.value.length
-      if (size > limit) return Readable.from(resumeBody(chunks, iterator), { objectMode: false })
+      if (size > limit) {
+        const rest = Readable.from(resumeBody(chunks, iterator), { objectMode: false })
+        // Destroyed before its first read (the app left at once), the generator never starts and its
+        // finally never runs: release the target's body here too (return() twice is harmless).
+        rest.once('close', () => { void iterator.return?.() })
+        return rest
+      }
     }
   } catch (err) {
     throw toOutboundError(err)
