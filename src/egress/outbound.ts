@@ -7,40 +7,21 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { GateError } from '../auth/errors.js'
+import { copyEndToEnd, toUpstreamResponseHeaders } from '../proxy/hop-by-hop.js'
 
-// Hop-by-hop headers (RFC 9110 §7.6.1) plus the ones this hop sets itself: host and credentials.
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']
-// `expect: 100-continue` is between the app and us; undici refuses to send it on.
-const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'authorization', 'expect'])
-const NOT_RETURNED = new Set(HOP_BY_HOP)
-
-/** Header names the `Connection` header lists are hop-by-hop too. */
-function connectionListed (headers: IncomingHttpHeaders): Set<string> {
-  const value = headers.connection
-  const list = Array.isArray(value) ? value.join(',') : value ?? ''
-  return new Set(list.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== ''))
-}
-
-function filterHeaders (headers: IncomingHttpHeaders, dropped: ReadonlySet<string>): Record<string, string | string[]> {
-  const listed = connectionListed(headers)
-  const out: Record<string, string | string[]> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || dropped.has(name) || listed.has(name)) continue
-    out[name] = value
-  }
-  return out
-}
+// Besides hop-by-hop headers (the gate's rule, proxy/hop-by-hop.ts), the ones this hop sets itself.
+const SET_HERE = new Set(['host', 'authorization'])
 
 /** The headers the target receives: the app's, minus hop-by-hop, with our Bearer token. */
 export function buildOutboundHeaders (headers: IncomingHttpHeaders, token: string): Record<string, string | string[]> {
-  const out = filterHeaders(headers, NOT_FORWARDED)
+  const out = copyEndToEnd(headers, SET_HERE) as Record<string, string | string[]>
   out.authorization = `Bearer ${token}`
   return out
 }
 
 /** The headers the app receives back: the target's, minus hop-by-hop. */
 export function buildReturnHeaders (headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  return filterHeaders(headers, NOT_RETURNED)
+  return toUpstreamResponseHeaders(headers) as Record<string, string | string[]>
 }
 
 /** A request body as we can send it: nothing, bytes we hold (replayable), or a one-shot stream. */
