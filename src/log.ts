@@ -1,14 +1,17 @@
 /** The logger: pino JSON to stdout; credentials are redacted even if one is ever passed by mistake. */
 import { pino, type DestinationStream, type Logger } from 'pino'
+import { LineBuffer } from './log-buffer.js'
 
-// Lines are gathered up to 4 KB before a write (one write per line costs a thread-pool round trip per
-// request; measured in bench/, issue 6) and flushed at least every second so a quiet gate's lines appear.
-const BUFFER_BYTES = 4096
+// Lines are gathered in large chunks (log-buffer.ts says why and what it costs) and flushed at least
+// every second so a quiet gate's lines appear.
 const FLUSH_EVERY_MS = 1000
 
 function createStdout (): DestinationStream {
-  const stream = pino.destination({ sync: false, minLength: BUFFER_BYTES })
-  setInterval(() => { stream.flush() }, FLUSH_EVERY_MS).unref()
+  const stream = new LineBuffer({ fd: 1 })
+  setInterval(() => { stream.flushSync() }, FLUSH_EVERY_MS).unref()
+  // process.exit() and an uncaught exception end the process without a flush: the last lines (often
+  // the reason it ended) must still come out.
+  process.on('exit', () => { stream.flushSync() })
   return stream
 }
 

@@ -1,0 +1,82 @@
+/**
+ * A line buffer in front of a file descriptor (stdout), written synchronously in large chunks: the
+ * cheapest way found to get one access line per request out (issue 6). Measured per line, 200-byte
+ * lines (CPU incl. every thread): pino's SonicBoom async with minLength 4 KB 5.0 µs, SonicBoom sync
+ * 1.9 µs (its write() re-measures the whole pending string each call), a thread-pool write per chunk
+ * 1.8 µs (the hand-off and wake-up on this VM), this buffer 0.4–0.6 µs.
+ *
+ * Blocking on purpose: when the reader of stdout is slow, writes wait for it (as nginx's access log
+ * does) instead of piling lines up in memory until the pod is killed; nothing is lost and memory stays
+ * bounded. A non-blocking descriptor (EAGAIN) is waited on in short sleeps. A descriptor that fails
+ * for good (EPIPE, EBADF…) loses the lines, never a request: the error is reported once on stderr.
+ */
+import { writeSync } from 'node:fs'
+import type { DestinationStream } from 'pino'
+
+/** Flush once this many characters are pending. */
+export const CHUNK_CHARS = 16_384
+const EAGAIN_WAIT_MS = 5
+
+export interface LineBufferOptions {
+  fd: number
+  /** flush when this many characters are pending (CHUNK_CHARS by default) */
+  chunkChars?: number
+  /** told once when the descriptor fails for good (default: a line on stderr) */
+  onError?: (err: NodeJS.ErrnoException) => void
+}
+
+export class LineBuffer implements DestinationStream {
+  private pending = ''
+  private failed = false
+  private readonly fd: number
+  private readonly chunkChars: number
+  private readonly onError: (err: NodeJS.ErrnoException) => void
+  private readonly waitCell = new Int32Array(new SharedArrayBuffer(4))
+
+  constructor (options: LineBufferOptions) {
+    this.fd = options.fd
+    this.chunkChars = options.chunkChars ?? CHUNK_CHARS
+    this.onError = options.onError ?? reportOnStderr
+  }
+
+  write (line: string): boolean {
+    this.pending += line
+    if (this.pending.length >= this.chunkChars) this.flushSync()
+    return true
+  }
+
+  /** Write out what is pending; `done` is called after (pino.flush). */
+  flush (done?: (err?: Error) => void): void {
+    this.flushSync()
+    done?.()
+  }
+
+  flushSync (): void {
+    if (this.pending === '') return
+    let data = Buffer.from(this.pending)
+    this.pending = ''
+    if (this.failed) return
+    while (data.length > 0) {
+      try {
+        data = data.subarray(writeSync(this.fd, data))
+      } catch (err) {
+        const error = err as NodeJS.ErrnoException
+        if (error.code === 'EAGAIN') {
+          Atomics.wait(this.waitCell, 0, 0, EAGAIN_WAIT_MS)
+          continue
+        }
+        this.failed = true
+        this.onError(error)
+        return
+      }
+    }
+  }
+}
+
+function reportOnStderr (err: NodeJS.ErrnoException): void {
+  try {
+    writeSync(2, `portvakt: log lines can no longer be written (${err.code ?? err.message}); they are dropped from now on\n`)
+  } catch {
+    // stderr is gone too: nowhere left to say it
+  }
+}
