@@ -156,14 +156,14 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
 
   // When the upstream's response head (or its failure) is in: the upstream timing, and while draining
   // Connection: close, to move keep-alive clients off this pod before the listener stops accepting.
-  // Forwarded responses are written by the forwarder (no onSend), so it calls this too.
-  const onResponseHead = (request: FastifyRequest, reply: FastifyReply): void => {
+  // Forwarded responses are written by the forwarder (no onSend), so it calls this too. True: close.
+  const onResponseHead = (request: FastifyRequest): boolean => {
     const state = request.portvakt
     if (state?.forwardedAt !== undefined && state.upstreamMs === undefined) state.upstreamMs = performance.now() - state.forwardedAt
-    if (options.draining?.() === true) void reply.header('connection', 'close')
+    return options.draining?.() === true
   }
   app.addHook('onSend', (request, reply, payload, done) => {
-    onResponseHead(request, reply)
+    if (onResponseHead(request)) void reply.header('connection', 'close')
     done(null, payload)
   })
 

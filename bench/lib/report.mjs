@@ -24,10 +24,19 @@ export function summarise (rounds) {
   return out
 }
 
-/** The ratios the issue asks for, where both sides ran. */
-export function ratios (s) {
+const cpuPerRequest = (run) => run.cpuSeconds / run.requests
+
+/**
+ * The ratios the issue asks for, where both sides ran: the median of the per-round ratios. Targets
+ * of one round ran seconds apart, so each round's ratio compares like with like; on a shared 2-core
+ * VM whose speed drifts by up to 2× between minutes, a ratio of two medians would not.
+ */
+export function ratios (rounds) {
   const r = {}
-  const ratio = (label, a, b, f = (x) => x.rps) => { if (s[a] && s[b]) r[label] = f(s[a]) / f(s[b]) }
+  const ratio = (label, a, b, f = (x) => x.rps) => {
+    if (!rounds[a] || !rounds[b]) return
+    r[label] = median(rounds[a].map((run, i) => f(run) / f(rounds[b][i])))
+  }
   ratio('portvakt warm / baseline', 'warm', 'baseline')
   ratio('portvakt warm / nginx', 'warm', 'nginx')
   ratio('portvakt warm / haproxy+jwt', 'warm', 'haproxy')
@@ -35,15 +44,37 @@ export function ratios (s) {
   ratio('portvakt warm / cold', 'warm', 'cold')
   ratio('portvakt warm / direct', 'warm', 'direct')
   // Per CPU-second: requests one CPU-second buys, i.e. the inverse of CPU per request.
-  ratio('req per CPU-s: warm / haproxy+jwt', 'haproxy', 'warm', (x) => x.cpuPer10k)
-  ratio('req per CPU-s: cold / haproxy+jwt', 'haproxy', 'cold', (x) => x.cpuPer10k)
-  ratio('req per CPU-s: warm / nginx', 'nginx', 'warm', (x) => x.cpuPer10k)
-  for (const extra of Object.keys(s).filter((k) => k.startsWith('warm-') || k.startsWith('warm@'))) ratio(`portvakt warm / ${extra}`, 'warm', extra)
+  ratio('req per CPU-s: warm / baseline', 'baseline', 'warm', cpuPerRequest)
+  ratio('req per CPU-s: warm / haproxy+jwt', 'haproxy', 'warm', cpuPerRequest)
+  ratio('req per CPU-s: cold / haproxy+jwt', 'haproxy', 'cold', cpuPerRequest)
+  ratio('req per CPU-s: warm / nginx', 'nginx', 'warm', cpuPerRequest)
+  for (const extra of Object.keys(rounds).filter((k) => k.startsWith('warm-') || k.startsWith('warm@'))) ratio(`portvakt warm / ${extra}`, 'warm', extra)
   return r
 }
 
 const f0 = (x) => x.toFixed(0)
 const f2 = (x) => x.toFixed(2)
+
+/**
+ * Fixed-rate rounds (target → one result per round) to medians; `added` is the median over rounds of
+ * the target's latency minus direct's in the same round.
+ */
+export function summariseFixed (rounds) {
+  const out = {}
+  const direct = rounds.direct
+  for (const [name, runs] of Object.entries(rounds)) {
+    out[name] = {
+      requests: runs.reduce((n, r) => n + r.requests, 0),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      addedP50: direct === undefined ? undefined : median(runs.map((r, i) => r.p50 - direct[i].p50)),
+      addedP99: direct === undefined ? undefined : median(runs.map((r, i) => r.p99 - direct[i].p99)),
+      errors: runs.reduce((n, r) => n + r.errors, 0),
+      rounds: runs
+    }
+  }
+  return out
+}
 
 /** Markdown tables: throughput, ratios, latency at a fixed rate. */
 export function formatTables (summary, ratioMap, fixed, labels, rate) {
@@ -54,10 +85,9 @@ export function formatTables (summary, ratioMap, fixed, labels, rate) {
   lines.push('', '| ratio | value |', '|---|---|')
   for (const [label, value] of Object.entries(ratioMap)) lines.push(`| ${label} | ${f2(value)}× |`)
   if (Object.keys(fixed).length > 0) {
-    const direct = fixed.direct
     lines.push('', `| at a fixed ${rate.toLocaleString('en')} req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors |`, '|---|---|---|---|---|---|')
     for (const [name, x] of Object.entries(fixed)) {
-      const added = direct && name !== 'direct' ? [f2(x.p50 - direct.p50), f2(x.p99 - direct.p99)] : ['–', '–']
+      const added = name === 'direct' || x.addedP50 === undefined ? ['–', '–'] : [f2(x.addedP50), f2(x.addedP99)]
       lines.push(`| ${labels[name] ?? name} | ${f2(x.p50)} | ${f2(x.p99)} | ${added[0]} | ${added[1]} | ${x.errors} |`)
     }
   }

@@ -19,8 +19,8 @@ export interface ForwardOptions {
   forwardToken: boolean
   /** map an upstream failure to a response (set by the server, which owns error responses) */
   onUpstreamError: (request: FastifyRequest, reply: FastifyReply, error: GateError) => void
-  /** told when the upstream's head is in, before it is written; headers it sets on `reply` are sent too */
-  onUpstreamHead?: (request: FastifyRequest, reply: FastifyReply) => void
+  /** told when the upstream's head is in, before it is written; true: close the client's connection after it */
+  onUpstreamHead?: (request: FastifyRequest) => boolean
 }
 
 /** The methods a route may list (route-schema.ts); others never reach forwarding (405). */
@@ -58,7 +58,7 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
   // Made only when needed: an Error per request would cost a stack trace on every request.
   const gone = (): Error => new Error('the client closed the connection')
   // The client went away before the answer was complete: stop the upstream request too.
-  res.once('close', () => { if (!finished) controller?.abort(gone()) })
+  res.on('close', () => { if (!finished) controller?.abort(gone()) })
   pool.dispatch({
     method: req.method as Dispatcher.HttpMethod,
     path: req.url ?? '/',
@@ -72,13 +72,11 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
     onResponseStart (_c, statusCode, upstreamHeaders) {
       // 1xx interim answers (100 Continue) are between the pool and the upstream.
       if (statusCode < 200) return
-      options.onUpstreamHead?.(request, reply)
       const out = toUpstreamResponseHeaders(upstreamHeaders)
-      // Headers the server set on the reply (Connection: close while draining) win over the upstream's.
-      Object.assign(out, reply.getHeaders())
       reply.hijack()
-      // An HTTP/1 connection can't be reused while the request body is unread (reply-from does the same).
-      if (body !== null && !req.complete) out.connection = 'close'
+      // Draining (the server says), or an HTTP/1 connection that can't be reused while the request
+      // body is unread (reply-from does the same): the client's connection closes after this answer.
+      if (options.onUpstreamHead?.(request) === true || (body !== null && !req.complete)) out.connection = 'close'
       res.writeHead(statusCode, out)
     },
     onResponseData (c, chunk) {
