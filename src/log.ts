@@ -2,7 +2,7 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
 import { LineBuffer } from './log-buffer.js'
 
-// Lines are gathered in large chunks (log-buffer.ts says why and what it costs) and flushed at least
+// Lines are gathered in chunks (log-buffer.ts says why and what it costs) and flushed at least
 // every second so a quiet gate's lines appear.
 const FLUSH_EVERY_MS = 1000
 

@@ -15,21 +15,43 @@ function fileSink (t: Test): { fd: number, text: () => string } {
   return { fd, text: () => readFileSync(file, 'utf8') }
 }
 
-t.test('lines wait until a chunk is full, then go out in one piece, in order', async (t) => {
+t.test('lines wait until the next would overflow the chunk; a write is whole lines, never over the chunk', async (t) => {
   const sink = fileSink(t)
-  const buffer = new LineBuffer({ fd: sink.fd, chunkChars: 100 })
-  const line = (n: number): string => `${String(n).padStart(39, '-')}\n` // 40 characters
+  const buffer = new LineBuffer({ fd: sink.fd, chunkBytes: 100 })
+  const line = (n: number): string => `${String(n).padStart(39, '-')}\n` // 40 bytes
   buffer.write(line(1))
   buffer.write(line(2))
-  t.equal(sink.text(), '', '80 characters pending: nothing written yet')
+  t.equal(sink.text(), '', '80 bytes pending: nothing written yet')
   buffer.write(line(3))
-  t.equal(sink.text(), line(1) + line(2) + line(3), 'the chunk is full: all three written')
+  t.equal(sink.text(), line(1) + line(2), 'a third line would make 120 bytes: the two go out, the third waits')
   buffer.write(line(4))
-  t.equal(sink.text(), line(1) + line(2) + line(3))
+  t.equal(sink.text(), line(1) + line(2))
   buffer.flushSync()
   t.equal(sink.text(), line(1) + line(2) + line(3) + line(4), 'flushSync writes what is pending')
   buffer.flushSync()
   t.equal(sink.text(), line(1) + line(2) + line(3) + line(4), 'nothing pending: nothing written')
+  buffer.write('x'.repeat(99) + '\n')
+  t.equal(sink.text().length, 260, 'a line that fills the chunk exactly goes out at once')
+  const long = 'y'.repeat(250) + '\n'
+  buffer.write(long)
+  t.ok(sink.text().endsWith(long), 'a line longer than the chunk is written alone, whole')
+})
+
+t.test('the chunk is counted in bytes: with non-ASCII lines no write passes it, and nothing is cut', async (t) => {
+  const sink = fileSink(t)
+  const buffer = new LineBuffer({ fd: sink.fd, chunkBytes: 75 })
+  const line = 'blåbærsyltetøy ✓ ærlig\n' // 23 characters, 29 bytes
+  const seen: number[] = []
+  let before = 0
+  for (let i = 0; i < 20; i++) {
+    buffer.write(line)
+    const now = Buffer.byteLength(sink.text())
+    if (now > before) seen.push(now - before)
+    before = now
+  }
+  buffer.flushSync()
+  t.equal(sink.text(), line.repeat(20))
+  t.same(seen, Array(9).fill(58), 'every write was two whole lines, 58 bytes (counting characters, 69 for three, would have let a third in)')
 })
 
 t.test('pino writes through it; logger.flush() puts the last line out before its callback', async (t) => {
@@ -42,15 +64,6 @@ t.test('pino writes through it; logger.flush() puts the last line out before its
   t.match(line, { msg: 'access', route: 'api', authorization: '[redacted]', app: 'portvakt' })
 })
 
-t.test('non-ASCII text is written whole (a chunk is cut by characters, written as bytes)', async (t) => {
-  const sink = fileSink(t)
-  const buffer = new LineBuffer({ fd: sink.fd, chunkChars: 10 })
-  const text = 'blåbærsyltetøy – ærlig talt ✓\n'.repeat(50)
-  for (const part of text.match(/.{1,7}/gs) ?? []) buffer.write(part)
-  buffer.flushSync()
-  t.equal(sink.text(), text)
-})
-
 t.test('a reader that is slow on a non-blocking descriptor gets every byte, in order (EAGAIN is waited on)', async (t) => {
   // A child's stdout pipe is a socket pair whose parent end libuv made non-blocking; the parent writes
   // into it and the child reads it back (from its own fd 1) only after a pause, so the socket's
@@ -59,7 +72,7 @@ t.test('a reader that is slow on a non-blocking descriptor gets every byte, in o
   const reader = spawn('sh', ['-c', `sleep 0.5; cat <&1 > '${out}'`], { stdio: ['ignore', 'pipe', 'inherit'] })
   const fd = (reader.stdout as unknown as { _handle: { fd: number } })._handle.fd
   t.ok(fd > 2, 'the parent end of the pipe has a descriptor')
-  const buffer = new LineBuffer({ fd, chunkChars: 64 * 1024 })
+  const buffer = new LineBuffer({ fd })
   const lines: string[] = []
   for (let i = 0; i < 40_000; i++) {
     const line = `{"n":${i},"pad":"${'x'.repeat(40)}"}\n`
@@ -80,7 +93,7 @@ t.test('a descriptor that fails for good: told once, the lines dropped, no throw
   const fd = openSync(file, 'r') // writes fail with EBADF
   t.teardown(() => { closeSync(fd) })
   const errors: string[] = []
-  const buffer = new LineBuffer({ fd, chunkChars: 10, onError: (err) => { errors.push(err.code ?? '?') } })
+  const buffer = new LineBuffer({ fd, chunkBytes: 10, onError: (err) => { errors.push(err.code ?? '?') } })
   t.doesNotThrow(() => { buffer.write('first line of many\n') })
   t.doesNotThrow(() => { buffer.write('second line\n') })
   buffer.flushSync()
@@ -125,4 +138,28 @@ t.test('stdout closed under a running process: one line on stderr, the process g
   t.match(stderr, /log lines can no longer be written \(EPIPE\); they are dropped from now on/)
   t.equal(stderr.match(/can no longer be written/g)?.length, 1, 'said once')
   t.match(stderr, /still running/)
+})
+
+t.test('sharing a pipe with another writer (launcher mode): no line of either is cut, even when the pipe is full', async (t) => {
+  // The shell's `|` makes a real pipe; the reader starts late so both writers block on a full pipe,
+  // which is when a write over PIPE_BUF may be split around the other writer's output.
+  const dir = t.testdir()
+  const out = join(dir, 'out')
+  const ours = "import { LineBuffer } from './dist/log-buffer.js'; const b = new LineBuffer({ fd: 1 }); " +
+    "for (let i = 0; i < 20000; i++) b.write(JSON.stringify({ from: 'portvakt', i, pad: 'p'.repeat(80) }) + '\\n'); b.flushSync()"
+  const app = "const { writeSync } = require('node:fs'); " +
+    "for (let i = 0; i < 20000; i++) writeSync(1, JSON.stringify({ from: 'app', i, pad: 'a'.repeat(60) }) + '\\n')"
+  const q = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`
+  // tap puts its process-tracking loader in every child's NODE_OPTIONS, and that loader opens stdout
+  // as a stream, which makes the shared pipe non-blocking (portvakt itself never does: checked in
+  // /proc/<pid>/fdinfo); the app, writing with plain writeSync as most apps do, would die of EAGAIN.
+  const script = `unset NODE_OPTIONS; ( ${q(process.execPath)} --input-type=module -e ${q(ours)} & ${q(process.execPath)} -e ${q(app)}; wait ) | ( sleep 0.5; cat > ${q(out)} )`
+  const { stderr } = await run('sh', ['-c', script], { cwd: root })
+  t.equal(stderr, '', 'neither writer complained')
+  const lines = readFileSync(out, 'utf8').split('\n').slice(0, -1)
+  const parsed = lines.map((line) => { try { return JSON.parse(line) as { from: string, i: number } } catch { return undefined } })
+  t.equal(parsed.filter((line) => line === undefined).length, 0, 'every line parses')
+  t.equal(lines.length, 40_000, 'all lines of both arrived')
+  const ordered = (from: string): boolean => parsed.filter((l) => l?.from === from).every((l, n) => l?.i === n)
+  t.ok(ordered('portvakt') && ordered('app'), "each writer's lines in its own order")
 })
