@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b] [--extra nocache,nolog,lean]
+// `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b] [--extra nocache,nolog,lean,cluster2]
 // [--before label=<dist dir>]… [--rate 1000] [--no-stream]`: every target in one run, rounds alternating A B C … A B C …,
 // then latency at a fixed 1,000 req/s, then 1 GiB up and down through portvakt for RSS.
 // Everything listens on 127.0.0.1 only, and every process started here is stopped at the end.
@@ -58,7 +58,8 @@ const LABELS = {
   haproxy: 'HAProxy 2.6 + jwt_verify',
   'warm-nocache': 'portvakt warm, token cache off',
   'warm-nolog': 'portvakt warm, access log off',
-  'warm-lean': `portvakt warm, NODE_OPTIONS="${LEAN_NODE_OPTIONS}"`
+  'warm-lean': `portvakt warm, NODE_OPTIONS="${LEAN_NODE_OPTIONS}"`,
+  'warm-cluster2': 'portvakt warm, 2 workers (node:cluster; measured only, not a supported mode)'
 }
 // --extra name: portvakt warm once more, with one setting changed, to measure one lever.
 const EXTRAS = {
@@ -66,8 +67,11 @@ const EXTRAS = {
   nolog: { PORTVAKT_LOG_LEVEL: 'warn' },
   // the memory-lean setting the README offers: a small young generation and an old-space limit keep RSS
   // near 100 MB under load, for more GC work per request
-  lean: { NODE_OPTIONS: LEAN_NODE_OPTIONS }
+  lean: { NODE_OPTIONS: LEAN_NODE_OPTIONS },
+  // the cluster lever (bench/servers/portvakt-cluster.mjs): CPU and RSS are summed over the workers
+  cluster2: { PORTVAKT_BENCH_WORKERS: '2' }
 }
+const EXTRA_CLI = { cluster2: join(root, 'bench/servers/portvakt-cluster.mjs') }
 // --before label=dist-dir (repeatable): the same warm load against another build, e.g. an older commit's.
 const befores = args.before.map((spec) => {
   const [label, distDir] = spec.includes('=') ? spec.split('=', 2) : ['before', spec]
@@ -144,7 +148,7 @@ async function main () {
   }
   for (const [extra, env] of Object.entries(EXTRAS)) {
     if (!wanted.has(`warm-${extra}`)) continue
-    const pv = await startPortvakt(`portvakt-${extra}`, upstreamPort, issuer.jwksUri, env)
+    const pv = await startPortvakt(`portvakt-${extra}`, upstreamPort, issuer.jwksUri, env, EXTRA_CLI[extra])
     add(`warm-${extra}`, pv.child, pv.port)
   }
   for (const b of befores) {

@@ -1,7 +1,7 @@
 // Child processes for the bench: start, wait until they answer, read their CPU time and RSS from
 // /proc, and stop them (each by its own pid, at the end or on failure).
 import { spawn, execFileSync } from 'node:child_process'
-import { openSync, readFileSync } from 'node:fs'
+import { openSync, readFileSync, readdirSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
@@ -40,17 +40,39 @@ export async function waitForPort (port, ms = 60_000) {
   }
 }
 
-/** CPU seconds (user + system) the process has used so far. */
-export function cpuSeconds (pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+/** The process and its descendants (a cluster's workers), from /proc/<pid>/task/<tid>/children. */
+function processTree (pid) {
+  const pids = [pid]
+  let tasks = []
+  try { tasks = readdirSync(`/proc/${pid}/task`) } catch { return pids }
+  for (const tid of tasks) {
+    let children = ''
+    try { children = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim() } catch { continue }
+    for (const child of children === '' ? [] : children.split(' ')) pids.push(...processTree(Number(child)))
+  }
+  return pids
 }
 
-/** Resident set size in MB. */
+function readProc (pid, file) {
+  try { return readFileSync(`/proc/${pid}/${file}`, 'utf8') } catch { return undefined } // exited meanwhile
+}
+
+/** CPU seconds (user + system) the process and its descendants have used so far. */
+export function cpuSeconds (pid) {
+  let total = 0
+  for (const p of processTree(pid)) {
+    const stat = readProc(p, 'stat')
+    if (stat === undefined) continue
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK
+  }
+  return total
+}
+
+/** Resident set size of the process and its descendants, in MB. */
 export function rssMb (pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
+  let kb = 0
+  for (const p of processTree(pid)) kb += Number(/VmRSS:\s+(\d+)/.exec(readProc(p, 'status') ?? '')?.[1] ?? 0)
   return kb / 1024
 }
 
