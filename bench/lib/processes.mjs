@@ -1,7 +1,7 @@
 // Child processes for the bench: start, wait until they answer, read their CPU time and RSS from
 // /proc, and stop them (each by its own pid, at the end or on failure).
 import { spawn, execFileSync } from 'node:child_process'
-import { openSync, readFileSync, readdirSync } from 'node:fs'
+import { createWriteStream, openSync, readFileSync, readdirSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
@@ -16,10 +16,15 @@ export async function freePort () {
   return port
 }
 
-/** Start `command` with `args`; its output goes to `logFile`. */
-export function startChild (name, command, args, { env, logFile } = {}) {
+/**
+ * Start `command` with `args`; its output goes to `logFile`. With `stdoutPipe`, stdout is a pipe this
+ * process reads and copies to the file, as a pod's container runtime reads a container's stdout
+ * (writes to a pipe wake its reader; to a file they do not: the cost differs, README "Performance").
+ */
+export function startChild (name, command, args, { env, logFile, stdoutPipe = false } = {}) {
   const fd = openSync(logFile, 'a')
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] })
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', stdoutPipe ? 'pipe' : fd, fd] })
+  if (stdoutPipe) child.stdout.pipe(createWriteStream('', { fd }))
   child.benchName = name
   children.add(child)
   child.on('exit', () => { children.delete(child) })
