@@ -84,7 +84,7 @@ async function startPortvakt (name, upstreamPort, jwksUri, env = {}, cli = join(
   const adminPort = await freePort()
   const child = startChild(name, process.execPath, [cli, 'serve'], {
     logFile: join(dir, `${name}.log`),
-    stdoutPipe: true,
+    stdoutFifo: join(dir, `${name}.stdout`),
     env: {
       MASKINPORTEN_ISSUER: ISSUER,
       MASKINPORTEN_JWKS_URI: jwksUri,

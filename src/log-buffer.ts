@@ -28,6 +28,8 @@ export interface LineBufferOptions {
   chunkBytes?: number
   /** told once when the descriptor fails for good (default: a line on stderr) */
   onError?: (err: NodeJS.ErrnoException) => void
+  /** the write call (fs.writeSync by default; tests pass one that records each write's size) */
+  writeSync?: (fd: number, data: Uint8Array) => number
 }
 
 export class LineBuffer implements DestinationStream {
@@ -37,12 +39,14 @@ export class LineBuffer implements DestinationStream {
   private readonly fd: number
   private readonly chunkBytes: number
   private readonly onError: (err: NodeJS.ErrnoException) => void
+  private readonly writeSync: (fd: number, data: Uint8Array) => number
   private readonly waitCell = new Int32Array(new SharedArrayBuffer(4))
 
   constructor (options: LineBufferOptions) {
     this.fd = options.fd
     this.chunkBytes = options.chunkBytes ?? CHUNK_BYTES
     this.onError = options.onError ?? reportOnStderr
+    this.writeSync = options.writeSync ?? writeSync
   }
 
   write (line: string): boolean {
@@ -68,7 +72,7 @@ export class LineBuffer implements DestinationStream {
     if (this.failed) return
     while (data.length > 0) {
       try {
-        data = data.subarray(writeSync(this.fd, data))
+        data = data.subarray(this.writeSync(this.fd, data))
       } catch (err) {
         const error = err as NodeJS.ErrnoException
         if (error.code === 'EAGAIN') {

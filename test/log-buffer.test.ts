@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { spawn, execFile } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { LineBuffer } from '../src/log-buffer.js'
@@ -52,6 +52,50 @@ t.test('the chunk is counted in bytes: with non-ASCII lines no write passes it, 
   buffer.flushSync()
   t.equal(sink.text(), line.repeat(20))
   t.same(seen, Array(9).fill(58), 'every write was two whole lines, 58 bytes (counting characters, 69 for three, would have let a third in)')
+})
+
+/** The real fs.writeSync, recording what each call was given (bytes, and whether it ended a line). */
+function recordingWrite (): { writeSync: (fd: number, data: Uint8Array) => number, writes: Array<{ bytes: number, wholeLines: boolean }> } {
+  const writes: Array<{ bytes: number, wholeLines: boolean }> = []
+  return {
+    writes,
+    writeSync: (fd, data) => {
+      writes.push({ bytes: data.length, wholeLines: data[data.length - 1] === 0x0a })
+      return writeSync(fd, data)
+    }
+  }
+}
+
+t.test('every write is whole lines and at most the chunk, the default chunk being PIPE_BUF (4096 bytes)', async (t) => {
+  const sink = fileSink(t)
+  const recorder = recordingWrite()
+  const buffer = new LineBuffer({ fd: sink.fd, writeSync: recorder.writeSync })
+  let expected = ''
+  for (let i = 0; i < 5000; i++) {
+    // 60–260 bytes, some of them non-ASCII, as access lines with long or encoded paths would be
+    const line = `{"i":${i},"path":"/api/${'ø'.repeat(i % 50)}${'x'.repeat((i * 7) % 100)}"}\n`
+    expected += line
+    buffer.write(line)
+  }
+  buffer.flushSync()
+  t.equal(sink.text(), expected, 'every line, in order')
+  t.ok(recorder.writes.length > 1, `${recorder.writes.length} writes`)
+  t.same(recorder.writes.filter((w) => w.bytes > 4096 || !w.wholeLines), [], 'none over 4096 bytes, none ending mid-line')
+  t.ok(recorder.writes.slice(0, -1).every((w) => w.bytes > 4096 - 400), 'each full chunk filled to within one line of the limit')
+})
+
+t.test('a line longer than the chunk goes out in a write of its own, after what was pending', async (t) => {
+  const sink = fileSink(t)
+  const recorder = recordingWrite()
+  const buffer = new LineBuffer({ fd: sink.fd, chunkBytes: 100, writeSync: recorder.writeSync })
+  const short = 'short line\n'
+  const long = 'y'.repeat(250) + '\n'
+  buffer.write(short)
+  buffer.write(long)
+  buffer.write(short)
+  buffer.flushSync()
+  t.equal(sink.text(), short + long + short)
+  t.same(recorder.writes.map((w) => w.bytes), [11, 251, 11], 'the pending line, the long line alone, the next line')
 })
 
 t.test('pino writes through it; logger.flush() puts the last line out before its callback', async (t) => {

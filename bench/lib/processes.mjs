@@ -1,8 +1,8 @@
 // Child processes for the bench: start, wait until they answer, read their CPU time and RSS from
 // /proc, and stop them (each by its own pid, at the end or on failure).
 import { spawn, execFileSync } from 'node:child_process'
-import { createWriteStream, openSync, readFileSync, readdirSync } from 'node:fs'
-import { createServer, connect } from 'node:net'
+import { closeSync, constants, createWriteStream, openSync, readFileSync, readdirSync } from 'node:fs'
+import { createServer, connect, Socket } from 'node:net'
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
 const children = new Set()
@@ -17,14 +17,23 @@ export async function freePort () {
 }
 
 /**
- * Start `command` with `args`; its output goes to `logFile`. With `stdoutPipe`, stdout is a pipe this
- * process reads and copies to the file, as a pod's container runtime reads a container's stdout
- * (writes to a pipe wake its reader; to a file they do not: the cost differs, README "Performance").
+ * Start `command` with `args`; its output goes to `logFile`. With `stdoutFifo` (a path), stdout is a
+ * named pipe this process reads and copies to the file, as a pod's container runtime reads a
+ * container's stdout from a FIFO (a write to it wakes its reader, a write to a file does not: the
+ * access line's cost differs, README "Performance"). Node's own stdio 'pipe' would be a socket pair.
  */
-export function startChild (name, command, args, { env, logFile, stdoutPipe = false } = {}) {
+export function startChild (name, command, args, { env, logFile, stdoutFifo } = {}) {
   const fd = openSync(logFile, 'a')
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', stdoutPipe ? 'pipe' : fd, fd] })
-  if (stdoutPipe) child.stdout.pipe(createWriteStream('', { fd }))
+  let stdout = fd
+  if (stdoutFifo !== undefined) {
+    execFileSync('mkfifo', [stdoutFifo])
+    // The read end first, non-blocking (so neither open waits for the other); libuv reads it as a pipe.
+    const reader = new Socket({ fd: openSync(stdoutFifo, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false })
+    reader.pipe(createWriteStream('', { fd }))
+    stdout = openSync(stdoutFifo, 'w')
+  }
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', stdout, fd] })
+  if (stdout !== fd) closeSync(stdout) // the child holds the write end; its exit ends the reader
   child.benchName = name
   children.add(child)
   child.on('exit', () => { children.delete(child) })
