@@ -11,10 +11,11 @@ import { copyEndToEnd, toUpstreamResponseHeaders } from '../proxy/hop-by-hop.js'
 
 // Besides hop-by-hop headers (the gate's rule, proxy/hop-by-hop.ts), the ones this hop sets itself.
 const SET_HERE = new Set(['host', 'authorization'])
+const isSetHere = (name: string): boolean => SET_HERE.has(name)
 
 /** The headers the target receives: the app's, minus hop-by-hop, with our Bearer token. */
 export function buildOutboundHeaders (headers: IncomingHttpHeaders, token: string): Record<string, string | string[]> {
-  const out = copyEndToEnd(headers, SET_HERE) as Record<string, string | string[]>
+  const out = copyEndToEnd(headers, isSetHere) as Record<string, string | string[]>
   out.authorization = `Bearer ${token}`
   return out
 }

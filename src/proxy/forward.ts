@@ -9,8 +9,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Pool, type Dispatcher } from 'undici'
 import { GateError } from '../auth/errors.js'
-import { rewriteUpstreamHeaders } from './headers.js'
-import { copyEndToEnd, toUpstreamResponseHeaders } from './hop-by-hop.js'
+import { toUpstreamRequestHeaders } from './headers.js'
+import { toUpstreamResponseHeaders } from './hop-by-hop.js'
 
 /** How to reach the upstream. */
 export interface ForwardOptions {
@@ -42,8 +42,7 @@ function hasBody (headers: IncomingHttpHeaders): boolean {
 function forwardOne (pool: Pool, options: ForwardOptions, host: string, request: FastifyRequest, reply: FastifyReply): void {
   const req: IncomingMessage = request.raw
   const res: ServerResponse = reply.raw
-  const headers = copyEndToEnd(req.headers)
-  rewriteUpstreamHeaders(headers, {
+  const headers = toUpstreamRequestHeaders(req.headers, {
     claims: request.portvakt?.claims,
     remoteAddress: req.socket.remoteAddress,
     host: req.headers.host,

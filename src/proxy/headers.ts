@@ -2,7 +2,9 @@
  * Header hygiene for what the upstream receives: identity headers are ours alone (STYLE §10), and
  * client-sent forwarding or method-override headers are dropped so the app can't be misled by them.
  */
+import type { IncomingHttpHeaders } from 'node:http'
 import type { Claims } from '../auth/token.js'
+import { copyEndToEnd } from './hop-by-hop.js'
 
 /** The identity headers portvakt sets for the upstream. */
 export const IDENTITY_HEADERS = Object.freeze({
@@ -47,12 +49,15 @@ export interface ForwardContext {
   forwardToken: boolean
 }
 
-/** Rewrite the upstream request headers in place and return them. */
-export function rewriteUpstreamHeaders (headers: Record<string, string | string[] | undefined>, ctx: ForwardContext): Record<string, string | string[] | undefined> {
-  for (const name of Object.keys(headers)) {
-    if (isDroppedHeader(name)) delete headers[name]
-  }
-  if (!ctx.forwardToken) delete headers.authorization
+// With PORTVAKT_FORWARD_TOKEN=false the upstream does not get the caller's token either.
+const isDroppedHeaderOrToken = (name: string): boolean => name === 'authorization' || isDroppedHeader(name)
+
+/**
+ * The headers the upstream receives: the client's end-to-end headers minus the dropped ones (one
+ * pass, copyEndToEnd), then ours set. A new object; the request's own headers are left as they are.
+ */
+export function toUpstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {
+  const headers = copyEndToEnd(incoming, ctx.forwardToken ? isDroppedHeader : isDroppedHeaderOrToken)
   if (ctx.remoteAddress !== undefined) headers['x-forwarded-for'] = ctx.remoteAddress
   headers['x-forwarded-proto'] = ctx.encrypted ? 'https' : 'http'
   if (ctx.host !== undefined) headers['x-forwarded-host'] = ctx.host

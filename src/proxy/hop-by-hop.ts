@@ -17,18 +17,19 @@ function listedIn (connection: string | string[] | undefined): string[] {
 }
 
 /**
- * A copy of a request's headers without hop-by-hop and Connection-listed ones (and `alsoDropped`). A fresh object filled
- * in one pass, not a spread-and-delete: V8 makes every property later added to a `{ ...headers }`
- * clone cost microseconds (measured: 28 µs for our seven headers against 0.5 µs on a fresh object,
- * bench/, issue 6), and this is on every proxied request.
+ * A copy of a request's headers without hop-by-hop and Connection-listed ones, nor any `drop` names:
+ * one pass over the request's headers for all of the hop's rules. A fresh object filled in one pass,
+ * not a spread-and-delete: V8 makes every property later added to a `{ ...headers }` clone cost
+ * microseconds (measured: 28 µs for our seven headers against 0.5 µs on a fresh object, bench/,
+ * issue 6), and this is on every proxied request.
  */
-export function copyEndToEnd (headers: IncomingHttpHeaders, alsoDropped?: ReadonlySet<string>): IncomingHttpHeaders {
+export function copyEndToEnd (headers: IncomingHttpHeaders, drop?: (name: string) => boolean): IncomingHttpHeaders {
   const listed = listedIn(headers.connection)
   const out: IncomingHttpHeaders = {}
   for (const name in headers) {
     // `Expect: 100-continue` is a hop-by-hop negotiation too; the pool sends the body without waiting.
     if (HOP_BY_HOP.has(name) || name === 'expect' || (listed.length > 0 && listed.includes(name))) continue
-    if (alsoDropped?.has(name) === true) continue
+    if (drop?.(name) === true) continue
     out[name] = headers[name]
   }
   return out
