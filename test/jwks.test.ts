@@ -21,7 +21,7 @@ async function storeOnClock (t: Test, options: { staleMaxMs?: number } = {}) {
   const store = new KeyStore({ jwksUri: `${jwks.url}/jwks`, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 600_000, staleMaxMs: options.staleMaxMs ?? 86_400_000, now: () => now })
   t.teardown(() => { store.stop() })
   await store.refresh('start')
-  return { key, jwks, store, verify: createTokenVerifier(POLICY, store.getKey), advance: (ms: number) => { now += ms } }
+  return { key, jwks, store, verify: createTokenVerifier(POLICY, store.getKey, { keys: { version: store.version, usable: store.isUsable } }), advance: (ms: number) => { now += ms } }
 }
 
 t.test('a token signed by a newly published key is accepted without a restart', async (t) => {
@@ -36,11 +36,14 @@ t.test('a token signed by a newly published key is accepted without a restart', 
   t.equal(rotated.status, 200, 'the new key is fetched on its unknown kid')
   const old = await fetch(`${h.url}/api/v1/arbeidsforhold`, auth(await h.mint()))
   t.equal(old.status, 200, 'the old key still works while published')
+  const remembered = await fetch(`${h.url}/api/v1/arbeidsforhold`, auth(await h.mint()))
+  t.equal(remembered.status, 200, 'a second token with it: the fast path, now that jose has verified one')
 
   h.jwks.keys = [next.jwk]
   await h.gateway.keys.refresh('schedule')
   const retired = await fetch(`${h.url}/api/v1/arbeidsforhold`, auth(await h.mint()))
-  t.equal(retired.status, 401, 'a retired key stops working after the next refresh')
+  t.equal(retired.status, 401, 'a retired key stops working after the next refresh, remembered or not')
+  t.equal((await retired.json() as { reason: string }).reason, 'unknown_kid')
   const samples = await scrape(h.adminUrl)
   t.equal(valueOf(samples, 'portvakt_jwks_fetches_total', { result: 'ok', trigger: 'unknown_kid' }), 3, 'one fetch per unknown kid with no cooldown')
 })
@@ -112,6 +115,7 @@ t.test('keys older than PORTVAKT_JWKS_STALE_MAX are not used: 503, not ready', a
   advance(3_600_000)
   t.equal(store.status().ready, true, 'usable up to the limit')
   await verify(await tokenFactory(key)())
+  t.notOk(verify(await tokenFactory(key)()) instanceof Promise, 'a second token with the key: checked at once (fast path)')
   advance(1)
   const token = await tokenFactory(key)()
   await t.rejects(async () => await verify(token), { code: 'PORTVAKT_ERR_KEYS_UNAVAILABLE' })

@@ -156,6 +156,8 @@ export class KeyStore {
   private timer: NodeJS.Timeout | undefined
   private backoffMs = 0
   private stopped = false
+  /** counts the key sets taken (see `version`) */
+  private taken = 0
   /** aborts the fetch under way when the store stops */
   private readonly halt = new AbortController()
   private firstKeys: Promise<void>
@@ -181,6 +183,12 @@ export class KeyStore {
     }
   }
 
+  /** Changes whenever a fetched key set replaces the one in use (the verifier's fast path forgets keys). */
+  readonly version = (): number => this.taken
+
+  /** Whether `getKey` would look a key up now rather than refuse (no keys yet, or too old). */
+  readonly isUsable = (): boolean => this.fetchedAt !== undefined && this.opts.now() - this.fetchedAt <= this.opts.staleMaxMs
+
   private usable (): LocalSet {
     const { local, fetchedAt } = this
     if (local === undefined || fetchedAt === undefined) {
@@ -201,6 +209,7 @@ export class KeyStore {
       // A fetch that ends after stop() changes and reports nothing: the store is done.
       if (this.stopped) throw stoppedError()
       this.local = local
+      this.taken++
       this.fetchedAt = this.opts.now()
       this.lastError = undefined
       this.resolveFirst()

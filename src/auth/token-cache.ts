@@ -136,11 +136,14 @@ export class TokenCache {
  */
 export function cacheVerifier (verify: TokenVerifier, cache: TokenCache, keysUsable: () => boolean = () => true): TokenVerifier {
   if (!cache.enabled) return verify
-  const verifyAndRemember = async (key: string, token: string): Promise<Claims> => {
-    // A rejection propagates before set(): a failed token is never remembered as valid.
-    const claims = await verify(token)
+  const remember = (key: string, claims: Claims): Claims => {
     cache.set(key, claims)
     return claims
+  }
+  // A refusal (thrown or rejected) propagates before set(): a failed token is never remembered.
+  const verifyAndRemember = (key: string, token: string): Claims | Promise<Claims> => {
+    const claims = verify(token)
+    return claims instanceof Promise ? claims.then((verified) => remember(key, verified)) : remember(key, claims)
   }
   return (token) => {
     const key = digestToken(token)
