@@ -1,12 +1,14 @@
 import t from 'tap'
 import { createLocalJWKSet } from 'jose'
 import { GateError } from '../src/auth/errors.js'
+import { KeyStore } from '../src/auth/keys.js'
 import { createTokenVerifier, type Claims, type TokenVerifier } from '../src/auth/token.js'
 import { TokenCache, cacheVerifier, digestToken } from '../src/auth/token-cache.js'
 import { ConfigError } from '../src/config/errors.js'
 import { loadSettings } from '../src/config/env.js'
 import { build } from './helpers/build.js'
 import { makeKey } from './helpers/keys.js'
+import { close, startJwksServer } from './helpers/servers.js'
 import { TEST_ISSUER, tokenFactory } from './helpers/tokens.js'
 
 const POLICY = { issuer: TEST_ISSUER, algorithms: ['RS256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 }
@@ -199,4 +201,31 @@ t.test('through the gate, a key fetch empties the cache', async (t) => {
   t.equal(h.gateway.tokenCache.stats().entries, 1)
   await h.gateway.keys.refresh()
   t.equal(h.gateway.tokenCache.stats().entries, 0)
+})
+
+t.test('a token whose check spans a key fetch that withdraws its key is not cached', async (t) => {
+  const [old, next] = [await makeKey(), await makeKey()]
+  const jwks = await startJwksServer([old.jwk])
+  t.teardown(async () => { await close(jwks.server) })
+  const cache = new TokenCache({ maxEntries: 100, maxBytes: 1 << 20, clockToleranceSec: 5, maxTokenLifetimeSec: 680 })
+  const store = new KeyStore({ jwksUri: `${jwks.url}/jwks`, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 600_000, staleMaxMs: 86_400_000, onFetch: (r) => { if (r.ok) cache.clear() } })
+  t.teardown(() => { store.stop() })
+  await store.refresh('start')
+  // The key is looked up in the old set, then the fetch that withdraws it lands before jose is done.
+  let refreshed: Promise<void> | undefined
+  const slowGetKey: typeof store.getKey = async (header, token) => {
+    const key = await store.getKey(header, token)
+    await refreshed
+    return key
+  }
+  const view = { version: store.version, usable: store.isUsable }
+  const verify = cacheVerifier(createTokenVerifier(POLICY, slowGetKey, { keys: view }), cache, store.isUsable, store.version)
+  const token = await tokenFactory(old)()
+  jwks.keys = [next.jwk]
+  refreshed = store.refresh('schedule')
+  const inFlight = verify(token)
+  await refreshed
+  t.equal((await inFlight).orgno, '123456789', 'the request in flight was checked against the keys of its time')
+  t.equal(cache.stats().entries, 0, 'but its token is not cached')
+  await t.rejects(async () => await verify(token), { message: /key the issuer does not publish/ }, 'the same token again: the withdrawn key is gone')
 })

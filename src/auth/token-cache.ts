@@ -1,6 +1,6 @@
 /**
  * A cache of verified tokens, so a consumer reusing its token (as Maskinporten clients do for the
- * token's lifetime) costs a hash and a map lookup instead of an RS256 verification (~80 µs).
+ * token's lifetime) costs a hash and a map lookup instead of an RS256 verification (25–80 µs).
  *
  * What it caches is only the result of the signature + issuer + time checks: the claims. Per-route
  * audience, scope and consumer checks still run on every request (gate.ts → authorize). Failures are
@@ -133,17 +133,21 @@ export class TokenCache {
  * Wrap a verifier with the cache: a hit returns the claims at once and skips verification; a miss
  * verifies and caches only success. `keysUsable` is asked on every hit, so once the key store would
  * answer 503 (keys too old) cached tokens stop passing too and the full check decides.
+ * `keysVersion` (the key store's) is read before and after a verification: when a key fetch landed
+ * in between (it empties the cache), the answer is not cached, since it may rest on a key the new
+ * set withdrew.
  */
-export function cacheVerifier (verify: TokenVerifier, cache: TokenCache, keysUsable: () => boolean = () => true): TokenVerifier {
+export function cacheVerifier (verify: TokenVerifier, cache: TokenCache, keysUsable: () => boolean = () => true, keysVersion: () => number = () => 0): TokenVerifier {
   if (!cache.enabled) return verify
-  const remember = (key: string, claims: Claims): Claims => {
-    cache.set(key, claims)
+  const remember = (key: string, claims: Claims, version: number): Claims => {
+    if (keysVersion() === version) cache.set(key, claims)
     return claims
   }
   // A refusal (thrown or rejected) propagates before set(): a failed token is never remembered.
   const verifyAndRemember = (key: string, token: string): Claims | Promise<Claims> => {
+    const version = keysVersion()
     const claims = verify(token)
-    return claims instanceof Promise ? claims.then((verified) => remember(key, verified)) : remember(key, claims)
+    return claims instanceof Promise ? claims.then((verified) => remember(key, verified, version)) : remember(key, claims, version)
   }
   return (token) => {
     const key = digestToken(token)

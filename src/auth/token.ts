@@ -64,6 +64,8 @@ const SAFE_TEXT = /^[^\x00-\x1f\x7f]*$/
 // A compact JWS is three base64url parts without padding (RFC 7515 §2, §7.1). Node's base64 decoder
 // is lenient (it ignores `=` and accepts `+`/`/`), so without this check one token would have many
 // spellings that all verify: harmless to the signature, but a trap for anything keyed on the string.
+// A few remain (jose, like Node, ignores the unused low bits of a part's last character), so the
+// token cache never holds more than a signature allows: each spelling is verified on its own.
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 
 /**
@@ -79,14 +81,14 @@ function isCompactJws (token: string): boolean {
 
 // The algorithms the fast path checks, as node:crypto parameters (RFC 7518 §3.3, §3.5: PSS with a
 // salt as long as the hash, as WebCrypto does for jose). EC and EdDSA tokens always go to jose.
-const RSA_ALGORITHMS: Readonly<Record<string, { hash: string, padding: number }>> = Object.freeze({
-  RS256: { hash: 'sha256', padding: constants.RSA_PKCS1_PADDING },
-  RS384: { hash: 'sha384', padding: constants.RSA_PKCS1_PADDING },
-  RS512: { hash: 'sha512', padding: constants.RSA_PKCS1_PADDING },
-  PS256: { hash: 'sha256', padding: constants.RSA_PKCS1_PSS_PADDING },
-  PS384: { hash: 'sha384', padding: constants.RSA_PKCS1_PSS_PADDING },
-  PS512: { hash: 'sha512', padding: constants.RSA_PKCS1_PSS_PADDING }
-})
+const RSA_ALGORITHMS: ReadonlyMap<string, { hash: string, padding: number }> = new Map([
+  ['RS256', { hash: 'sha256', padding: constants.RSA_PKCS1_PADDING }],
+  ['RS384', { hash: 'sha384', padding: constants.RSA_PKCS1_PADDING }],
+  ['RS512', { hash: 'sha512', padding: constants.RSA_PKCS1_PADDING }],
+  ['PS256', { hash: 'sha256', padding: constants.RSA_PKCS1_PSS_PADDING }],
+  ['PS384', { hash: 'sha384', padding: constants.RSA_PKCS1_PSS_PADDING }],
+  ['PS512', { hash: 'sha512', padding: constants.RSA_PKCS1_PSS_PADDING }]
+])
 
 // As jose: strict UTF-8 (a bad sequence is an error, not U+FFFD), then JSON.
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
@@ -182,7 +184,7 @@ function fastHeader (header: unknown, allowed: ReadonlySet<string>): FastHeader 
   if (!isJsonObject(header)) return undefined
   const { alg, kid, crit } = header
   if (crit !== undefined || typeof alg !== 'string' || !allowed.has(alg)) return undefined
-  const rsa = RSA_ALGORITHMS[alg]
+  const rsa = RSA_ALGORITHMS.get(alg)
   if (rsa === undefined || (kid !== undefined && typeof kid !== 'string')) return undefined
   return { name: keyName(alg, kid), ...rsa }
 }

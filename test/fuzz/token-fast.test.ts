@@ -17,7 +17,7 @@ import { createTokenVerifier, type Claims, type KeySetView, type TokenVerifier }
 import { fuzzRuns } from '../helpers/fuzz.js'
 
 const ISSUER = 'https://test.maskinporten.no/'
-const POLICY = { issuer: ISSUER, algorithms: ['RS256', 'RS384', 'PS256', 'ES256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 }
+const POLICY = { issuer: ISSUER, algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 }
 const NOW_SEC = 1_800_000_000
 const now = (): number => NOW_SEC * 1000 + 500
 
@@ -31,12 +31,14 @@ function rsa (kid: string, alg: string): Signer {
 const A = rsa('a', 'RS256')
 const B = rsa('b', 'RS384')
 const P = rsa('p', 'PS256')
+const R5 = rsa('r5', 'RS512')
+const P3 = rsa('p3', 'PS384')
+const P5 = rsa('p5', 'PS512')
 // Not published: signs with kid "a", as a forger would.
 const FORGER = rsa('a', 'RS256')
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
 const E: Signer = { kid: 'e', key: ec.privateKey, jwk: { ...ec.publicKey.export({ format: 'jwk' }), kid: 'e', alg: 'ES256', use: 'sig' } }
-const SIGNERS = { A, B, P, E, FORGER }
-const getKey = createLocalJWKSet({ keys: [A.jwk, B.jwk, P.jwk, E.jwk] })
+const getKey = createLocalJWKSet({ keys: [A.jwk, B.jwk, P.jwk, R5.jwk, P3.jwk, P5.jwk, E.jwk] })
 
 const b64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString('base64url')
 
@@ -44,7 +46,7 @@ const b64 = (bytes: Buffer | string): string => Buffer.from(bytes).toString('bas
 function signature (signer: Signer, alg: unknown, input: string): string {
   const data = Buffer.from(input)
   if (signer === E) return b64(sign('sha256', data, { key: E.key, dsaEncoding: 'ieee-p1363' }))
-  const hash = alg === 'RS384' ? 'sha384' : alg === 'RS512' ? 'sha512' : 'sha256'
+  const hash = typeof alg === 'string' && alg.endsWith('384') ? 'sha384' : typeof alg === 'string' && alg.endsWith('512') ? 'sha512' : 'sha256'
   const pss = typeof alg === 'string' && alg.startsWith('PS')
   return b64(sign(hash, data, { key: signer.key, padding: pss ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }))
 }
@@ -55,8 +57,8 @@ const around = (base: number, deltas: number[]): unknown[] => [...deltas.map((d)
 
 /** Values a field takes when it is changed: edge values, wrong types, or gone. */
 const HEADER_CHANGES: Record<string, unknown[]> = {
-  alg: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'ES256', 'HS256', 'none', 'rs256', '', 7, null, DELETE],
-  kid: ['a', 'b', 'p', 'e', 'zz', '', 7, null, DELETE],
+  alg: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'EdDSA', 'HS256', 'none', 'rs256', '', 7, null, DELETE],
+  kid: ['a', 'b', 'p', 'r5', 'p3', 'p5', 'e', 'zz', '', 7, null, DELETE],
   typ: ['JWT', 'at+jwt', 5],
   crit: [['b64'], [], 'b64', ['exp'], null],
   b64: [true, false, 'no']
@@ -86,12 +88,22 @@ function changed (base: Record<string, unknown>, changes: Array<[string, unknown
   return out
 }
 
-/** A raw part: usually the JSON given, sometimes text that is no JSON object, or bytes that are not UTF-8. */
-const raw = fc.oneof(
+/** Raw parts, signed as they are: text that is no JSON object, bytes that are not UTF-8, JSON that
+ * parsers read differently (duplicate names, `__proto__`, a BOM, numbers out of range). */
+const good = (fields: string): string => `{"iss":"${ISSUER}","iat":${NOW_SEC - 10},${fields},"scope":"nav:test:read"}`
+const notJson = ['[]', 'null', '"text"', '42', 'not json', '{"alg":"RS256"']
+const NOT_UTF8 = Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])
+const rawPart = (texts: string[]): fc.Arbitrary<string | undefined> => fc.oneof(
   { weight: 20, arbitrary: fc.constant(undefined) },
-  { weight: 1, arbitrary: fc.constantFrom('[]', 'null', '"text"', '42', 'not json', '{"alg":"RS256"').map((text) => b64(text)) },
-  { weight: 1, arbitrary: fc.constant(b64(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]))) }
+  { weight: 2, arbitrary: fc.constantFrom(...texts, ...notJson).map((text) => b64(text)) },
+  { weight: 1, arbitrary: fc.constant(b64(NOT_UTF8)) }
 )
+const rawHeader = rawPart(['{"alg":"RS256","kid":"zz","kid":"a"}', '{"alg":"HS256","alg":"RS256","kid":"a"}', '{"__proto__":{"crit":["x"]},"alg":"RS256","kid":"a"}',
+  '\ufeff{"alg":"RS256","kid":"a"}', ' {"alg":"RS256","kid":"a"} ', '{"alg":"RS256","kid":"a","kid":7}'])
+const rawClaims = rawPart([good(`"exp":${NOW_SEC + 100}`), `\ufeff${good(`"exp":${NOW_SEC + 100}`)}`, good('"exp":1e400'), good('"exp":-1e400'), good('"exp":1e21'),
+  good(`"exp":${NOW_SEC + 100},"iat":-0`), good(`"exp":${NOW_SEC + 100},"iat":1e-400`), good(`"exp":${NOW_SEC + 100},"nbf":1e400`),
+  good(`"exp":${NOW_SEC + 100},"iss":"https://evil.example/"`), `{"iss":"https://evil.example/","iss":"${ISSUER}","iat":${NOW_SEC},"exp":${NOW_SEC + 100}}`,
+  `{"__proto__":{"exp":${NOW_SEC + 100}},"iss":"${ISSUER}","iat":${NOW_SEC}}`, good(`"exp":${NOW_SEC + 100}.5`), good(`"exp":${2 ** 53 + 1}`)])
 
 const mangle = fc.oneof({ weight: 12, arbitrary: fc.constant('none') }, { weight: 1, arbitrary: fc.constantFrom('flip', 'cut4', 'cut1', 'add4', 'empty') })
 function mangled (sig: string, how: string): string {
@@ -106,14 +118,14 @@ function mangled (sig: string, how: string): string {
 }
 
 // Signer, the alg its JWK is published for, and its kid; FORGER's key is not published.
-const SIGNED_AS: Array<[Signer, string]> = [[A, 'RS256'], [A, 'RS256'], [B, 'RS384'], [P, 'PS256'], [E, 'ES256'], [FORGER, 'RS256']]
+const SIGNED_AS: Array<[Signer, string]> = [[A, 'RS256'], [A, 'RS256'], [A, 'RS256'], [B, 'RS384'], [P, 'PS256'], [R5, 'RS512'], [P3, 'PS384'], [P5, 'PS512'], [E, 'ES256'], [FORGER, 'RS256']]
 
 const tokenArb = fc.record({
   signedAs: fc.constantFrom(...SIGNED_AS),
   headerChanges: fc.array(change(HEADER_CHANGES), { maxLength: 1 }),
   claimChanges: fc.array(change(CLAIM_CHANGES), { maxLength: 2 }),
-  rawHeader: raw,
-  rawClaims: raw,
+  rawHeader,
+  rawClaims,
   how: mangle
 }).map(({ signedAs: [signer, alg], headerChanges, claimChanges, rawHeader, rawClaims, how }) => {
   const head = changed({ alg, kid: signer.kid }, headerChanges)
@@ -144,7 +156,7 @@ async function outcome (verify: TokenVerifier, token: string): Promise<{ outcome
 async function verifiers (view: KeySetView = { version: () => 1, usable: () => true }): Promise<{ fast: TokenVerifier, jose: TokenVerifier }> {
   const fast = createTokenVerifier(POLICY, getKey, { keys: view, now })
   const good = { iss: ISSUER, iat: NOW_SEC - 10, exp: NOW_SEC + 110, scope: 'nav:test:read' }
-  for (const [signer, alg] of [[A, 'RS256'], [B, 'RS384'], [P, 'PS256'], [E, 'ES256']] as const) {
+  for (const [signer, alg] of [[A, 'RS256'], [B, 'RS384'], [P, 'PS256'], [R5, 'RS512'], [P3, 'PS384'], [P5, 'PS512'], [E, 'ES256']] as const) {
     const input = `${b64(JSON.stringify({ alg, kid: signer.kid }))}.${b64(JSON.stringify(good))}`
     await fast(`${input}.${signature(signer, alg, input)}`)
   }
