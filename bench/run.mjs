@@ -72,11 +72,13 @@ const EXTRAS = {
   cluster2: { PORTVAKT_BENCH_WORKERS: '2' }
 }
 const EXTRA_CLI = { cluster2: join(root, 'bench/servers/portvakt-cluster.mjs') }
-// --before label=dist-dir (repeatable): the same warm load against another build, e.g. an older commit's.
+// --before label=dist-dir (repeatable): the same warm load against another build, e.g. an older commit's,
+// and the cold load too when cold is a target (a lever on the cold path shows in the same run).
 const befores = args.before.map((spec) => {
   const [label, distDir] = spec.includes('=') ? spec.split('=', 2) : ['before', spec]
   LABELS[`warm@${label}`] = `portvakt warm, ${label} build`
-  return { name: `warm@${label}`, distDir }
+  LABELS[`cold@${label}`] = `portvakt cold, ${label} build`
+  return { name: `warm@${label}`, cold: `cold@${label}`, distDir }
 })
 
 async function startPortvakt (name, upstreamPort, jwksUri, env = {}, cli = join(root, 'dist/cli.js')) {
@@ -155,6 +157,7 @@ async function main () {
   for (const b of befores) {
     const pv = await startPortvakt(b.name.replace('@', '-'), upstreamPort, issuer.jwksUri, {}, join(b.distDir, 'cli.js'))
     add(b.name, pv.child, pv.port)
+    if (wanted.has('cold')) add(b.cold, pv.child, pv.port, 'cold')
   }
   if (wanted.has('nginx')) {
     const port = await freePort()

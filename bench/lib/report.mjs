@@ -49,6 +49,7 @@ export function ratios (rounds) {
   ratio('req per CPU-s: cold / haproxy+jwt', 'haproxy', 'cold', cpuPerRequest)
   ratio('req per CPU-s: warm / nginx', 'nginx', 'warm', cpuPerRequest)
   for (const extra of Object.keys(rounds).filter((k) => k.startsWith('warm-') || k.startsWith('warm@'))) ratio(`portvakt warm / ${extra}`, 'warm', extra)
+  for (const before of Object.keys(rounds).filter((k) => k.startsWith('cold@'))) ratio(`portvakt cold / ${before}`, 'cold', before)
   return r
 }
 
