@@ -110,7 +110,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     algorithms: settings.algorithms,
     clockToleranceSec: settings.clockToleranceSec,
     maxTokenLifetimeSec: settings.maxTokenLifetimeSec
-  }, keys.getKey, { keys: { version: keys.version, usable: keys.isUsable } }), tokenCache, keys.isUsable, keys.version)
+  }, keys.getKey, { keys }), tokenCache, keys)
   const app = await buildServer({
     upstream: settings.upstream,
     upstreamTimeoutMs: settings.upstreamTimeoutMs,

@@ -21,7 +21,7 @@ async function storeOnClock (t: Test, options: { staleMaxMs?: number } = {}) {
   const store = new KeyStore({ jwksUri: `${jwks.url}/jwks`, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 600_000, staleMaxMs: options.staleMaxMs ?? 86_400_000, now: () => now })
   t.teardown(() => { store.stop() })
   await store.refresh('start')
-  return { key, jwks, store, verify: createTokenVerifier(POLICY, store.getKey, { keys: { version: store.version, usable: store.isUsable } }), advance: (ms: number) => { now += ms } }
+  return { key, jwks, store, verify: createTokenVerifier(POLICY, store.getKey, { keys: store }), advance: (ms: number) => { now += ms } }
 }
 
 t.test('a token signed by a newly published key is accepted without a restart', async (t) => {

@@ -139,7 +139,7 @@ t.test('cached tokens stop passing when the keys are no longer usable', async (t
   const verify = cacheVerifier(async (token) => {
     if (!usable) throw new GateError('PORTVAKT_ERR_KEYS_UNAVAILABLE', 'the signing keys are too old')
     return await real(token)
-  }, s.cache, () => usable)
+  }, s.cache, { version: () => 0, usable: () => usable })
   const token = await tokenFactory(key)()
   await verify(token)
   usable = false
@@ -218,8 +218,7 @@ t.test('a token whose check spans a key fetch that withdraws its key is not cach
     await refreshed
     return key
   }
-  const view = { version: store.version, usable: store.isUsable }
-  const verify = cacheVerifier(createTokenVerifier(POLICY, slowGetKey, { keys: view }), cache, store.isUsable, store.version)
+  const verify = cacheVerifier(createTokenVerifier(POLICY, slowGetKey, { keys: store }), cache, store)
   const token = await tokenFactory(old)()
   jwks.keys = [next.jwk]
   refreshed = store.refresh('schedule')

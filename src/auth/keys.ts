@@ -170,7 +170,7 @@ export class KeyStore {
 
   /** jose's key resolver, for `jwtVerify`. */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    const local = this.usable()
+    const local = this.currentSet()
     try {
       return await local(header, token)
     } catch (err) {
@@ -179,7 +179,7 @@ export class KeyStore {
       // fetch per cooldown, counted from the last attempt, so a flood of random kids costs one fetch.
       if (this.pending === undefined && this.opts.now() - this.lastAttempt < this.opts.cooldownMs) throw err
       await this.refresh('unknown_kid').catch(() => undefined)
-      return await this.usable()(header, token)
+      return await this.currentSet()(header, token)
     }
   }
 
@@ -187,9 +187,9 @@ export class KeyStore {
   readonly version = (): number => this.taken
 
   /** Whether `getKey` would look a key up now rather than refuse (no keys yet, or too old). */
-  readonly isUsable = (): boolean => this.fetchedAt !== undefined && this.opts.now() - this.fetchedAt <= this.opts.staleMaxMs
+  readonly usable = (): boolean => this.fetchedAt !== undefined && this.opts.now() - this.fetchedAt <= this.opts.staleMaxMs
 
-  private usable (): LocalSet {
+  private currentSet (): LocalSet {
     const { local, fetchedAt } = this
     if (local === undefined || fetchedAt === undefined) {
       throw new GateError('PORTVAKT_ERR_KEYS_UNAVAILABLE', 'the signing keys are not available yet; try again shortly')

@@ -10,7 +10,7 @@
  * Keys are SHA-256 digests: a heap dump holds no usable token, and every entry has the same key size.
  */
 import { hash } from 'node:crypto'
-import type { Claims, TokenVerifier } from './token.js'
+import type { Claims, KeySetView, TokenVerifier } from './token.js'
 
 /** Bounds and time policy for the cache; tolerance and lifetime must equal the verifier's policy. */
 export interface TokenCacheOptions {
@@ -129,29 +129,31 @@ export class TokenCache {
   }
 }
 
+/** A key source that never changes and is always usable (a verifier without a key store). */
+const FIXED_KEYS: KeySetView = Object.freeze({ version: () => 0, usable: () => true })
+
 /**
  * Wrap a verifier with the cache: a hit returns the claims at once and skips verification; a miss
- * verifies and caches only success. `keysUsable` is asked on every hit, so once the key store would
+ * verifies and caches only success. `keys.usable` is asked on every hit, so once the key store would
  * answer 503 (keys too old) cached tokens stop passing too and the full check decides.
- * `keysVersion` (the key store's) is read before and after a verification: when a key fetch landed
- * in between (it empties the cache), the answer is not cached, since it may rest on a key the new
- * set withdrew.
+ * `keys.version` is read before and after a verification: when a key fetch landed in between (it
+ * empties the cache), the answer is not cached, since it may rest on a key the new set withdrew.
  */
-export function cacheVerifier (verify: TokenVerifier, cache: TokenCache, keysUsable: () => boolean = () => true, keysVersion: () => number = () => 0): TokenVerifier {
+export function cacheVerifier (verify: TokenVerifier, cache: TokenCache, keys: KeySetView = FIXED_KEYS): TokenVerifier {
   if (!cache.enabled) return verify
   const remember = (key: string, claims: Claims, version: number): Claims => {
-    if (keysVersion() === version) cache.set(key, claims)
+    if (keys.version() === version) cache.set(key, claims)
     return claims
   }
   // A refusal (thrown or rejected) propagates before set(): a failed token is never remembered.
   const verifyAndRemember = (key: string, token: string): Claims | Promise<Claims> => {
-    const version = keysVersion()
+    const version = keys.version()
     const claims = verify(token)
     return claims instanceof Promise ? claims.then((verified) => remember(key, verified, version)) : remember(key, claims, version)
   }
   return (token) => {
     const key = digestToken(token)
-    const cached = keysUsable() ? cache.get(key) : undefined
+    const cached = keys.usable() ? cache.get(key) : undefined
     return cached ?? verifyAndRemember(key, token)
   }
 }
