@@ -20,7 +20,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     seconds: { type: 'string' },
-    targets: { type: 'string', default: 'direct,baseline,warm,cold,nginx,haproxy' },
+    targets: { type: 'string', default: 'direct,baseline,floor,warm,cold,nginx,haproxy' },
     extra: { type: 'string', default: '' },
     before: { type: 'string', multiple: true, default: [] },
     rate: { type: 'string', default: '1000' },
@@ -52,6 +52,7 @@ const LEAN_NODE_OPTIONS = '--max-semi-space-size=8'
 const LABELS = {
   direct: 'direct (upstream, no proxy)',
   baseline: 'baseline: Fastify + @fastify/http-proxy, no auth',
+  floor: 'Node floor: node:http + undici dispatch, nothing else',
   warm: `portvakt warm (${WARM_TOKENS} tokens reused)`,
   cold: 'portvakt cold (a new token every request)',
   nginx: 'nginx plain proxy',
@@ -143,6 +144,10 @@ async function main () {
   if (wanted.has('baseline')) {
     const port = await freePort()
     add('baseline', startChild('baseline', process.execPath, [join(root, 'bench/servers/baseline.mjs'), String(port), `http://127.0.0.1:${upstreamPort}`], { logFile: join(dir, 'baseline.log') }), port)
+  }
+  if (wanted.has('floor')) {
+    const port = await freePort()
+    add('floor', startChild('floor', process.execPath, [join(root, 'bench/servers/floor.mjs'), String(port), `http://127.0.0.1:${upstreamPort}`], { logFile: join(dir, 'floor.log') }), port)
   }
   if (wanted.has('warm') || wanted.has('cold')) {
     const pv = await startPortvakt('portvakt', upstreamPort, issuer.jwksUri)

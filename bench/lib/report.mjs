@@ -48,6 +48,11 @@ export function ratios (rounds) {
   ratio('req per CPU-s: warm / haproxy+jwt', 'haproxy', 'warm', cpuPerRequest)
   ratio('req per CPU-s: cold / haproxy+jwt', 'haproxy', 'cold', cpuPerRequest)
   ratio('req per CPU-s: warm / nginx', 'nginx', 'warm', cpuPerRequest)
+  // The Node floor (bench/servers/floor.mjs): how far any Node proxy of this design can go here.
+  ratio('portvakt warm / Node floor', 'warm', 'floor')
+  ratio('Node floor / nginx', 'floor', 'nginx')
+  ratio('req per CPU-s: Node floor / nginx', 'nginx', 'floor', cpuPerRequest)
+  ratio('req per CPU-s: Node floor / haproxy+jwt', 'haproxy', 'floor', cpuPerRequest)
   for (const extra of Object.keys(rounds).filter((k) => k.startsWith('warm-') || k.startsWith('warm@'))) ratio(`portvakt warm / ${extra}`, 'warm', extra)
   for (const before of Object.keys(rounds).filter((k) => k.startsWith('cold@'))) ratio(`portvakt cold / ${before}`, 'cold', before)
   return r
