@@ -15,11 +15,31 @@ function createStdout (): DestinationStream {
   return stream
 }
 
+// The fields of an error that reach a log line. Errors carry more: undici's HTTPParserError holds the
+// raw bytes it could not parse (an upstream that echoes the request puts the caller's token there),
+// jose's claim errors the token's payload, others request options or headers. pino's own serializer
+// logs every enumerable field, so a field is logged only if it is named here: fail closed.
+const ERROR_FIELDS = ['type', 'message', 'stack', 'code', 'errno', 'syscall', 'address', 'port', 'status', 'statusCode'] as const
+
+/** pino's error serializer, cut down to ERROR_FIELDS (causes stay in message and stack, as pino writes them). */
+export function serializeError (err: unknown): unknown {
+  if (!(err instanceof Error)) return err
+  const full = pino.stdSerializers.err(err) as unknown as Record<string, unknown>
+  const safe: Record<string, unknown> = {}
+  for (const field of ERROR_FIELDS) {
+    const value = full[field]
+    if (typeof value === 'string' || typeof value === 'number') safe[field] = value
+  }
+  if (Array.isArray(full.aggregateErrors)) safe.aggregateErrors = (err as AggregateError).errors.map(serializeError)
+  return safe
+}
+
 /** Create the process logger at `level`, writing to `destination` (stdout, buffered, by default). */
 export function createLogger (level: string, destination?: DestinationStream): Logger {
   return pino({
     level,
     base: { app: 'portvakt' },
+    serializers: { err: serializeError },
     redact: {
       paths: ['authorization', 'token', '*.authorization', '*.token', 'headers.authorization', 'req.headers.authorization',
         // a proxy URL may carry credentials (http://user:pass@proxy); the egress line logs its host
