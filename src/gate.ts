@@ -7,6 +7,7 @@ import { extractBearer } from './auth/bearer.js'
 import type { Claims, TokenVerifier } from './auth/token.js'
 import type { Route, RouteTable } from './config/routes.js'
 import { matchRoute } from './proxy/match.js'
+import { checkTransferEncoding } from './proxy/framing.js'
 import { checkPath } from './proxy/path.js'
 
 /** What the gate decided for an allowed request. */
@@ -26,10 +27,11 @@ export interface GateRequest {
 
 /**
  * Decide a request; partial decisions (the route) are reported through `onRoute` for logging.
- * Throws a GateError at once for what needs no key (path, route, missing token), and answers at once
+ * Throws a GateError at once for what needs no key (framing, path, route, missing token), and answers at once
  * when the verifier does (a cached token); only a token verified in full makes it a promise.
  */
 export function decide (request: GateRequest, table: RouteTable, verify: TokenVerifier, onRoute?: (route: Route) => void): Decision | Promise<Decision> {
+  checkTransferEncoding(request.headers)
   const path = checkPath(request.url)
   const route = matchRoute(table, path, request.method)
   onRoute?.(route)

@@ -7,6 +7,7 @@
 export type ErrorCode =
   | 'PORTVAKT_ERR_BAD_PATH'
   | 'PORTVAKT_ERR_BAD_REQUEST'
+  | 'PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED'
   | 'PORTVAKT_ERR_NOT_FOUND'
   | 'PORTVAKT_ERR_METHOD_NOT_ALLOWED'
   | 'PORTVAKT_ERR_TOKEN_MISSING'
@@ -58,11 +59,15 @@ interface ErrorSpec {
   bearerError?: 'invalid_request' | 'invalid_token' | 'insufficient_scope'
   /** whether a bare `Bearer realm` challenge goes with it (RFC 6750 §3.1: no error when no token) */
   challenge?: boolean
+  /** whether the connection is closed after the answer: the rest of the request cannot be read */
+  close?: boolean
 }
 
 const SPECS: Record<ErrorCode, ErrorSpec> = {
   PORTVAKT_ERR_BAD_PATH: { status: 400, outcome: 'bad_request' },
   PORTVAKT_ERR_BAD_REQUEST: { status: 400, outcome: 'bad_request', bearerError: 'invalid_request' },
+  // RFC 9112 §6.1: a transfer coding we don't understand; its body can't be read, so the connection ends.
+  PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED: { status: 501, outcome: 'bad_request', close: true },
   PORTVAKT_ERR_NOT_FOUND: { status: 404, outcome: 'not_found' },
   PORTVAKT_ERR_METHOD_NOT_ALLOWED: { status: 405, outcome: 'method_not_allowed' },
   PORTVAKT_ERR_TOKEN_MISSING: { status: 401, outcome: 'unauthenticated', challenge: true },
@@ -131,6 +136,7 @@ export function toErrorResponse (err: GateError): ErrorResponse {
     headers['www-authenticate'] = challenge
   }
   if (err.allow !== undefined) headers.allow = err.allow
+  if (spec.close === true) headers.connection = 'close'
   const body: ErrorResponse['body'] = { code: err.code, message: err.message }
   if (err.reason !== undefined) body.reason = err.reason
   return { status: spec.status, headers, body }

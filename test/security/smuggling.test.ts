@@ -3,6 +3,7 @@
  * framing is a 400 and the upstream sees nothing, not even the request hidden in the body; an
  * `Upgrade` request passes the same gate as any other and is never tunnelled.
  */
+import { createHash } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { build } from '../helpers/build.js'
 import { assertDenied, CHALLENGE, resetSeen, sendRaw } from '../helpers/attack.js'
@@ -42,6 +43,36 @@ t.test('smuggling attacks', async (t) => {
     for (const te of ['xchunked', 'chunked, identity', 'chunkedx', 'identity', 'gzip']) {
       resetSeen(h)
       await refused(t, head([`Transfer-Encoding: ${te}`, 'Content-Length: 0']) + HIDDEN)
+    }
+  })
+
+  t.test('refuses a transfer coding other than chunked (gzip, chunked) with 501 and closes, on protected and public routes', async (t) => {
+    // Node's parser frames these by their final chunked and hands over the still-coded bytes; forwarded
+    // without Transfer-Encoding (hop-by-hop), the upstream would take them for the body itself.
+    const writer = await h.mint({ claims: { scope: 'nav:arbeid:arbeidsforhold.write' } })
+    // The last case is two header lines, which Node joins into `gzip, chunked`.
+    const codings = [['gzip, chunked'], ['deflate,chunked'], ['identity, chunked'], ['x, chunked'], ['gzip', 'chunked']]
+    for (const path of ['/api/v1/arbeidsforhold', '/public']) {
+      for (const lines of codings) {
+        resetSeen(h)
+        const text = [`POST ${path} HTTP/1.1`, 'Host: portvakt.test', `Authorization: Bearer ${writer}`, ...lines.map((te) => `Transfer-Encoding: ${te}`)].join('\r\n') + '\r\n\r\n'
+        const res = await sendRaw(h.url, text + '5\r\nhello\r\n0\r\n\r\n' + HIDDEN)
+        assertDenied(t, h, res, { status: 501, code: 'PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED', challenge: null, secrets: [writer] })
+        t.equal(res.headers.connection, 'close', `${path} ${lines.join(' + ')}: the connection is closed`)
+        t.equal(res.raw.match(/HTTP\/1\.1 /g)?.length ?? 0, 1, 'exactly one response: the pipelined request is never read')
+      }
+    }
+    const access = h.logs().filter((l) => l.msg === 'access' && l.status === 501)
+    t.equal(access.length, 2 * codings.length, 'one access line per refusal')
+    t.match(access[0], { method: 'POST', path: '/api/v1/arbeidsforhold', outcome: 'bad_request', code: 'PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED' })
+  })
+
+  t.test('Transfer-Encoding: chunked passes in any case and with surrounding whitespace, its body forwarded whole', async (t) => {
+    for (const te of ['chunked', 'CHUNKED', ' Chunked ', '\tchunked']) {
+      resetSeen(h)
+      const res = await sendRaw(h.url, head([`Transfer-Encoding: ${te}`, 'Connection: close']) + '5\r\nhello\r\n0\r\n\r\n')
+      t.equal(res.status, 200, JSON.stringify(te))
+      t.same(h.upstream.seen.map((s) => [s.method, s.url, s.bodyBytes, s.bodySha256]), [['POST', '/public', 5, createHash('sha256').update('hello').digest('hex')]])
     }
   })
 
