@@ -2,13 +2,15 @@
  * buildServer: wires the gate, forwarding and the access log into one Fastify instance. It holds no
  * decisions of its own (those are in gate.ts) and never listens (main.ts does).
  */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { GateError, toErrorResponse, type Outcome, type TokenRejection } from './auth/errors.js'
 import type { Claims, TokenVerifier } from './auth/token.js'
 import type { Route, RouteTable } from './config/routes.js'
 import { decide, type Decision } from './gate.js'
 import type { Logger } from './log.js'
-import { answerClientError } from './client-error.js'
+import { answerClientError, refuseConnect } from './client-error.js'
 import { deriveLimits, type ServerLimits } from './limits.js'
 import type { RequestRecord } from './metrics.js'
 import { registerForwarding } from './proxy/forward.js'
@@ -174,6 +176,16 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     logAccess(request, reply, accessLog)
     options.onRequestDone?.(recordOf(request, reply))
     done()
+  })
+
+  // CONNECT never reaches Fastify (Node emits 'connect' on the server instead): refused here, and
+  // logged and counted like any refusal.
+  app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const started = performance.now()
+    const err = refuseConnect(socket)
+    const ms = performance.now() - started
+    accessLog.info({ method: req.method, path: req.url, status: err.status, outcome: err.outcome, code: err.code, ms: Math.round(ms * 100) / 100 }, 'access')
+    options.onRequestDone?.({ route: undefined, method: req.method ?? 'CONNECT', status: err.status, outcome: err.outcome, reason: undefined, code: err.code, seconds: ms / 1000, upstreamSeconds: undefined })
   })
 
   app.setNotFoundHandler((request, reply) => {

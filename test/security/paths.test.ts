@@ -91,11 +91,17 @@ t.test('path attacks', async (t) => {
     assertDenied(t, h, await send('*', 'OPTIONS'), { status: 400, secrets: [token] })
   })
 
-  t.test('refuses CONNECT without forwarding anything', async (t) => {
-    const res = await sendRaw(h.url, `CONNECT ${new URL(h.upstream.url).host} HTTP/1.1\r\nHost: ${new URL(h.upstream.url).host}\r\nAuthorization: Bearer ${token}\r\n\r\n`)
-    t.not(res.status, 200, 'no tunnel')
-    t.ok(res.status === 0 || res.status >= 400, 'refused or closed')
-    t.same(h.upstream.seen, [])
+  t.test('refuses CONNECT with 400 PORTVAKT_ERR_BAD_PATH and closes, forwarding nothing, with an access line', async (t) => {
+    const targets = [new URL(h.upstream.url).host, 'evil.com:443']
+    for (const target of targets) {
+      const res = await sendRaw(h.url, `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\nAuthorization: Bearer ${token}\r\n\r\n`)
+      assertDenied(t, h, res, badPath)
+      t.same(JSON.parse(res.body), { code: 'PORTVAKT_ERR_BAD_PATH', message: 'CONNECT is not forwarded: the request target must be a path starting with /' })
+      t.equal(res.headers.connection, 'close', 'the connection is closed, never tunnelled')
+    }
+    const access = h.logs().filter((l) => l.msg === 'access' && l.method === 'CONNECT')
+    t.match(access, targets.map((path) => ({ path, status: 400, outcome: 'bad_request', code: 'PORTVAKT_ERR_BAD_PATH' })), 'one access line per CONNECT')
+    t.equal(access.length, targets.length)
   })
 
   t.test('refuses a raw # fragment in the target', async (t) => {
