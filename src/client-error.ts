@@ -1,32 +1,57 @@
 /**
- * Requests that never reach Fastify: client errors (a head over the size limit, headers slower than
- * the headers timeout, an unparsable request line) and CONNECT. Answered on the raw socket in our own
+ * What Fastify never answers: client errors (a request Node's parser refuses, a head over the size
+ * limit, headers slower than the headers timeout) and CONNECT. Answered on the raw socket in our own
  * error format, so clients see the same `code` field as for every other refusal. Nothing is forwarded.
  */
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { GateError, toErrorResponse } from './auth/errors.js'
+import { badFraming } from './proxy/framing.js'
 
 /** Write a refusal on a raw socket and close it: there is no request object to answer through. */
 function answerOnSocket (socket: Duplex, gateError: GateError): void {
   const response = toErrorResponse(gateError)
   const body = JSON.stringify(response.body)
   if (socket.writable) {
-    const headers = Object.entries(response.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-    socket.write(`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    const fields = { ...response.headers, 'content-length': String(Buffer.byteLength(body)), connection: 'close' }
+    const headers = Object.entries(fields).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+    socket.write(`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}\r\n${headers}\r\n${body}`)
   }
   socket.destroy()
 }
 
-/** Answer a client error that never became a request (head too large, too slow) in our own error format. */
+// llhttp's codes for a body whose length can't be read one way only (RFC 9112 §6.3): the smuggling kind.
+const FRAMING_CODES: ReadonlySet<string> = new Set(['HPE_INVALID_TRANSFER_ENCODING', 'HPE_UNEXPECTED_CONTENT_LENGTH', 'HPE_INVALID_CONTENT_LENGTH', 'HPE_INVALID_CHUNK_SIZE', 'HPE_CHUNK_EXTENSIONS_OVERFLOW'])
+
+/** Our refusal for a parser or socket error, by its `code`. */
+function toGateError (code: string | undefined): GateError {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW': return new GateError('PORTVAKT_ERR_HEADERS_TOO_LARGE', 'the request headers are too large')
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return new GateError('PORTVAKT_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time')
+    // A raw control character or byte over 0x7f in the target (Node 20's llhttp, strict mode).
+    case 'HPE_INVALID_URL': return new GateError('PORTVAKT_ERR_BAD_PATH', 'the path holds a raw control character or non-ASCII byte; percent-encode non-ASCII characters (RFC 3986 §2.1)')
+  }
+  if (code !== undefined && FRAMING_CODES.has(code)) return badFraming()
+  // HPE_INVALID_METHOD, _VERSION, _HEADER_TOKEN, _CONSTANT, bare LF (HPE_LF_EXPECTED, _CR_EXPECTED), …
+  return new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the request line or a header is not valid HTTP/1.1 (RFC 9112)')
+}
+
+/** The response Node is writing on this socket, if any (Node's own clientError default checks the same). */
+function responseInFlight (socket: Duplex): boolean {
+  return (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage?.headersSent === true
+}
+
+/** Answer a client error (unparsable, head too large, too slow) in our own error format. */
 export function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const gateError = err.code === 'HPE_HEADER_OVERFLOW'
-    ? new GateError('PORTVAKT_ERR_HEADERS_TOO_LARGE', 'the request headers are too large')
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? new GateError('PORTVAKT_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time')
-      : new GateError('PORTVAKT_ERR_BAD_REQUEST', 'the request could not be read')
-  answerOnSocket(socket, gateError)
+  // Node hands over a request before it checks its body's framing, so the gate may already have
+  // answered it (a Transfer-Encoding without chunked last), or a response may be streaming: a second
+  // response would corrupt it. Let what is queued go out, then close.
+  if (responseInFlight(socket)) {
+    socket.end(() => { socket.destroy() })
+    return
+  }
+  answerOnSocket(socket, toGateError(err.code))
 }
 
 /**

@@ -74,11 +74,12 @@ t.test('headers that trickle in slower than the headers timeout get 408', async 
   t.equal(upstream.seen.length, 0)
 })
 
-t.test('an unparsable request is answered 400 with our error code and never forwarded', async (t) => {
+t.test('an unparsable request is answered 400 with our error code, no Bearer challenge, and never forwarded', async (t) => {
   const h = await build(t)
   const answer = await sendRaw(h.url, 'NOT A REQUEST\r\n\r\n')
   t.match(answer, /^HTTP\/1\.1 400 /)
-  t.match(answer, /"code":"PORTVAKT_ERR_BAD_REQUEST"/)
+  t.match(answer, /"code":"PORTVAKT_ERR_MALFORMED_REQUEST"/)
+  t.notMatch(answer, /www-authenticate/i, 'not a credential problem (RFC 6750)')
   t.equal(h.upstream.seen.length, 0)
 })
 

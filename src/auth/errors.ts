@@ -7,6 +7,7 @@
 export type ErrorCode =
   | 'PORTVAKT_ERR_BAD_PATH'
   | 'PORTVAKT_ERR_BAD_REQUEST'
+  | 'PORTVAKT_ERR_MALFORMED_REQUEST'
   | 'PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED'
   | 'PORTVAKT_ERR_NOT_FOUND'
   | 'PORTVAKT_ERR_METHOD_NOT_ALLOWED'
@@ -66,6 +67,10 @@ interface ErrorSpec {
 const SPECS: Record<ErrorCode, ErrorSpec> = {
   PORTVAKT_ERR_BAD_PATH: { status: 400, outcome: 'bad_request' },
   PORTVAKT_ERR_BAD_REQUEST: { status: 400, outcome: 'bad_request', bearerError: 'invalid_request' },
+  // Not HTTP/1.1 we can read one way only (framing, request line, header syntax): refused before any
+  // route or token is looked at, so no Bearer challenge, which would send the client to its credentials.
+  // The rest of the connection can't be read one way only either, so it ends (RFC 9112 §6.3).
+  PORTVAKT_ERR_MALFORMED_REQUEST: { status: 400, outcome: 'bad_request', close: true },
   // RFC 9112 §6.1: a transfer coding we don't understand; its body can't be read, so the connection ends.
   PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED: { status: 501, outcome: 'bad_request', close: true },
   PORTVAKT_ERR_NOT_FOUND: { status: 404, outcome: 'not_found' },

@@ -151,6 +151,8 @@ export interface Denial {
   challenge?: RegExp | null
   /** the token reason in the body */
   reason?: string
+  /** a pattern the body's message must match */
+  message?: RegExp
   /** strings that must never appear in a log line (tokens) */
   secrets?: readonly string[]
 }
@@ -158,10 +160,11 @@ export interface Denial {
 /** Assert a denial: status, code, challenge, the upstream saw nothing, no secret in the logs. */
 export function assertDenied (t: Test, h: Harness, answer: Answer, denial: Denial): void {
   t.equal(answer.status, denial.status, 'status')
-  if (denial.code !== undefined || denial.reason !== undefined) {
-    const body = JSON.parse(answer.body) as { code?: string, reason?: string }
+  if (denial.code !== undefined || denial.reason !== undefined || denial.message !== undefined) {
+    const body = JSON.parse(answer.body) as { code?: string, reason?: string, message?: string }
     if (denial.code !== undefined) t.equal(body.code, denial.code, 'error code')
     if (denial.reason !== undefined) t.equal(body.reason, denial.reason, 'token reason')
+    if (denial.message !== undefined) t.match(body.message, denial.message, 'message')
   }
   if (denial.challenge === null) t.notOk(answer.headers['www-authenticate'], 'no challenge')
   else if (denial.challenge !== undefined) t.match(answer.headers['www-authenticate'], denial.challenge, 'challenge')

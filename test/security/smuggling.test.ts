@@ -16,33 +16,45 @@ t.test('smuggling attacks', async (t) => {
   const token = await h.mint()
   t.beforeEach(() => { resetSeen(h) })
   const head = (lines: string[]): string => ['POST /public HTTP/1.1', 'Host: portvakt.test', ...lines].join('\r\n') + '\r\n\r\n'
-  const refused = async (t: Test, text: string): Promise<void> => {
+  // Node's parser refuses these before we see a request: 400 in our format, no Bearer challenge
+  // (RFC 6750 is about credentials, and these are not a credential problem), connection closed.
+  const refused = async (t: Test, text: string, message = /not valid HTTP\/1\.1/): Promise<void> => {
     const res = await sendRaw(h.url, text)
-    assertDenied(t, h, res, { status: 400, secrets: [token] })
-    t.equal(res.raw.match(/HTTP\/1\.1 /g)?.length ?? 0, 1, 'exactly one response on the connection')
+    assertDenied(t, h, res, { status: 400, code: 'PORTVAKT_ERR_MALFORMED_REQUEST', challenge: null, message, secrets: [token] })
+    t.equal(res.headers.connection, 'close')
+    t.equal(res.raw.match(/^HTTP\/1\.1 \d{3} /gm)?.length ?? 0, 1, 'exactly one response on the connection')
   }
+  const badFraming = /framing/
 
   t.test('refuses Content-Length together with Transfer-Encoding (CL.TE)', async (t) => {
-    await refused(t, head(['Content-Length: 6', 'Transfer-Encoding: chunked']) + '0\r\n\r\n' + HIDDEN)
+    await refused(t, head(['Content-Length: 6', 'Transfer-Encoding: chunked']) + '0\r\n\r\n' + HIDDEN, badFraming)
   })
 
   t.test('refuses Transfer-Encoding together with Content-Length (TE.CL)', async (t) => {
     const chunk = HIDDEN.length.toString(16)
-    await refused(t, head(['Transfer-Encoding: chunked', 'Content-Length: 4']) + `${chunk}\r\n${HIDDEN}\r\n0\r\n\r\n`)
+    await refused(t, head(['Transfer-Encoding: chunked', 'Content-Length: 4']) + `${chunk}\r\n${HIDDEN}\r\n0\r\n\r\n`, badFraming)
   })
 
-  t.test('refuses two different Content-Length headers', async (t) => {
-    await refused(t, head(['Content-Length: 0', 'Content-Length: ' + String(HIDDEN.length)]) + HIDDEN)
+  t.test('refuses two Content-Length headers, different or the same', async (t) => {
+    await refused(t, head(['Content-Length: 0', 'Content-Length: ' + String(HIDDEN.length)]) + HIDDEN, badFraming)
+    await refused(t, head(['Content-Length: 5', 'Content-Length: 5']) + 'hello' + HIDDEN, badFraming)
   })
 
   t.test('refuses a Content-Length list', async (t) => {
-    await refused(t, head(['Content-Length: 0, ' + String(HIDDEN.length)]) + HIDDEN)
+    await refused(t, head(['Content-Length: 0, ' + String(HIDDEN.length)]) + HIDDEN, badFraming)
+    await refused(t, head(['Content-Length: 5, 5']) + 'hello' + HIDDEN, badFraming)
   })
 
   t.test('refuses Transfer-Encoding: xchunked and other non-chunked final codings', async (t) => {
     for (const te of ['xchunked', 'chunked, identity', 'chunkedx', 'identity', 'gzip']) {
       resetSeen(h)
-      await refused(t, head([`Transfer-Encoding: ${te}`, 'Content-Length: 0']) + HIDDEN)
+      await refused(t, head([`Transfer-Encoding: ${te}`, 'Content-Length: 0']) + HIDDEN, badFraming)
+    }
+    // Node hands `identity` and `gzip` (no chunked last) to the gate before it refuses them; the gate
+    // answers first, and that is the only answer on the connection.
+    for (const te of ['identity', 'gzip', 'gzip, identity', 'chunked, gzip', 'chunked, chunked']) {
+      resetSeen(h)
+      await refused(t, head([`Transfer-Encoding: ${te}`]) + '5\r\nhello\r\n0\r\n\r\n' + HIDDEN, badFraming)
     }
   })
 
@@ -52,6 +64,7 @@ t.test('smuggling attacks', async (t) => {
     const writer = await h.mint({ claims: { scope: 'nav:arbeid:arbeidsforhold.write' } })
     // The last case is two header lines, which Node joins into `gzip, chunked`.
     const codings = [['gzip, chunked'], ['deflate,chunked'], ['identity, chunked'], ['x, chunked'], ['gzip', 'chunked']]
+    const logged = h.logs().length
     for (const path of ['/api/v1/arbeidsforhold', '/public']) {
       for (const lines of codings) {
         resetSeen(h)
@@ -59,10 +72,10 @@ t.test('smuggling attacks', async (t) => {
         const res = await sendRaw(h.url, text + '5\r\nhello\r\n0\r\n\r\n' + HIDDEN)
         assertDenied(t, h, res, { status: 501, code: 'PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED', challenge: null, secrets: [writer] })
         t.equal(res.headers.connection, 'close', `${path} ${lines.join(' + ')}: the connection is closed`)
-        t.equal(res.raw.match(/HTTP\/1\.1 /g)?.length ?? 0, 1, 'exactly one response: the pipelined request is never read')
+        t.equal(res.raw.match(/^HTTP\/1\.1 \d{3} /gm)?.length ?? 0, 1, 'exactly one response: the pipelined request is never read')
       }
     }
-    const access = h.logs().filter((l) => l.msg === 'access' && l.status === 501)
+    const access = h.logs().slice(logged).filter((l) => l.msg === 'access')
     t.equal(access.length, 2 * codings.length, 'one access line per refusal')
     t.match(access[0], { method: 'POST', path: '/api/v1/arbeidsforhold', outcome: 'bad_request', code: 'PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED' })
   })
@@ -91,8 +104,8 @@ t.test('smuggling attacks', async (t) => {
   })
 
   t.test('refuses a malformed chunk size', async (t) => {
-    await refused(t, head(['Transfer-Encoding: chunked']) + 'fffffffffffffffff\r\nx\r\n0\r\n\r\n')
-    await refused(t, head(['Transfer-Encoding: chunked']) + '5 ;\u0000\r\nhello\r\n0\r\n\r\n')
+    await refused(t, head(['Transfer-Encoding: chunked']) + 'fffffffffffffffff\r\nx\r\n0\r\n\r\n', badFraming)
+    await refused(t, head(['Transfer-Encoding: chunked']) + '5 ;\u0000\r\nhello\r\n0\r\n\r\n', badFraming)
   })
 
   t.test('a Content-Length body is a body: the request inside it is never a second request', async (t) => {
