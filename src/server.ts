@@ -115,9 +115,11 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     return503OnClosing: true,
     // The router refuses a malformed percent-encoding before our hooks run; answer in our format.
     frameworkErrors: (error, request, reply) => {
-      const code = error.code === 'FST_ERR_BAD_URL' ? 'PORTVAKT_ERR_BAD_PATH' : 'PORTVAKT_ERR_BAD_REQUEST'
+      const refusal = error.code === 'FST_ERR_BAD_URL'
+        ? new GateError('PORTVAKT_ERR_BAD_PATH', 'the request target could not be read (malformed percent-encoding)', { cause: error })
+        : new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the request could not be read', { cause: error })
       request.portvakt = null // this request skipped the decorator: no route, no state
-      sendError(request, reply, new GateError(code, 'the request target could not be read (malformed percent-encoding)', { cause: error }), log)
+      sendError(request, reply, refusal, log)
     }
   })
   app.decorateRequest('portvakt', null)
@@ -197,7 +199,7 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     const err = status === 431
       ? new GateError('PORTVAKT_ERR_HEADERS_TOO_LARGE', 'the request headers are too large')
       : status >= 400 && status < 500
-        ? new GateError('PORTVAKT_ERR_BAD_REQUEST', 'the request could not be read', { cause: error })
+        ? new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the request could not be read', { cause: error })
         : new GateError('PORTVAKT_ERR_INTERNAL', 'something went wrong in portvakt', { cause: error })
     sendError(request, reply, err, log)
   })

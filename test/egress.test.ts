@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { loadSettings } from '../src/config/env.js'
 import { createLogger } from '../src/log.js'
 import { startGateway } from '../src/start.js'
+import { sendRaw } from './helpers/attack.js'
 import { build } from './helpers/build.js'
 import { startDevTokenIssuer, startTarget, startTokenEndpoint } from './helpers/egress.js'
 import { eventually, scrape, valueOf } from './helpers/metrics.js'
@@ -215,6 +216,25 @@ egress:
     t.equal((await send(port, '/skatt//x')).status, 400)
     t.equal((await send(port, '/skatt/x', { method: 'TRACE' })).status, 405)
     t.equal(target.seen.length, seenBefore)
+  })
+
+  t.test('CONNECT, a coded body and an unparsable request get the gate\'s answers, never forwarded', async (t) => {
+    const seenBefore = target.seen.length
+    const url = `http://127.0.0.1:${port}`
+    const connectAnswer = await sendRaw(url, 'CONNECT evil.com:443 HTTP/1.1\r\nHost: evil.com:443\r\n\r\n')
+    t.equal(connectAnswer.status, 400, 'CONNECT is answered, not closed without a word')
+    t.equal(JSON.parse(connectAnswer.body).code, 'PORTVAKT_ERR_BAD_PATH')
+    t.equal(connectAnswer.headers.connection, 'close')
+    const coded = await sendRaw(url, 'POST /skatt/x HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n')
+    t.equal(coded.status, 501, 'a transfer coding other than chunked is not sent out as a plain body')
+    t.equal(JSON.parse(coded.body).code, 'PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED')
+    t.equal(coded.headers.connection, 'close')
+    const garbled = await sendRaw(url, 'NOT A REQUEST\r\n\r\n')
+    t.equal(garbled.status, 400)
+    t.equal(JSON.parse(garbled.body).code, 'PORTVAKT_ERR_MALFORMED_REQUEST', 'in our format, as on the gate')
+    for (const answer of [connectAnswer, coded, garbled]) t.equal(answer.headers['www-authenticate'], undefined, 'no Bearer challenge: not a credentials problem')
+    t.equal(target.seen.length, seenBefore)
+    t.match(h.logs().find((l) => l.msg === 'egress' && l.method === 'CONNECT'), { path: 'evil.com:443', status: 400, code: 'PORTVAKT_ERR_BAD_PATH' }, 'the CONNECT is logged')
   })
 
   t.test('a Host that is not loopback is refused (DNS rebinding), never forwarded', async (t) => {

@@ -4,12 +4,15 @@
  * token once (`skip_cache`) and retry once, when the request body can be sent again.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Readable } from 'node:stream'
+import type { IncomingMessage } from 'node:http'
+import type { Duplex, Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { GateError, toErrorResponse } from '../auth/errors.js'
 import type { EgressTarget } from '../config/routes.js'
 import { METHODS } from '../config/route-schema.js'
 import type { Logger } from '../log.js'
+import { answerClientError, refuseConnect } from '../client-error.js'
+import { checkTransferEncoding } from '../proxy/framing.js'
 import { checkPath } from '../proxy/path.js'
 import { buildOutboundHeaders, buildReturnHeaders, sendOutbound, type OutboundBody } from './outbound.js'
 import { retryRefused } from './refusal.js'
@@ -138,13 +141,19 @@ export async function buildEgressServer (options: EgressServerOptions): Promise<
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { maxParamLength: 65_536 },
     requestIdHeader: false,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // The gate's answers for what Node's parser refuses: our format, no Bearer challenge.
+    clientErrorHandler: answerClientError
   })
   app.decorateRequest('egress', null)
   // Bodies are streamed (or held for a retry) by us; Fastify must not parse or limit them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
-  app.addHook('onRequest', async (request) => { request.egress = { name: undefined, retried: false } })
+  app.addHook('onRequest', async (request) => {
+    request.egress = { name: undefined, retried: false }
+    // A body coded other than chunked alone would go out as if plain (Transfer-Encoding is hop-by-hop).
+    checkTransferEncoding(request.headers)
+  })
   app.addHook('onResponse', async (request, reply) => {
     const state = request.egress
     const url = request.raw.url ?? ''
@@ -157,12 +166,18 @@ export async function buildEgressServer (options: EgressServerOptions): Promise<
     url: '/*',
     handler: async (request, reply) => await forward(request, reply, options, request.egress as EgressState)
   })
+  // CONNECT never reaches Fastify (Node emits 'connect'); as on the gate, its target is not a path.
+  app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const err = refuseConnect(socket)
+    countRequest(requests, '-', err.status)
+    log.info({ method: req.method, path: req.url, status: err.status, code: err.code }, 'egress')
+  })
   app.setNotFoundHandler((request, reply) => { sendError(reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`), log) })
   app.setErrorHandler((error: { statusCode?: number, message: string }, _request, reply) => {
     const err = error instanceof GateError
       ? error
       : (error.statusCode ?? 500) < 500
-          ? new GateError('PORTVAKT_ERR_BAD_REQUEST', 'the request could not be read', { cause: error })
+          ? new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the request could not be read', { cause: error })
           : new GateError('PORTVAKT_ERR_INTERNAL', 'something went wrong in portvakt', { cause: error })
     sendError(reply, err, log)
   })
