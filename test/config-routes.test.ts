@@ -48,10 +48,10 @@ t.test('names the line of each problem and lists them all at once', async (t) =>
 `)
   t.match(problems, [
     /^routes\.yaml:2: routes\.0\.path: /,
-    /^routes\.yaml:4: routes\.1\.path: a path starts with \//,
-    /^routes\.yaml:7: routes\.2\.scopes: /,
-    /^routes\.yaml:9: routes\.3: unknown key "scope"/,
-    /^routes\.yaml:11: routes\.4\.methods\.1: a method is one of/
+    /^routes\.yaml:4: routes\.1\.path \(api\/v1\): a path starts with \//,
+    /^routes\.yaml:7: routes\.2\.scopes \(\/c\): /,
+    /^routes\.yaml:9: routes\.3 \(\/d\): unknown key "scope"/,
+    /^routes\.yaml:11: routes\.4\.methods\.1 \(\/e\): a method is one of/
   ])
   t.equal(problems.length, 5)
 })
@@ -133,7 +133,7 @@ egress:
 `)
   t.match(problems, [
     /^routes\.yaml:2: routes\.0 \(\/a\): a route is either public: true or has scopes, not both/,
-    /^routes\.yaml:6: routes\.1\.methods\.0: a method is one of/,
+    /^routes\.yaml:6: routes\.1\.methods\.0 \(\/b\): a method is one of/,
     /^routes\.yaml:10: routes\.3 \(\/c\): GET \/c is already routed at line 8/,
     /^routes\.yaml:13: routes\.4 \(\/e\): say which scopes the route needs/,
     /^routes\.yaml:17: egress\.1 \(skatt\): the name is already used at line 16/,
@@ -152,6 +152,53 @@ t.test('a route with a schema error takes no part in the duplicate check', async
     methods: [GET]
     scopes: [nav:x:b]
 `)
-  t.match(problems, [/^routes\.yaml:5: routes\.0\.consumers\.0: an orgno is 9 digits/])
+  t.match(problems, [/^routes\.yaml:5: routes\.0\.consumers\.0 \(\/a\): an orgno is 9 digits/])
   t.equal(problems.length, 1, 'the malformed route is not compiled, so /a GET is routed once')
+})
+
+t.test('an unquoted org number names its route and shows the quoted fix, leading 0 kept', async (t) => {
+  const problems = problemsOf(`routes:
+  - path: /api/v1/a
+    scopes: [nav:x:a]
+    consumers: [123456789, 012345678]
+`)
+  t.same(problems, [
+    'routes.yaml:4: routes.0.consumers.0 (/api/v1/a): an org number must be a quoted string; unquoted, YAML reads 123456789 as a number. Write consumers: ["123456789"]',
+    'routes.yaml:4: routes.0.consumers.1 (/api/v1/a): an org number must be a quoted string; unquoted, YAML reads 012345678 as a number. Write consumers: ["012345678"]'
+  ])
+})
+
+t.test('a manifest scope with a number for product or name, even inside anyOf, says to quote it', async (t) => {
+  const problems = problemsOf(`routes:
+  - path: /a
+    scopes:
+      - { product: 2024, name: some.read }
+  - path: /b
+    scopes:
+      anyOf:
+        - product: arbeid
+          name: 1.5
+`)
+  t.same(problems, [
+    'routes.yaml:4: routes.0.scopes.0.product (/a): product must be a quoted string; unquoted, YAML reads 2024 as a number. Write product: "2024"',
+    'routes.yaml:9: routes.1.scopes.anyOf.0.name (/b): name must be a quoted string; unquoted, YAML reads 1.5 as a number. Write name: "1.5"'
+  ])
+})
+
+t.test('public: yes or "true" is a string in YAML 1.2, and the message says write public: true', async (t) => {
+  const problems = problemsOf(`routes:
+  - { path: /a, public: yes }
+  - { path: /b, public: "true" }
+`)
+  t.match(problems, [
+    /^routes\.yaml:2: routes\.0\.public \(\/a\): public is true or false, unquoted; YAML reads yes as a string .* Write public: true$/,
+    /^routes\.yaml:3: routes\.1\.public \(\/b\): public is true or false, unquoted; YAML reads "true" as a string/
+  ])
+  t.equal(problems.length, 2)
+})
+
+t.test('an egress name YAML reads as a number says to quote it', async (t) => {
+  t.same(problemsOf(`egress:
+  - { name: 2024, url: "https://a.example", scopes: [skatt:a] }
+`), ['routes.yaml:2: egress.0.name: name must be a quoted string; unquoted, YAML reads 2024 as a number. Write name: "2024"'])
 })

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from './errors.js'
 import type { z } from 'zod'
+import { describeSchemaIssues, type Problem } from './schema-issues.js'
 import { parseLocatedYaml, type LocatedYaml } from './yaml-lines.js'
 import { EgressEntrySchema, METHODS, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
 
@@ -102,26 +103,6 @@ function compileEgress (input: EgressInput, line: number): EgressTarget {
     target: input.scopes.join(' '),
     resource: input.resource,
     line
-  })
-}
-
-/** A problem and the line it is on, so the whole list can be given in file order. */
-interface Problem {
-  line: number
-  text: string
-}
-
-function describeSchemaIssues (issues: readonly z.core.$ZodIssue[], yaml: LocatedYaml, file: string): Problem[] {
-  return issues.flatMap((issue) => {
-    const path = issue.path.map(String).join('.') || '(top level)'
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => {
-        const line = yaml.lineOf(issue.path, key)
-        return { line, text: `${file}:${line}: ${path}: unknown key "${key}" (check its spelling)` }
-      })
-    }
-    const line = yaml.lineOf(issue.path)
-    return [{ line, text: `${file}:${line}: ${path}: ${issue.message}` }]
   })
 }
 

@@ -8,6 +8,8 @@ export interface LocatedYaml {
   syntaxProblems: string[]
   /** the 1-based line of the node at `path` (or of `key` inside it), or of its nearest ancestor */
   lineOf: (path: readonly PropertyKey[], key?: string) => number
+  /** the scalar at `path`: its value as YAML read it and its text as written; undefined if not a scalar */
+  scalarAt: (path: readonly PropertyKey[]) => { value: unknown, source: string } | undefined
 }
 
 /** Parse `text` (named `file` in messages) into a value plus a line locator. */
@@ -32,6 +34,12 @@ export function parseLocatedYaml (text: string, file: string): LocatedYaml {
     }
     return 1
   }
+  const scalarAt = (path: readonly PropertyKey[]): { value: unknown, source: string } | undefined => {
+    const node: unknown = doc.getIn(path as unknown[], true)
+    if (!isScalar(node) || node.range == null) return undefined
+    // As written, quotes included: a quoted "true" must read as what it is in the message.
+    return { value: node.value, source: text.slice(node.range[0], node.range[1]) }
+  }
   let value: unknown
   if (syntaxProblems.length === 0) {
     try {
@@ -43,5 +51,5 @@ export function parseLocatedYaml (text: string, file: string): LocatedYaml {
       syntaxProblems.push(`${file}:${line}: ${(err as Error).message}`)
     }
   }
-  return { value, syntaxProblems, lineOf }
+  return { value, syntaxProblems, lineOf, scalarAt }
 }
