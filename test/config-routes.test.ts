@@ -202,3 +202,15 @@ t.test('an egress name YAML reads as a number says to quote it', async (t) => {
   - { name: 2024, url: "https://a.example", scopes: [skatt:a] }
 `), ['routes.yaml:2: egress.0.name: name must be a quoted string; unquoted, YAML reads 2024 as a number. Write name: "2024"'])
 })
+
+t.test('a method listed twice in one route is named as such, on the repeat, not as already routed', async (t) => {
+  const problems = problemsOf(`routes:
+  - path: /a
+    methods:
+      - GET
+      - POST
+      - GET
+    scopes: [nav:x:a]
+`)
+  t.same(problems, ['routes.yaml:6: routes.0.methods.2 (/a): GET is listed twice in this route; list each method once'])
+})

@@ -39,10 +39,20 @@ const RoutePath = z.string()
   .refine((p) => p === '/' || !p.endsWith('/'), 'write the prefix without a trailing slash (/api matches /api/ too)')
   .refine((p) => !/\/\/|\/\.\.?(\/|$)|[?#%;\\\s]/.test(p), 'a path has no //, dot segments, ?, #, %, ;, \\ or spaces')
 
+// Said here, on the repeated item: the check across routes would call it "already routed" at its own line.
+function reportRepeatedMethods (methods: readonly string[], ctx: z.RefinementCtx): void {
+  methods.forEach((method, index) => {
+    if (methods.indexOf(method) !== index) ctx.addIssue({ code: 'custom', path: [index], message: `${method} is listed twice in this route; list each method once` })
+  })
+}
+
 /** One entry of `routes`, checked on its own so one bad entry does not hide the others' problems. */
 export const RouteEntrySchema = z.strictObject({
   path: RoutePath,
-  methods: z.array(z.enum(METHODS, { error: `a method is one of ${METHODS.join(', ')}` })).min(1, 'list at least one method, or leave methods out for all').optional(),
+  methods: z.array(z.enum(METHODS, { error: `a method is one of ${METHODS.join(', ')}` }))
+    .min(1, 'list at least one method, or leave methods out for all')
+    .superRefine(reportRepeatedMethods)
+    .optional(),
   scopes: Scopes.optional(),
   audience: Audience.nullable().optional(),
   consumers: z.array(z.string().regex(/^\d{9}$/, 'an orgno is 9 digits, in quotes: "123456789"')).min(1).optional(),
