@@ -15,6 +15,7 @@ import type { RouteTable } from './config/routes.js'
 import { EgressHolder } from './egress/holder.js'
 import { describeEgress, type EgressListener } from './egress/start.js'
 import type { Logger } from './log.js'
+import { listenOrExplain } from './listen-error.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { buildServer } from './server.js'
 import { drainListener } from './shutdown.js'
@@ -131,11 +132,11 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   keys.start()
   metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egress.stats() })
   try {
-    await admin.listen({ host: settings.admin.host, port: settings.admin.port })
+    await listenOrExplain({ portVariable: 'PORTVAKT_ADMIN_PORT', hostVariable: 'PORTVAKT_ADMIN_HOST', ...settings.admin }, async () => await admin.listen({ host: settings.admin.host, port: settings.admin.port }))
     await egress.start()
     // Watched only once egress has started: a reload in between would start a second listener.
     holder.watch()
-    await app.listen({ host: settings.host, port: settings.port })
+    await listenOrExplain({ portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: settings.host, port: settings.port }, async () => await app.listen({ host: settings.host, port: settings.port }))
   } catch (err) {
     // A port in use must not leave the other listeners, the key schedule or the watch behind.
     keys.stop()

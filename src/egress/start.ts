@@ -8,6 +8,7 @@ import type { EgressSettings } from '../config/env.js'
 import { ConfigError } from '../config/errors.js'
 import type { RouteTable } from '../config/routes.js'
 import type { Logger } from '../log.js'
+import { listenOrExplain } from '../listen-error.js'
 import { closeWithin } from '../shutdown.js'
 import { buildEgressServer, type EgressServer, type EgressStats } from './server.js'
 import { TokenClient } from './token-client.js'
@@ -78,7 +79,15 @@ export async function startEgress (options: EgressStartOptions): Promise<EgressL
     timeoutMs: options.settings.timeoutMs,
     logger: options.logger
   })
-  await server.app.listen({ host: EGRESS_HOST, port: options.settings.port })
+  const where = { portVariable: 'PORTVAKT_EGRESS_PORT', hostVariable: undefined, host: EGRESS_HOST, port: options.settings.port }
+  try {
+    await listenOrExplain(where, async () => await server.app.listen({ host: EGRESS_HOST, port: options.settings.port }))
+  } catch (err) {
+    // A reload retries with a new server and dispatcher; this pair must not stay behind.
+    await server.app.close()
+    if (options.dispatcher === undefined) await dispatcher.close()
+    throw err
+  }
   const address = server.app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : options.settings.port
   const proxy = options.settings.proxy
