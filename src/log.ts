@@ -41,9 +41,9 @@ export function createLogger (level: string, destination?: DestinationStream): L
     base: { app: 'portvakt' },
     serializers: { err: serializeError },
     redact: {
-      paths: ['authorization', 'token', '*.authorization', '*.token', 'headers.authorization', 'req.headers.authorization',
-        // a proxy URL may carry credentials (http://user:pass@proxy); the egress line logs its host
-        'settings.egress.proxy.http', 'settings.egress.proxy.https'],
+      // Proxy URLs may carry credentials (http://user:pass@proxy): the start line masks them itself
+      // (start.ts), keeping the host, so an operator can tell whether one is set and which.
+      paths: ['authorization', 'token', '*.authorization', '*.token', 'headers.authorization', 'req.headers.authorization'],
       censor: '[redacted]'
     }
   }, destination ?? createStdout())

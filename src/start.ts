@@ -10,6 +10,7 @@ import { createTokenVerifier } from './auth/token.js'
 import { TokenCache, cacheVerifier } from './auth/token-cache.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
 import type { Settings } from './config/env.js'
+import { describeProxyUrl } from './config/proxy-url.js'
 import { RouteHolder } from './config/route-holder.js'
 import type { RouteTable } from './config/routes.js'
 import { EgressHolder } from './egress/holder.js'
@@ -52,9 +53,15 @@ export interface Gateway {
   closeEgress: () => Promise<void>
 }
 
-/** A proxy URL for the start-up log, without the credentials it may carry. */
-function maskUrl (href: string): string {
-  return href.replace(/\/\/[^@/]*@/, '//***@')
+/** The settings for the start-up log: proxies masked (host shown, credentials never) and left out when unset. */
+function describeSettings (settings: Settings): object {
+  const { outboundProxy: outbound, egress } = settings
+  return {
+    ...settings,
+    issuerSource: undefined,
+    outboundProxy: { httpProxy: describeProxyUrl(outbound.httpProxy), httpsProxy: describeProxyUrl(outbound.httpsProxy), noProxy: outbound.noProxy || undefined },
+    egress: { ...egress, proxy: { http: describeProxyUrl(egress.proxy.http), https: describeProxyUrl(egress.proxy.https), no: egress.proxy.no || undefined } }
+  }
 }
 
 function portOf (app: FastifyInstance, fallback: number): number {
@@ -151,7 +158,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     if (running) logger.info('shutdown: egress listener closed')
   }
   logger.info({
-    settings: { ...settings, issuerSource: undefined, outboundProxy: { ...settings.outboundProxy, httpProxy: maskUrl(settings.outboundProxy.httpProxy), httpsProxy: maskUrl(settings.outboundProxy.httpsProxy) } },
+    settings: describeSettings(settings),
     issuer: issuer.issuer,
     jwksUri: issuer.jwksUri,
     routesFile: table.source,

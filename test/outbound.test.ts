@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { loadSettings } from '../src/config/env.js'
+import { maskProxyUrl } from '../src/config/proxy-url.js'
 import type { ConfigError } from '../src/config/errors.js'
 import { createOutboundHttp } from '../src/outbound.js'
 import { build } from './helpers/build.js'
@@ -80,11 +81,30 @@ t.test('admin and shutdown settings have their defaults and refuse nonsense', as
   t.equal(loadSettings({ ...base, PORTVAKT_UPSTREAM_READY_PATH: '/internal/isready' }).admin.upstreamReadyPath, '/internal/isready')
 })
 
-t.test('the start-up log masks proxy credentials', async (t) => {
-  const h = await build(t, { env: { HTTPS_PROXY: 'http://user:secret@127.0.0.1:1', NO_PROXY: '127.0.0.1' } })
-  const started = h.logs().find((l) => l.msg === 'portvakt started') as { settings: { outboundProxy: { httpsProxy: string } } }
-  t.equal(started.settings.outboundProxy.httpsProxy, 'http://***@127.0.0.1:1')
-  t.notMatch(h.logText(), /secret/)
+interface StartedProxies { settings: { outboundProxy: object, egress: { proxy: object } } }
+
+t.test('the start-up log masks proxy credentials, on both sides, and shows the host', async (t) => {
+  // An unencoded @ in the password: a pattern that stops at the first @ would leak "t0p".
+  const h = await build(t, { env: { HTTPS_PROXY: 'http://user:s3cr@t0p@127.0.0.1:1', HTTP_PROXY: 'http://webproxy.nais:8088', NO_PROXY: '127.0.0.1' } })
+  const started = h.logs().find((l) => l.msg === 'portvakt started') as unknown as StartedProxies
+  t.same(started.settings.outboundProxy, { httpsProxy: 'http://***@127.0.0.1:1', httpProxy: 'http://webproxy.nais:8088', noProxy: '127.0.0.1' })
+  t.same(started.settings.egress.proxy, { https: 'http://***@127.0.0.1:1', http: 'http://webproxy.nais:8088', no: '127.0.0.1' })
+  t.notMatch(h.logText(), /s3cr|t0p|user/)
+})
+
+t.test('the start-up log leaves the proxy fields out when no proxy is set, instead of a censor mark', async (t) => {
+  const h = await build(t)
+  const started = h.logs().find((l) => l.msg === 'portvakt started') as unknown as StartedProxies
+  t.same(started.settings.outboundProxy, {})
+  t.same(started.settings.egress.proxy, {})
+  t.notMatch(h.logText(), /\[redacted\]/)
+})
+
+t.test('maskProxyUrl: credentials out, host kept; what does not parse keeps only what follows its last @', async (t) => {
+  t.equal(maskProxyUrl('http://webproxy.nais:8088'), 'http://webproxy.nais:8088')
+  t.equal(maskProxyUrl('http://u:p@webproxy.nais:8088/x'), 'http://***@webproxy.nais:8088/x')
+  t.equal(maskProxyUrl('http://:p@webproxy.nais:8088'), 'http://***@webproxy.nais:8088')
+  t.equal(maskProxyUrl('webproxy user:secret@host:x'), '***@host:x')
 })
 
 t.test('a proxy from HTTPS_PROXY sees the JWKS fetch: a real process tunnels to an https JWKS with CONNECT', async (t) => {

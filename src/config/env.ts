@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { ConfigError } from './errors.js'
 import { parseDuration } from './duration.js'
 import { isLoopbackUrl } from './loopback.js'
+import { maskProxyUrl } from './proxy-url.js'
 
 export { isLoopbackUrl }
 
@@ -225,7 +226,7 @@ function checkProxy (name: string, href: string): string[] {
     const url = new URL(href)
     if (url.protocol === 'http:' || url.protocol === 'https:') return []
   } catch {}
-  return [`${name}: "${href.replace(/\/\/[^@/]*@/, '//***@')}" is not an http(s) proxy URL; write e.g. http://webproxy.nais:8088`]
+  return [`${name}: "${maskProxyUrl(href)}" is not an http(s) proxy URL; write e.g. http://webproxy.nais:8088`]
 }
 
 /**
