@@ -1,7 +1,7 @@
 /**
  * A listener that cannot open its port → a ConfigError naming the setting to change (STYLE §3).
  * Node's own message ("listen EADDRINUSE: address already in use 127.0.0.1:8080") names no setting,
- * and portvakt has three listeners. Translated by `code`, never by message (STYLE §8).
+ * and portvakt has three listeners. The wording follows `portvakt dev`'s (dev/start-dev.ts). Translated by `code`, never by message (STYLE §8).
  */
 import { ConfigError } from './config/errors.js'
 
@@ -20,13 +20,13 @@ export function describeListenError (err: unknown, where: ListenerSetting): stri
   const code = (err as NodeJS.ErrnoException | undefined)?.code
   const { portVariable, hostVariable, host, port } = where
   if (code === 'EADDRINUSE') {
-    return `${portVariable}=${port}: port ${port} on ${host} is already in use by another process; stop that process or set ${portVariable} to a free port`
+    return `${portVariable}: port ${port} on ${host} is already in use by another process; stop what holds it or set ${portVariable} to a free port`
   }
   if (code === 'EACCES') {
-    return `${portVariable}=${port}: not allowed to listen on port ${port} (ports below 1024 need privileges this process does not have); set ${portVariable} to 1024 or above`
+    return `${portVariable}: port ${port} needs privileges this process does not have (ports below 1024 do); set ${portVariable} to 1024 or above`
   }
   if (code === 'EADDRNOTAVAIL' && hostVariable !== undefined) {
-    return `${hostVariable}=${host}: not an address of this machine; set ${hostVariable} to one of its addresses, or 0.0.0.0 for all`
+    return `${hostVariable}: ${host} is not an address of this machine; set ${hostVariable} to one of its addresses, or 0.0.0.0 for all`
   }
   return undefined
 }

@@ -36,15 +36,15 @@ for (const variable of ['PORTVAKT_PORT', 'PORTVAKT_ADMIN_PORT', 'PORTVAKT_EGRESS
     const dir = t.testdir({ 'routes.yaml': ROUTES })
     const res = await runCli(['serve'], env(dir, { [variable]: String(port) }))
     t.equal(res.code, 1)
-    t.match(res.stderr, `portvakt cannot start; fix these environment variables:\n  - ${variable}=${port}: port ${port} on 127.0.0.1 is already in use by another process; stop that process or set ${variable} to a free port\n`)
+    t.match(res.stderr, `portvakt cannot start; fix these environment variables:\n  - ${variable}: port ${port} on 127.0.0.1 is already in use by another process; stop what holds it or set ${variable} to a free port\n`)
     t.notMatch(res.stderr, /EADDRINUSE|failed to start/)
   })
 }
 
 t.test('EACCES (a port below 1024 without privileges) and EADDRNOTAVAIL name their variables', async (t) => {
   const where = { portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: '10.9.8.7', port: 80 }
-  t.match(describeListenError(Object.assign(new Error('listen EACCES'), { code: 'EACCES' }), where), /^PORTVAKT_PORT=80: not allowed to listen on port 80 .* set PORTVAKT_PORT to 1024 or above$/)
-  t.match(describeListenError(Object.assign(new Error('x'), { code: 'EADDRNOTAVAIL' }), where), /^PORTVAKT_HOST=10\.9\.8\.7: not an address of this machine/)
+  t.match(describeListenError(Object.assign(new Error('listen EACCES'), { code: 'EACCES' }), where), /^PORTVAKT_PORT: port 80 needs privileges .* set PORTVAKT_PORT to 1024 or above$/)
+  t.match(describeListenError(Object.assign(new Error('x'), { code: 'EADDRNOTAVAIL' }), where), /^PORTVAKT_HOST: 10\.9\.8\.7 is not an address of this machine/)
   t.equal(describeListenError(Object.assign(new Error('x'), { code: 'EADDRNOTAVAIL' }), { ...where, hostVariable: undefined }), undefined, 'the egress host is fixed: no variable to name')
   t.equal(describeListenError(new Error('other'), where), undefined, 'anything else keeps its own message')
 })

@@ -56,7 +56,8 @@ export async function startDev (config: DevConfig, logger: Logger): Promise<DevR
       NAIS_TOKEN_ENDPOINT: config.gatewayEnv.NAIS_TOKEN_ENDPOINT ?? issuer.tokenEndpoint,
       ...(demo === undefined ? {} : { PORTVAKT_UPSTREAM: demo.url })
     })
-    const gateway = await listenOn('PORTVAKT_PORT', settings.port, async () => await startGateway(settings, logger))
+    // The gateway names its own listener's variable when a port is taken (listen-error.ts).
+    const gateway = await startGateway(settings, logger)
     closers.push(gateway.close)
     // Edit the YAML, the next curl sees it (issue 3); a bad edit is logged and the old table keeps serving.
     gateway.routes.watch()
