@@ -83,6 +83,9 @@ export function describeRoutes (table: RouteTable): object[] {
 /** Start portvakt with `settings`; throws ConfigError on bad settings or routes. */
 export async function startGateway (settings: Settings, logger: Logger, fetchImpl: typeof fetch = fetch): Promise<Gateway> {
   const issuer = await resolveIssuer(settings.issuerSource, settings.jwks.timeoutMs, fetchImpl)
+  if (issuer.unchecked !== undefined) {
+    logger.warn({ problem: issuer.unchecked }, 'MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI are used as set, unchecked: the metadata at MASKINPORTEN_WELL_KNOWN_URL could not be read to compare them')
+  }
   const holder = await RouteHolder.load(settings.routesFile)
   const table = holder.current
   // Declared before the key store so its fetch callback can count; `keys` is read only at scrape time.

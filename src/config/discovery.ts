@@ -6,6 +6,11 @@ import { isLoopbackUrl, type IssuerSource } from './env.js'
 export interface Issuer {
   issuer: string
   jwksUri: string
+  /**
+   * Set when all three variables were given but the metadata could not be read to compare them:
+   * why. The two given are used as they are (the start-up log warns with this).
+   */
+  unchecked?: string
 }
 
 async function fetchMetadata (url: string, timeoutMs: number, fetchImpl: typeof fetch): Promise<Record<string, unknown>> {
@@ -36,10 +41,53 @@ function isSecureJwksUri (href: string): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(href))
 }
 
-/** Resolve the issuer; fetches the metadata only when a value is missing, and refuses contradictions. */
+// The normalised form of a URL, so https://x/jwk and https://X/jwk agree as env.ts reads them.
+function normaliseUrl (href: string): string {
+  return URL.canParse(href) ? new URL(href).href : href
+}
+
+/** What the given variables and the metadata at `url` disagree on, naming both sides. */
+function findDisagreements (source: IssuerSource, url: string, issuer: unknown, jwksUri: unknown): string[] {
+  const problems: string[] = []
+  const where = `MASKINPORTEN_WELL_KNOWN_URL (${url})`
+  if (source.issuer !== undefined && typeof issuer === 'string' && issuer !== source.issuer) {
+    problems.push(`MASKINPORTEN_ISSUER is ${source.issuer} but the metadata at ${where} says issuer ${issuer}; unset one or make them agree (an iss is compared exactly)`)
+  }
+  if (source.jwksUri !== undefined && typeof jwksUri === 'string' && normaliseUrl(jwksUri) !== source.jwksUri) {
+    problems.push(`MASKINPORTEN_JWKS_URI is ${source.jwksUri} but the metadata at ${where} says jwks_uri ${jwksUri}; unset one or make them agree`)
+  }
+  return problems
+}
+
+/**
+ * All three variables set (as NAIS sets them): the two given are enough to verify tokens, so an
+ * unreadable metadata document does not stop the start (a Maskinporten blip must not become a crash
+ * loop); it is compared when it can be read, and a contradiction does stop it.
+ */
+async function checkAgainstMetadata (source: IssuerSource & { issuer: string, jwksUri: string, wellKnownUrl: string }, timeoutMs: number, fetchImpl: typeof fetch): Promise<Issuer> {
+  let meta: Record<string, unknown>
+  try {
+    meta = await fetchMetadata(source.wellKnownUrl, timeoutMs, fetchImpl)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    return { issuer: source.issuer, jwksUri: source.jwksUri, unchecked: err.problems.join('; ') }
+  }
+  const problems = findDisagreements(source, source.wellKnownUrl, meta.issuer, meta.jwks_uri)
+  if (problems.length > 0) throw new ConfigError('the issuer settings do not agree', problems)
+  return { issuer: source.issuer, jwksUri: source.jwksUri }
+}
+
+/**
+ * Resolve the issuer. With MASKINPORTEN_WELL_KNOWN_URL set, its metadata supplies what is missing
+ * and must agree with what is given (README: "they must agree"); without it, the two given are used.
+ */
 export async function resolveIssuer (source: IssuerSource, timeoutMs: number, fetchImpl: typeof fetch = fetch): Promise<Issuer> {
-  if (source.issuer !== undefined && source.jwksUri !== undefined) return { issuer: source.issuer, jwksUri: source.jwksUri }
-  const url = source.wellKnownUrl as string
+  const { issuer: givenIssuer, jwksUri: givenJwksUri, wellKnownUrl } = source
+  if (givenIssuer !== undefined && givenJwksUri !== undefined) {
+    if (wellKnownUrl === undefined) return { issuer: givenIssuer, jwksUri: givenJwksUri }
+    return await checkAgainstMetadata({ ...source, issuer: givenIssuer, jwksUri: givenJwksUri, wellKnownUrl }, timeoutMs, fetchImpl)
+  }
+  const url = wellKnownUrl as string
   const meta = await fetchMetadata(url, timeoutMs, fetchImpl)
   const problems: string[] = []
   const { issuer, jwks_uri: jwksUri } = meta
@@ -50,9 +98,7 @@ export async function resolveIssuer (source: IssuerSource, timeoutMs: number, fe
   else if (source.jwksUri === undefined && !source.allowInsecure && !isSecureJwksUri(jwksUri)) {
     problems.push(`the metadata at ${url} names jwks_uri ${jwksUri}, not https and not loopback; set MASKINPORTEN_JWKS_URI, or PORTVAKT_ALLOW_INSECURE_JWKS=true if you really mean it`)
   }
-  if (source.issuer !== undefined && typeof issuer === 'string' && issuer !== source.issuer) {
-    problems.push(`MASKINPORTEN_ISSUER is ${source.issuer} but the metadata at ${url} says ${issuer}; unset one or make them agree`)
-  }
+  problems.push(...findDisagreements(source, url, issuer, jwksUri))
   if (problems.length > 0) throw new ConfigError('the issuer settings do not agree', problems)
   return { issuer: source.issuer ?? (issuer as string), jwksUri: source.jwksUri ?? (jwksUri as string) }
 }
