@@ -27,7 +27,18 @@ export function summarise (rounds) {
 const cpuPerRequest = (run) => run.cpuSeconds / run.requests
 
 /**
- * The ratios the issue asks for, where both sides ran: the median of the per-round ratios. Targets
+ * The quartiles of per-round ratios (nearest rank): the middle half of the rounds lay between them.
+ * On this machine single rounds of the same pair range from 0.7× to 1.7×; the median alone hides that.
+ */
+function middleHalf (xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  const at = (q) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]
+  return { low: at(0.25), high: at(0.75) }
+}
+
+/**
+ * The ratios the issue asks for, where both sides ran: the median of the per-round ratios, with the
+ * quartiles of those ratios. Targets
  * of one round ran seconds apart, so each round's ratio compares like with like; on a shared 2-core
  * VM whose speed drifts by up to 2× between minutes, a ratio of two medians would not.
  */
@@ -35,7 +46,8 @@ export function ratios (rounds) {
   const r = {}
   const ratio = (label, a, b, f = (x) => x.rps) => {
     if (!rounds[a] || !rounds[b]) return
-    r[label] = median(rounds[a].map((run, i) => f(run) / f(rounds[b][i])))
+    const perRound = rounds[a].map((run, i) => f(run) / f(rounds[b][i]))
+    r[label] = { median: median(perRound), ...middleHalf(perRound) }
   }
   ratio('portvakt warm / baseline', 'warm', 'baseline')
   ratio('portvakt warm / nginx', 'warm', 'nginx')
@@ -88,8 +100,8 @@ export function formatTables (summary, ratioMap, fixed, labels, rate) {
   for (const [name, s] of Object.entries(summary)) {
     lines.push(`| ${labels[name] ?? name} | ${f0(s.rps)} (${f0(s.rpsMin)}–${f0(s.rpsMax)}) | ${f2(s.p50)} | ${f2(s.p99)} | ${f2(s.cpuPer10k)} | ${f0(s.rssMb)} | ${s.errors} |`)
   }
-  lines.push('', '| ratio | value |', '|---|---|')
-  for (const [label, value] of Object.entries(ratioMap)) lines.push(`| ${label} | ${f2(value)}× |`)
+  lines.push('', '| ratio (median of per-round ratios) | value | middle half of rounds |', '|---|---|---|')
+  for (const [label, value] of Object.entries(ratioMap)) lines.push(`| ${label} | ${f2(value.median)}× | ${f2(value.low)}–${f2(value.high)}× |`)
   if (Object.keys(fixed).length > 0) {
     lines.push('', `| at a fixed ${rate.toLocaleString('en')} req/s | p50 ms | p99 ms | added p50 ms | added p99 ms | errors |`, '|---|---|---|---|---|---|')
     for (const [name, x] of Object.entries(fixed)) {
