@@ -41,17 +41,22 @@ function responseInFlight (socket: Duplex): boolean {
   return (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage?.headersSent === true
 }
 
-/** Answer a client error (unparsable, head too large, too slow) in our own error format. */
-export function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed) return
+/**
+ * Answer a client error (unparsable, head too large, too slow) in our own error format; returns the
+ * refusal sent, or undefined when there was no one to answer or a response was already under way.
+ */
+export function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): GateError | undefined {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return undefined
   // Node hands over a request before it checks its body's framing, so the gate may already have
   // answered it (a Transfer-Encoding without chunked last), or a response may be streaming: a second
   // response would corrupt it. Let what is queued go out, then close.
   if (responseInFlight(socket)) {
     socket.end(() => { socket.destroy() })
-    return
+    return undefined
   }
-  answerOnSocket(socket, toGateError(err.code))
+  const refusal = toGateError(err.code)
+  answerOnSocket(socket, refusal)
+  return refusal
 }
 
 /**

@@ -98,12 +98,24 @@ function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord 
 export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
   const log = options.logger
   const limits = deriveLimits(options.upstreamTimeoutMs, options.limits)
+  // The access line holds only fields we build (never a header or a token), so it skips the redaction
+  // pass, which costs about as much as the rest of the line (measured in bench/, issue 6).
+  const accessLog = log.child({}, { redact: { paths: [] } })
+  // What never became a Fastify request (a CONNECT, a request Node's parser refused) is logged and
+  // counted like any refusal; the method and path only when the parser got that far.
+  const logUnread = (refusal: GateError, method: string | undefined, path: string | undefined, ms: number): void => {
+    accessLog.info({ method, path, status: refusal.status, outcome: refusal.outcome, code: refusal.code, ms: Math.round(ms * 100) / 100 }, 'access')
+    options.onRequestDone?.({ route: undefined, method: method ?? '', status: refusal.status, outcome: refusal.outcome, reason: undefined, code: refusal.code, seconds: ms / 1000, upstreamSeconds: undefined })
+  }
   const app = Fastify({
     http: { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs },
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: limits.idleSocketTimeoutMs,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (err, socket) => {
+      const refusal = answerClientError(err, socket)
+      if (refusal !== undefined) logUnread(refusal, undefined, undefined, 0)
+    },
     loggerInstance: log as FastifyBaseLogger,
     // One access line per request is written below; Fastify's two default lines would double the cost.
     logController: new LogController({ disableRequestLogging: true }),
@@ -171,9 +183,6 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     done(null, payload)
   })
 
-  // The access line holds only fields we build (never a header or a token), so it skips the redaction
-  // pass, which costs about as much as the rest of the line (measured in bench/, issue 6).
-  const accessLog = log.child({}, { redact: { paths: [] } })
   app.addHook('onResponse', (request, reply, done) => {
     logAccess(request, reply, accessLog)
     options.onRequestDone?.(recordOf(request, reply))
@@ -184,10 +193,8 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
   // logged and counted like any refusal.
   app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     const started = performance.now()
-    const err = refuseConnect(socket)
-    const ms = performance.now() - started
-    accessLog.info({ method: req.method, path: req.url, status: err.status, outcome: err.outcome, code: err.code, ms: Math.round(ms * 100) / 100 }, 'access')
-    options.onRequestDone?.({ route: undefined, method: req.method ?? 'CONNECT', status: err.status, outcome: err.outcome, reason: undefined, code: err.code, seconds: ms / 1000, upstreamSeconds: undefined })
+    const refusal = refuseConnect(socket)
+    logUnread(refusal, req.method, req.url, performance.now() - started)
   })
 
   app.setNotFoundHandler((request, reply) => {

@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, deriveLimits } from '../src/limits.js'
 import { createLogger } from '../src/log.js'
 import { buildServer } from '../src/server.js'
 import { build } from './helpers/build.js'
+import { scrape, valueOf } from './helpers/metrics.js'
 import { close, listen, startEchoUpstream } from './helpers/servers.js'
 import { TEST_ISSUER } from './helpers/tokens.js'
 
@@ -81,6 +82,11 @@ t.test('an unparsable request is answered 400 with our error code, no Bearer cha
   t.match(answer, /"code":"PORTVAKT_ERR_MALFORMED_REQUEST"/)
   t.notMatch(answer, /www-authenticate/i, 'not a credential problem (RFC 6750)')
   t.equal(h.upstream.seen.length, 0)
+  const line = h.logs().find((l) => l.msg === 'access' && l.code === 'PORTVAKT_ERR_MALFORMED_REQUEST')
+  t.match(line, { status: 400, outcome: 'bad_request' }, 'it has an access line, as every refusal does')
+  t.equal(line?.path, undefined, 'with no path: the parser never read one')
+  const metrics = await scrape(h.adminUrl)
+  t.equal(valueOf(metrics, 'portvakt_requests_total', { route: 'none', method: 'OTHER', status_class: '4xx', outcome: 'bad_request' }), 1, 'and is counted')
 })
 
 t.test('a slow streamed upload that outlasts the headers timeout arrives whole', async (t) => {
