@@ -60,6 +60,18 @@ export function answerClientError (err: NodeJS.ErrnoException, socket: Duplex): 
 }
 
 /**
+ * A CONNECT's target as the access line may show it: host and port only. Node's parser accepts a
+ * userinfo (`user:pw@host:443`) and a query in it, and neither may reach a log (README, Logs).
+ */
+export function connectTargetForLog (target: string | undefined): string | undefined {
+  if (target === undefined) return undefined
+  const noQuery = target.split(/[?#]/, 1)[0] ?? ''
+  const authority = noQuery.slice(noQuery.lastIndexOf('@') + 1)
+  const slash = authority.indexOf('/')
+  return slash === -1 ? authority : authority.slice(0, slash)
+}
+
+/**
  * Refuse a CONNECT and return the refusal, for the access line. Node hands CONNECT to the server's
  * 'connect' listeners, not to the request handler, and with none it closes the socket without a word.
  * Its target is a host and port (authority-form, RFC 9112 §3.2.3), not a path we could route.

@@ -5,12 +5,12 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { GateError, toErrorResponse, type Outcome, type TokenRejection } from './auth/errors.js'
+import { GateError, isOurFailure, toErrorResponse, type Outcome, type TokenRejection } from './auth/errors.js'
 import type { Claims, TokenVerifier } from './auth/token.js'
 import type { Route, RouteTable } from './config/routes.js'
 import { decide, type Decision } from './gate.js'
 import type { Logger } from './log.js'
-import { answerClientError, refuseConnect } from './client-error.js'
+import { answerClientError, connectTargetForLog, refuseConnect } from './client-error.js'
 import { deriveLimits, type ServerLimits } from './limits.js'
 import type { RequestRecord } from './metrics.js'
 import { registerForwarding } from './proxy/forward.js'
@@ -58,7 +58,7 @@ function sendError (request: FastifyRequest, reply: FastifyReply, err: GateError
     state.reason = err.reason
     state.code = err.code
   }
-  if (err.status >= 500) log.error({ code: err.code, route: state?.route?.id, err: err.cause ?? err }, err.message)
+  if (isOurFailure(err)) log.error({ code: err.code, route: state?.route?.id, err: err.cause ?? err }, err.message)
   const response = toErrorResponse(err)
   return reply.code(response.status).headers(response.headers).send(response.body)
 }
@@ -103,9 +103,9 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
   const accessLog = log.child({}, { redact: { paths: [] } })
   // What never became a Fastify request (a CONNECT, a request Node's parser refused) is logged and
   // counted like any refusal; the method and path only when the parser got that far.
-  const logUnread = (refusal: GateError, method: string | undefined, path: string | undefined, ms: number): void => {
-    accessLog.info({ method, path, status: refusal.status, outcome: refusal.outcome, code: refusal.code, ms: Math.round(ms * 100) / 100 }, 'access')
-    options.onRequestDone?.({ route: undefined, method: method ?? '', status: refusal.status, outcome: refusal.outcome, reason: undefined, code: refusal.code, seconds: ms / 1000, upstreamSeconds: undefined })
+  const logUnread = (refusal: GateError, method: string | undefined, path: string | undefined, ms: number | undefined): void => {
+    accessLog.info({ method, path, status: refusal.status, outcome: refusal.outcome, code: refusal.code, ms: ms === undefined ? undefined : Math.round(ms * 100) / 100 }, 'access')
+    options.onRequestDone?.({ route: undefined, method: method ?? '', status: refusal.status, outcome: refusal.outcome, reason: undefined, code: refusal.code, seconds: (ms ?? 0) / 1000, upstreamSeconds: undefined })
   }
   const app = Fastify({
     http: { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs },
@@ -114,7 +114,8 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     connectionTimeout: limits.idleSocketTimeoutMs,
     clientErrorHandler: (err, socket) => {
       const refusal = answerClientError(err, socket)
-      if (refusal !== undefined) logUnread(refusal, undefined, undefined, 0)
+      // No ms: when the parser gave up is known, when the request began is not.
+      if (refusal !== undefined) logUnread(refusal, undefined, undefined, undefined)
     },
     loggerInstance: log as FastifyBaseLogger,
     // One access line per request is written below; Fastify's two default lines would double the cost.
@@ -194,7 +195,7 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
   app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     const started = performance.now()
     const refusal = refuseConnect(socket)
-    logUnread(refusal, req.method, req.url, performance.now() - started)
+    logUnread(refusal, req.method, connectTargetForLog(req.url), performance.now() - started)
   })
 
   app.setNotFoundHandler((request, reply) => {

@@ -79,6 +79,32 @@ t.test('all three set and the metadata unreadable: the two given are used, unche
   t.equal(h.gateway.issuer.issuer, TEST_ISSUER)
 })
 
+t.test('all three set and the metadata without issuer or jwks_uri: nothing was compared, so it is unchecked too', async (t) => {
+  const empty = await startMetadataServer(t, {})
+  t.same(await resolveIssuer({ issuer: ISSUER, jwksUri: JWKS_URI, wellKnownUrl: empty.url, allowInsecure: false }, 2000), {
+    issuer: ISSUER,
+    jwksUri: JWKS_URI,
+    unchecked: `the metadata at MASKINPORTEN_WELL_KNOWN_URL (${empty.url}) has no issuer or jwks_uri`
+  })
+  const half = await startMetadataServer(t, { issuer: ISSUER })
+  t.match(await resolveIssuer({ issuer: ISSUER, jwksUri: JWKS_URI, wellKnownUrl: half.url, allowInsecure: false }, 2000), { unchecked: /has no jwks_uri$/ })
+})
+
+t.test('a metadata body that stalls is reported as the timeout it is, not as a document that is not JSON', async (t) => {
+  const stalling = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' })
+    res.write('{"issuer":')
+  })
+  const base = await listen(stalling)
+  t.teardown(async () => { await close(stalling) })
+  const url = `${base}/.well-known/oauth-authorization-server`
+  t.same(await resolveIssuer({ issuer: ISSUER, jwksUri: JWKS_URI, wellKnownUrl: url, allowInsecure: false }, 300), {
+    issuer: ISSUER,
+    jwksUri: JWKS_URI,
+    unchecked: `MASKINPORTEN_WELL_KNOWN_URL (${url}): the body did not arrive within 300 ms (PORTVAKT_JWKS_TIMEOUT)`
+  })
+})
+
 t.test('portvakt serve refuses to start when its three issuer variables disagree, naming both', async (t) => {
   const meta = await startMetadataServer(t, { issuer: 'https://maskinporten.no/', jwks_uri: 'http://127.0.0.1:9/jwks' })
   const run = runCli(t, process.execPath, [join(ROOT, 'dist', 'cli.js'), 'serve'], {

@@ -85,6 +85,7 @@ t.test('an unparsable request is answered 400 with our error code, no Bearer cha
   const line = h.logs().find((l) => l.msg === 'access' && l.code === 'PORTVAKT_ERR_MALFORMED_REQUEST')
   t.match(line, { status: 400, outcome: 'bad_request' }, 'it has an access line, as every refusal does')
   t.equal(line?.path, undefined, 'with no path: the parser never read one')
+  t.equal(line?.ms, undefined, 'and no duration: when the request began is not known')
   const metrics = await scrape(h.adminUrl)
   t.equal(valueOf(metrics, 'portvakt_requests_total', { route: 'none', method: 'OTHER', status_class: '4xx', outcome: 'bad_request' }), 1, 'and is counted')
 })

@@ -129,6 +129,14 @@ function quote (value: string): string {
   return '"' + value.replace(/["\\]/g, '') + '"'
 }
 
+/**
+ * Whether a refusal is a failure on our side (keys, upstream, a bug), logged as an error; a client's
+ * bad request is normal traffic (its access line says enough), even when its status is 501.
+ */
+export function isOurFailure (err: GateError): boolean {
+  return err.status >= 500 && err.outcome !== 'bad_request'
+}
+
 /** Map a GateError to its response: the one place statuses and challenges are decided. */
 export function toErrorResponse (err: GateError): ErrorResponse {
   const spec = SPECS[err.code]

@@ -26,7 +26,14 @@ async function fetchMetadata (url: string, timeoutMs: number, fetchImpl: typeof 
     await response.body?.cancel()
     throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}) answered ${response.status}`])
   }
-  const json: unknown = await response.json().catch(() => undefined)
+  let json: unknown
+  try {
+    json = await response.json()
+  } catch (err) {
+    // The head came in time but the body did not: a timeout, not a document that isn't JSON.
+    if ((err as Error).name === 'TimeoutError') throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}): the body did not arrive within ${timeoutMs} ms (PORTVAKT_JWKS_TIMEOUT)`])
+    json = undefined
+  }
   if (typeof json !== 'object' || json === null) throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}) did not answer a JSON object`])
   return json as Record<string, unknown>
 }
@@ -74,6 +81,9 @@ async function checkAgainstMetadata (source: IssuerSource & { issuer: string, jw
   }
   const problems = findDisagreements(source, source.wellKnownUrl, meta.issuer, meta.jwks_uri)
   if (problems.length > 0) throw new ConfigError('the issuer settings do not agree', problems)
+  // A document without the two fields compared nothing: say so, as for one that could not be read.
+  const missing = ['issuer', 'jwks_uri'].filter((field) => typeof meta[field] !== 'string')
+  if (missing.length > 0) return { issuer: source.issuer, jwksUri: source.jwksUri, unchecked: `the metadata at MASKINPORTEN_WELL_KNOWN_URL (${source.wellKnownUrl}) has no ${missing.join(' or ')}` }
   return { issuer: source.issuer, jwksUri: source.jwksUri }
 }
 

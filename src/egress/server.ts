@@ -7,11 +7,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { IncomingMessage } from 'node:http'
 import type { Duplex, Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { GateError, toErrorResponse } from '../auth/errors.js'
+import { GateError, isOurFailure, toErrorResponse } from '../auth/errors.js'
 import type { EgressTarget } from '../config/routes.js'
 import { METHODS } from '../config/route-schema.js'
 import type { Logger } from '../log.js'
-import { answerClientError, refuseConnect } from '../client-error.js'
+import { answerClientError, connectTargetForLog, refuseConnect } from '../client-error.js'
 import { checkTransferEncoding } from '../proxy/framing.js'
 import { checkPath } from '../proxy/path.js'
 import { buildOutboundHeaders, buildReturnHeaders, sendOutbound, type OutboundBody } from './outbound.js'
@@ -122,7 +122,7 @@ function countRequest (requests: EgressStats['requests'], name: string, status: 
 
 function sendError (reply: FastifyReply, err: GateError, log: Logger): void {
   const state = reply.request.egress
-  if (err.status >= 500) log.error({ code: err.code, egress: state?.name, err: err.cause ?? err.message }, err.message)
+  if (isOurFailure(err)) log.error({ code: err.code, egress: state?.name, err: err.cause ?? err.message }, err.message)
   const response = toErrorResponse(err)
   const body: Record<string, unknown> = { ...response.body }
   if (err instanceof TokenEndpointError) {
@@ -170,7 +170,7 @@ export async function buildEgressServer (options: EgressServerOptions): Promise<
   app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     const err = refuseConnect(socket)
     countRequest(requests, '-', err.status)
-    log.info({ method: req.method, path: req.url, status: err.status, code: err.code }, 'egress')
+    log.info({ method: req.method, path: connectTargetForLog(req.url), status: err.status, code: err.code }, 'egress')
   })
   app.setNotFoundHandler((request, reply) => { sendError(reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`), log) })
   app.setErrorHandler((error: { statusCode?: number, message: string }, _request, reply) => {

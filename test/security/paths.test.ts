@@ -113,6 +113,13 @@ t.test('path attacks', async (t) => {
     t.equal(access.length, targets.length)
   })
 
+  t.test('a CONNECT target is logged as host and port only: no userinfo, no query', async (t) => {
+    const res = await sendRaw(h.url, 'CONNECT user:SECRETPW@evil.com:443/?access_token=SECRET1 HTTP/1.1\r\nHost: evil.com:443\r\n\r\n')
+    t.equal(res.status, 400)
+    t.match(h.logs().filter((l) => l.msg === 'access' && l.method === 'CONNECT').at(-1), { path: 'evil.com:443', status: 400 })
+    t.notMatch(h.logText(), /SECRETPW|SECRET1|access_token/, 'neither reaches the log')
+  })
+
   t.test('refuses a raw # fragment in the target', async (t) => {
     for (const target of ['/public#/../api', '/api/v1/arbeidsforhold#x', '/public/#']) {
       assertDenied(t, h, await send(target), badPath)
