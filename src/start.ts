@@ -84,7 +84,7 @@ export function describeRoutes (table: RouteTable): object[] {
 export async function startGateway (settings: Settings, logger: Logger, fetchImpl: typeof fetch = fetch): Promise<Gateway> {
   const issuer = await resolveIssuer(settings.issuerSource, settings.jwks.timeoutMs, fetchImpl)
   if (issuer.unchecked !== undefined) {
-    logger.warn({ problem: issuer.unchecked }, 'MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI are used as set, unchecked: the metadata at MASKINPORTEN_WELL_KNOWN_URL could not be read to compare them')
+    logger.warn({ problem: issuer.unchecked }, 'MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI are used as set, unchecked: they could not be compared with the metadata at MASKINPORTEN_WELL_KNOWN_URL (problem says why)')
   }
   const holder = await RouteHolder.load(settings.routesFile)
   const table = holder.current

@@ -7,7 +7,7 @@ export interface Issuer {
   issuer: string
   jwksUri: string
   /**
-   * Set when all three variables were given but the metadata could not be read to compare them:
+   * Set when all three variables were given but could not be compared (metadata unreadable, or without the fields):
    * why. The two given are used as they are (the start-up log warns with this).
    */
   unchecked?: string

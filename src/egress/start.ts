@@ -6,6 +6,7 @@
 import type { Dispatcher } from 'undici'
 import type { EgressSettings } from '../config/env.js'
 import { ConfigError } from '../config/errors.js'
+import { describeProxyUrl } from '../config/proxy-url.js'
 import type { RouteTable } from '../config/routes.js'
 import type { Logger } from '../log.js'
 import { listenOrExplain } from '../listen-error.js'
@@ -44,12 +45,6 @@ export async function createDispatcher (proxy: EgressSettings['proxy']): Promise
   if (proxy.http === '' && proxy.https === '') return new Agent({ connections: 128 })
   // Every value is passed explicitly: undici would otherwise read process.env itself (STYLE §1).
   return new EnvHttpProxyAgent({ httpProxy: proxy.http, httpsProxy: proxy.https, noProxy: proxy.no, connections: 128 })
-}
-
-/** A proxy URL for the log: its host only, never credentials. */
-function describeProxy (href: string): string | undefined {
-  if (href === '') return undefined
-  try { return new URL(href).host } catch { return '(not a URL)' }
 }
 
 /** What logs (and `check`) say about the egress targets: no secrets in them, so all of it. */
@@ -91,7 +86,7 @@ export async function startEgress (options: EgressStartOptions): Promise<EgressL
   const address = server.app.server.address()
   const port = typeof address === 'object' && address !== null ? address.port : options.settings.port
   const proxy = options.settings.proxy
-  options.logger.info({ port, host: EGRESS_HOST, tokenEndpoint: endpoint, proxy: describeProxy(proxy.https !== '' ? proxy.https : proxy.http), noProxy: proxy.no || undefined, egress: describeEgress(table) }, 'egress listening')
+  options.logger.info({ port, host: EGRESS_HOST, tokenEndpoint: endpoint, proxy: describeProxyUrl(proxy.https !== '' ? proxy.https : proxy.http), noProxy: proxy.no || undefined, egress: describeEgress(table) }, 'egress listening')
   return {
     port,
     stats: server.stats,
