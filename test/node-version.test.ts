@@ -4,8 +4,10 @@
  * scripts and this suite run on, and @types/node. The Dockerfile's stage and the executable's
  * embedded Node are checked in test/dockerfile.test.ts and test/exe.test.ts.
  */
+import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { readPackageJson, requiredNodeMajor } from './helpers/node-version.js'
 
@@ -35,6 +37,17 @@ t.test('npm scripts and this suite run on that Node, not on the machine\'s own',
   const pinned = pkg.optionalDependencies?.[name]
   // Elsewhere (macOS, say) the suite runs on a Node 26 installed by hand, of any minor.
   if (pinned !== undefined) t.equal(process.version, `v${pinned}`, `the Node ${name} installs`)
+})
+
+t.test('npm ci on an older Node does not warn that portvakt wants Node 26: it installs Node 26', async (t) => {
+  // npm checks a project's engines against the Node npm runs on, which may be the machine's older
+  // one; package.json devEngines (what working on portvakt needs: a Node that runs npm) replaces
+  // that check for the project itself. npm test and npx name the Node and the npm that started them.
+  const npmNode = process.env.npm_node_execpath
+  const npmCli = process.env.npm_execpath
+  if (npmNode === undefined || npmCli === undefined) throw new Error('run through npm test or npx tap: npm_node_execpath and npm_execpath tell which npm to ask')
+  const { stderr } = await promisify(execFile)(npmNode, [npmCli, 'install', '--dry-run', '--no-audit', '--no-fund'], { cwd: ROOT })
+  t.notMatch(stderr, /EBADDEVENGINES|EBADENGINE[^\n]*\n[^\n]*package: 'portvakt@/, `npm on ${npmNode}: no engine warning for portvakt itself`)
 })
 
 t.test('@types/node describes the same major', async (t) => {
