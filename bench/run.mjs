@@ -1,7 +1,9 @@
 // `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b] [--extra nocache,nolog,lean,cluster2]
-// [--before label=<dist dir>]… [--rate 1000] [--no-stream]`: every target in one run, rounds alternating A B C … A B C …,
+// [--before label=<dist dir>]… [--before-node label=<node binary>]… [--rate 1000] [--no-stream]`: every target in one run,
+// rounds alternating A B C … A B C …,
 // then latency at a fixed 1,000 req/s, then 1 GiB up and down through portvakt for RSS.
 // Everything listens on 127.0.0.1 only, and every process started here is stopped at the end.
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
@@ -11,7 +13,7 @@ import { startIssuer, ISSUER, SCOPE } from './lib/issuer.mjs'
 import { runFixedRate, runWrk, prepareWrk } from './lib/load.mjs'
 import { ensureInstalled, writeHaproxyConf, writeNginxConf } from './lib/peers.mjs'
 import { cpuSeconds, freePort, rssMb, startChild, stopAll, waitForPort } from './lib/processes.mjs'
-import { formatTables, ratios, summarise, summariseFixed } from './lib/report.mjs'
+import { fixedRatios, formatTables, ratios, summarise, summariseFixed } from './lib/report.mjs'
 import { measureStreaming } from './lib/stream.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -23,6 +25,7 @@ const { values: args } = parseArgs({
     targets: { type: 'string', default: 'direct,baseline,floor,warm,cold,nginx,haproxy' },
     extra: { type: 'string', default: '' },
     before: { type: 'string', multiple: true, default: [] },
+    'before-node': { type: 'string', multiple: true, default: [] },
     rate: { type: 'string', default: '1000' },
     'no-stream': { type: 'boolean', default: false }
   }
@@ -75,17 +78,30 @@ const EXTRAS = {
 const EXTRA_CLI = { cluster2: join(root, 'bench/servers/portvakt-cluster.mjs') }
 // --before label=dist-dir (repeatable): the same warm load against another build, e.g. an older commit's,
 // and the cold load too when cold is a target (a lever on the cold path shows in the same run).
-const befores = args.before.map((spec) => {
-  const [label, distDir] = spec.includes('=') ? spec.split('=', 2) : ['before', spec]
-  LABELS[`warm@${label}`] = `portvakt warm, ${label} build`
-  LABELS[`cold@${label}`] = `portvakt cold, ${label} build`
-  return { name: `warm@${label}`, cold: `cold@${label}`, distDir }
+// --before-node label=<node binary> (repeatable): that build (or, without a --before of the same label,
+// this one) on another Node, and the Node floor too when floor is a target: a runtime's cost shows in
+// the same run. The floor is the one beside that build (<dist dir>/../bench/servers/floor.mjs), with
+// that build's node_modules.
+const beforeNodes = new Map(args['before-node'].map((spec) => {
+  const [label, node] = spec.split('=', 2)
+  if (node === undefined) throw new Error(`--before-node ${spec}: expected label=<node binary>`)
+  return [label, node]
+}))
+const beforeDists = new Map(args.before.map((spec) => spec.includes('=') ? spec.split('=', 2) : ['before', spec]))
+const befores = [...new Set([...beforeDists.keys(), ...beforeNodes.keys()])].map((label) => {
+  const node = beforeNodes.get(label) ?? process.execPath
+  const nodeVersion = execFileSync(node, ['--version']).toString().trim()
+  const on = beforeNodes.has(label) ? ` on Node ${nodeVersion}` : ''
+  LABELS[`warm@${label}`] = `portvakt warm, ${label} build${on}`
+  LABELS[`cold@${label}`] = `portvakt cold, ${label} build${on}`
+  LABELS[`floor@${label}`] = `Node floor, ${label}${on}`
+  return { label, name: `warm@${label}`, cold: `cold@${label}`, floor: beforeNodes.has(label) ? `floor@${label}` : undefined, distDir: beforeDists.get(label) ?? join(root, 'dist'), node, nodeVersion }
 })
 
-async function startPortvakt (name, upstreamPort, jwksUri, env = {}, cli = join(root, 'dist/cli.js')) {
+async function startPortvakt (name, upstreamPort, jwksUri, env = {}, cli = join(root, 'dist/cli.js'), node = process.execPath) {
   const port = await freePort()
   const adminPort = await freePort()
-  const child = startChild(name, process.execPath, [cli, 'serve'], {
+  const child = startChild(name, node, [cli, 'serve'], {
     logFile: join(dir, `${name}.log`),
     stdoutFifo: join(dir, `${name}.stdout`),
     env: {
@@ -160,9 +176,13 @@ async function main () {
     add(`warm-${extra}`, pv.child, pv.port)
   }
   for (const b of befores) {
-    const pv = await startPortvakt(b.name.replace('@', '-'), upstreamPort, issuer.jwksUri, {}, join(b.distDir, 'cli.js'))
+    const pv = await startPortvakt(b.name.replace('@', '-'), upstreamPort, issuer.jwksUri, {}, join(b.distDir, 'cli.js'), b.node)
     add(b.name, pv.child, pv.port)
     if (wanted.has('cold')) add(b.cold, pv.child, pv.port, 'cold')
+    if (wanted.has('floor') && b.floor !== undefined) {
+      const port = await freePort()
+      add(b.floor, startChild(b.floor.replace('@', '-'), b.node, [join(b.distDir, '..', 'bench/servers/floor.mjs'), String(port), `http://127.0.0.1:${upstreamPort}`], { logFile: join(dir, `${b.floor.replace('@', '-')}.log`) }), port)
+    }
   }
   if (wanted.has('nginx')) {
     const port = await freePort()
@@ -219,16 +239,17 @@ async function main () {
 
   const summary = summarise(results)
   const ratioMap = ratios(results)
-  const table = formatTables(summary, ratioMap, fixed, LABELS, Number(args.rate))
-  const environment = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtEnd: loadavg(), date: new Date().toISOString() }
+  const table = formatTables(summary, ratioMap, fixed, LABELS, Number(args.rate), fixedRatios(fixedResults))
+  const environment = { node: process.version, befores: befores.map((b) => ({ label: b.label, distDir: b.distDir, node: b.node, nodeVersion: b.nodeVersion })), cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtEnd: loadavg(), date: new Date().toISOString() }
   const settings = { rate: Number(args.rate), fixedRounds, fixedSeconds, quick, rounds, seconds, connections: CONNECTIONS, path: PATH, warmTokens: WARM_TOKENS, coldTokens: COLD_TOKENS, benchCacheSize: CACHE_SIZE }
   mkdirSync(join(root, 'bench/results'), { recursive: true })
-  writeFileSync(join(root, 'bench/results/latest.json'), JSON.stringify({ environment, settings, summary, ratios: ratioMap, fixedRate: fixed, streaming, rounds: results, notes }, null, 2) + '\n')
+  writeFileSync(join(root, 'bench/results/latest.json'), JSON.stringify({ environment, settings, summary, ratios: ratioMap, fixedRate: fixed, fixedRateRatios: fixedRatios(fixedResults), streaming, rounds: results, notes }, null, 2) + '\n')
   process.stdout.write(`\n${table}\n`)
   if (streaming !== undefined) {
     process.stdout.write(`\n1 GiB through portvakt: upload RSS +${streaming.upload.growthMb.toFixed(1)} MB (${streaming.upload.mbPerSec.toFixed(0)} MB/s), download RSS +${streaming.download.growthMb.toFixed(1)} MB (${streaming.download.mbPerSec.toFixed(0)} MB/s)\n`)
   }
   for (const note of notes) process.stdout.write(`note: ${note}\n`)
+  for (const b of befores) process.stdout.write(`@${b.label}: ${b.distDir} on ${b.node} (${b.nodeVersion}); the rest on ${process.execPath} (${process.version})\n`)
   process.stdout.write(`\n${environment.cpus} CPUs (${environment.cpuModel}), load average at end ${environment.loadavgAtEnd.map((x) => x.toFixed(2)).join(' ')}; results in bench/results/latest.json\n`)
   await issuer.close()
   log('done')

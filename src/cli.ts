@@ -8,7 +8,7 @@ function usage (message: string, help: string): void {
   process.exitCode = 2
 }
 
-// No top-level await anywhere here: the single executable is a CommonJS bundle (Node 20's SEA runs only CommonJS).
+// No top-level await anywhere here: the single executable is a CommonJS bundle (scripts/build-exe.mjs).
 const [command = 'serve', ...rest] = process.argv.slice(2)
 if (isCommand(command)) {
   const call = parseCommand(command, rest)

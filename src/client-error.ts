@@ -28,7 +28,7 @@ function toGateError (code: string | undefined): GateError {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW': return new GateError('PORTVAKT_ERR_HEADERS_TOO_LARGE', 'the request headers are too large')
     case 'ERR_HTTP_REQUEST_TIMEOUT': return new GateError('PORTVAKT_ERR_REQUEST_TIMEOUT', 'the request headers did not arrive in time')
-    // A raw control character or byte over 0x7f in the target (Node 20's llhttp, strict mode).
+    // A raw control character or byte over 0x7f in the target (llhttp, strict mode).
     case 'HPE_INVALID_URL': return new GateError('PORTVAKT_ERR_BAD_PATH', 'the path holds a raw control character or non-ASCII byte; percent-encode non-ASCII characters (RFC 3986 §2.1)')
   }
   if (code !== undefined && FRAMING_CODES.has(code)) return badFraming()

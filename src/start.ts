@@ -161,6 +161,8 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     if (running) logger.info('shutdown: egress listener closed')
   }
   logger.info({
+    // The runtime's version answers "is this pod on a Node with that fix?" (the executable embeds its own).
+    node: process.version,
     settings: describeSettings(settings),
     issuer: issuer.issuer,
     jwksUri: issuer.jwksUri,

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { parseDockerfile, readCopy, type Stage } from './helpers/dockerfile.js'
+import { requiredNodeMajor } from './helpers/node-version.js'
 
 const ROOT = process.cwd()
 const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
@@ -32,9 +33,12 @@ function isIgnored (path: string): boolean {
 
 t.test('is multi-stage: builds with the toolchain, runs from a minimal image without Node', async (t) => {
   t.ok(stages.length >= 2)
-  t.match(build.image, /^node:20\./, 'the build stage has the Node toolchain CI uses')
+  t.match(build.image, new RegExp(`^node:${requiredNodeMajor()}\\.\\d+-`), 'the build stage has the Node major package.json engines requires')
   t.notMatch(runtime.image, /node/, 'the runtime image has no Node of its own')
   t.match(runtime.image, /^gcr\.io\/distroless\//)
+  const debian: Record<string, string> = { bookworm: '12', trixie: '13' }
+  const release = debian[/-(\w+)$/.exec(build.image)?.[1] ?? '']
+  t.ok(release !== undefined && runtime.image.includes(`-debian${release}:`), `${runtime.image} is the Debian release ${build.image} builds on`)
 })
 
 t.test('every COPY from the build context names a file that exists and is not .dockerignored', async (t) => {

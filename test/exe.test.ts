@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { launchPortvakt, ROOT, runCli, startedPort } from './helpers/cli.js'
+import { requiredNodeMajor } from './helpers/node-version.js'
 
 const run = promisify(execFile)
 
@@ -55,7 +56,12 @@ t.test('the single executable serves the end-to-end curl test with no Node and n
     cwd: dir,
     env: { PATH: '/nonexistent', PORTVAKT_ROUTES: 'config/routes.yaml' }
   })
-  const port = startedPort(await portvakt.waitFor(/"msg":"portvakt started"/))
+  const started = await portvakt.waitFor(/"msg":"portvakt started"/)
+  const port = startedPort(started)
+  // The executable embeds the Node that built it: the one this suite runs on, the major engines names.
+  const embedded = (JSON.parse(started) as { node: string }).node
+  t.equal(embedded, process.version, 'the executable embeds the Node that npm run build:exe ran on')
+  t.equal(embedded.split('.')[0], `v${requiredNodeMajor()}`, 'that Node is the major package.json engines requires')
   await portvakt.waitFor(/"msg":"app accepts connections"/)
   const url = `http://127.0.0.1:${port}/api/v1/arbeidsforhold/42`
 

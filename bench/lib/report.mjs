@@ -67,6 +67,13 @@ export function ratios (rounds) {
   ratio('req per CPU-s: Node floor / haproxy+jwt', 'haproxy', 'floor', cpuPerRequest)
   for (const extra of Object.keys(rounds).filter((k) => k.startsWith('warm-') || k.startsWith('warm@'))) ratio(`portvakt warm / ${extra}`, 'warm', extra)
   for (const before of Object.keys(rounds).filter((k) => k.startsWith('cold@'))) ratio(`portvakt cold / ${before}`, 'cold', before)
+  // Against another build or Node (--before, --before-node): CPU per request and RSS too, per round.
+  for (const other of Object.keys(rounds).filter((k) => k.includes('@'))) {
+    const base = other.slice(0, other.indexOf('@'))
+    if (base === 'floor') ratio(`Node floor / ${other}`, base, other)
+    ratio(`req per CPU-s: ${base} / ${other}`, other, base, cpuPerRequest)
+    if (base !== 'cold') ratio(`RSS after load: ${base} / ${other}`, base, other, (run) => run.rssMb)
+  }
   return r
 }
 
@@ -94,8 +101,23 @@ export function summariseFixed (rounds) {
   return out
 }
 
+/**
+ * At the fixed rate, each target against its other build or Node (`name@label`): the median of the
+ * per-round p99 ratios, with their middle half, and the median per-round p99 difference in ms.
+ */
+export function fixedRatios (rounds) {
+  const out = {}
+  for (const other of Object.keys(rounds).filter((k) => k.includes('@'))) {
+    const base = other.slice(0, other.indexOf('@'))
+    if (rounds[base] === undefined) continue
+    const perRound = rounds[base].map((run, i) => run.p99 / rounds[other][i].p99)
+    out[`p99: ${base} / ${other}`] = { median: median(perRound), ...middleHalf(perRound), diffMs: median(rounds[base].map((run, i) => run.p99 - rounds[other][i].p99)) }
+  }
+  return out
+}
+
 /** Markdown tables: throughput, ratios, latency at a fixed rate. */
-export function formatTables (summary, ratioMap, fixed, labels, rate) {
+export function formatTables (summary, ratioMap, fixed, labels, rate, fixedRatioMap = {}) {
   const lines = ['| target | req/s median (min–max) | p50 ms | p99 ms | CPU-s / 10k req | RSS after load MB | errors |', '|---|---|---|---|---|---|---|']
   for (const [name, s] of Object.entries(summary)) {
     lines.push(`| ${labels[name] ?? name} | ${f0(s.rps)} (${f0(s.rpsMin)}–${f0(s.rpsMax)}) | ${f2(s.p50)} | ${f2(s.p99)} | ${f2(s.cpuPer10k)} | ${f0(s.rssMb)} | ${s.errors} |`)
@@ -108,6 +130,10 @@ export function formatTables (summary, ratioMap, fixed, labels, rate) {
       const added = name === 'direct' || x.addedP50 === undefined ? ['–', '–'] : [f2(x.addedP50), f2(x.addedP99)]
       lines.push(`| ${labels[name] ?? name} | ${f2(x.p50)} | ${f2(x.p99)} | ${added[0]} | ${added[1]} | ${x.errors} |`)
     }
+  }
+  if (Object.keys(fixedRatioMap).length > 0) {
+    lines.push('', `| at ${rate.toLocaleString('en')} req/s (median of per-round ratios) | value | middle half of rounds | p99 difference ms |`, '|---|---|---|---|')
+    for (const [label, v] of Object.entries(fixedRatioMap)) lines.push(`| ${label} | ${f2(v.median)}× | ${f2(v.low)}–${f2(v.high)}× | ${f2(v.diffMs)} |`)
   }
   return lines.join('\n')
 }
