@@ -4,7 +4,7 @@
 import { createServer } from 'node:http'
 import { parseRoutes } from '../dist/config/routes.js'
 import { startEgress } from '../dist/egress/start.js'
-import { createLogger } from '../dist/log.js'
+import { createLogger } from '../dist/observe/log.js'
 
 async function listen (server) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -8,9 +8,9 @@ import { loadSettings, type Settings } from './config/env.js'
 import { formatBanner } from './dev/banner.js'
 import { DEFAULT_ISSUER_PORT, loadDevConfig } from './dev/dev-config.js'
 import { startDev } from './dev/start-dev.js'
-import { appAddress, Launcher } from './launcher.js'
-import { createLogger, type Logger } from './log.js'
-import { createOutboundHttp, type OutboundHttp } from './outbound.js'
+import { appAddress, Launcher } from './launcher/launcher.js'
+import { createLogger, type Logger } from './observe/log.js'
+import { createOutboundHttp, type OutboundHttp } from './http/client.js'
 import { startGateway, type Gateway } from './start.js'
 
 /** Report a start-up failure on stderr and exit 1: config errors plainly, others with their message. */

@@ -10,7 +10,7 @@ import { loadDevConfig } from '../src/dev/dev-config.js'
 import { loadDevKey } from '../src/dev/dev-key.js'
 import { startDevIssuer } from '../src/dev/issuer.js'
 import { startDev, type DevRun } from '../src/dev/start-dev.js'
-import { createLogger } from '../src/log.js'
+import { createLogger } from '../src/observe/log.js'
 import { build } from './helpers/build.js'
 import { findFreePort } from './helpers/processes.js'
 

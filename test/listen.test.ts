@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { describeListenError } from '../src/listen-error.js'
+import { describeListenError } from '../src/http/listen-error.js'
 import { runCli } from './helpers/process.js'
 import { TEST_ISSUER } from './helpers/tokens.js'
 

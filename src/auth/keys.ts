@@ -15,7 +15,7 @@
  * failure is reported like an outage.
  */
 import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose'
-import { GateError } from './errors.js'
+import { GateError } from '../http/errors.js'
 
 /** Largest JWKS document we read; a real one is a few KB. */
 export const MAX_JWKS_BYTES = 1024 * 1024

@@ -3,14 +3,14 @@
  * token's lifetime) costs a hash and a map lookup instead of an RS256 verification (25–80 µs).
  *
  * What it caches is only the result of the signature + issuer + time checks: the claims. Per-route
- * audience, scope and consumer checks still run on every request (gate.ts → authorize). Failures are
+ * audience, scope and consumer checks still run on every request (gate/decide.ts → authorize). Failures are
  * never cached, so the cache can only skip work the full check already passed. An entry is a miss
  * from the moment the full check would refuse the token on time grounds (exp, or iat older than the
  * allowed lifetime, each with the same clock tolerance), so the clock moving on is never ignored.
  * Keys are SHA-256 digests: a heap dump holds no usable token, and every entry has the same key size.
  */
 import { hash } from 'node:crypto'
-import type { Claims, KeySetView, TokenVerifier } from './token.js'
+import type { Claims, KeySetView, TokenVerifier } from './verify.js'
 
 /** Bounds and time policy for the cache; tolerance and lifetime must equal the verifier's policy. */
 export interface TokenCacheOptions {

@@ -4,7 +4,7 @@
  */
 import { loadSettings, type Settings } from '../config/env.js'
 import { ConfigError } from '../config/errors.js'
-import type { Logger } from '../log.js'
+import type { Logger } from '../observe/log.js'
 import { startGateway, type Gateway } from '../start.js'
 import { DEV_HOST, type DevConfig } from './dev-config.js'
 import { loadDevKey, type DevKey } from './dev-key.js'
@@ -56,7 +56,7 @@ export async function startDev (config: DevConfig, logger: Logger): Promise<DevR
       NAIS_TOKEN_ENDPOINT: config.gatewayEnv.NAIS_TOKEN_ENDPOINT ?? issuer.tokenEndpoint,
       ...(demo === undefined ? {} : { PORTVAKT_UPSTREAM: demo.url })
     })
-    // The gateway names its own listener's variable when a port is taken (listen-error.ts).
+    // The gateway names its own listener's variable when a port is taken (http/listen-error.ts).
     const gateway = await startGateway(settings, logger)
     closers.push(gateway.close)
     // Edit the YAML, the next curl sees it (issue 3); a bad edit is logged and the old table keeps serving.

@@ -6,7 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { GateError } from '../auth/errors.js'
+import { GateError } from '../http/errors.js'
 import { copyEndToEnd, toUpstreamResponseHeaders } from '../proxy/hop-by-hop.js'
 
 // Besides hop-by-hop headers (the gate's rule, proxy/hop-by-hop.ts), the ones this hop sets itself.

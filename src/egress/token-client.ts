@@ -3,7 +3,7 @@
  * POST per (target, resource), cached until `expires_in` minus a margin, one fetch in flight per key
  * however many requests wait for it. Failures are thrown as data and never cached.
  */
-import { GateError } from '../auth/errors.js'
+import { GateError } from '../http/errors.js'
 
 /** What a token is asked for: the space-joined scopes and the optional audience. */
 export interface TokenSpec {

@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Pool, type Dispatcher } from 'undici'
-import { GateError } from '../auth/errors.js'
+import { GateError } from '../http/errors.js'
 import { toUpstreamRequestHeaders } from './headers.js'
 import { toUpstreamResponseHeaders } from './hop-by-hop.js'
 

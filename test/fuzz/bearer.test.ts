@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { extractBearer, MAX_TOKEN_LENGTH } from '../../src/auth/bearer.js'
-import { GateError } from '../../src/auth/errors.js'
+import { GateError } from '../../src/http/errors.js'
 import { fuzzRuns } from '../helpers/fuzz.js'
 
 const CODES = new Set(['PORTVAKT_ERR_TOKEN_MISSING', 'PORTVAKT_ERR_BAD_REQUEST', 'PORTVAKT_ERR_TOKEN_INVALID'])

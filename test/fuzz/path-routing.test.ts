@@ -7,10 +7,10 @@
  */
 import fc from 'fast-check'
 import t from 'tap'
-import { GateError } from '../../src/auth/errors.js'
+import { GateError } from '../../src/http/errors.js'
 import { parseRoutes } from '../../src/config/routes.js'
-import { matchRoute } from '../../src/proxy/match.js'
-import { checkPath } from '../../src/proxy/path.js'
+import { matchRoute } from '../../src/gate/match.js'
+import { checkPath } from '../../src/gate/path.js'
 import { build, TEST_ROUTES } from '../helpers/build.js'
 import { fuzzRuns, modelUpstreamPath, rawTarget } from '../helpers/fuzz.js'
 import { rawGet, sendRaw } from '../helpers/attack.js'

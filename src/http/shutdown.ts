@@ -5,8 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Readiness } from './admin/readiness.js'
-import type { Logger } from './log.js'
+import type { Readiness } from '../admin/readiness.js'
+import type { Logger } from '../observe/log.js'
 
 /** How long to keep serving after the signal, and how long to wait for in-flight requests. */
 export interface ShutdownTimes {

@@ -1,19 +1,19 @@
 /**
  * buildServer: wires the gate, forwarding and the access log into one Fastify instance. It holds no
- * decisions of its own (those are in gate.ts) and never listens (main.ts does).
+ * decisions of its own (those are in decide.ts) and never listens (main.ts does).
  */
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { GateError, isOurFailure, toErrorResponse, type Outcome, type TokenRejection } from './auth/errors.js'
-import type { Claims, TokenVerifier } from './auth/token.js'
-import type { Route, RouteTable } from './config/routes.js'
-import { decide, type Decision } from './gate.js'
-import type { Logger } from './log.js'
-import { answerClientError, connectTargetForLog, refuseConnect } from './client-error.js'
-import { deriveLimits, type ServerLimits } from './limits.js'
-import type { RequestRecord } from './metrics.js'
-import { registerForwarding } from './proxy/forward.js'
+import { GateError, isOurFailure, toErrorResponse, type Outcome, type TokenRejection } from '../http/errors.js'
+import type { Claims, TokenVerifier } from '../auth/verify.js'
+import type { Route, RouteTable } from '../config/routes.js'
+import { decide, type Decision } from './decide.js'
+import type { Logger } from '../observe/log.js'
+import { answerClientError, connectTargetForLog, refuseConnect } from '../http/client-error.js'
+import { deriveLimits, type ServerLimits } from '../http/limits.js'
+import type { RequestRecord } from '../observe/metrics.js'
+import { registerForwarding } from '../proxy/forward.js'
 
 /** Per-request state the gate leaves for forwarding and the access log. */
 export interface RequestState {
@@ -47,7 +47,7 @@ export interface ServerOptions {
   onRequestDone?: (record: RequestRecord) => void
   /** true once shutdown has begun: responses then close their connection */
   draining?: () => boolean
-  /** overrides for the listener limits (tests); see limits.ts for the defaults and why */
+  /** overrides for the listener limits (tests); see http/limits.ts for the defaults and why */
   limits?: Partial<ServerLimits>
 }
 
@@ -137,7 +137,7 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
   })
   app.decorateRequest('portvakt', null)
 
-  // Callback-style hooks: a cached token is decided without a promise (gate.ts), so a warm request
+  // Callback-style hooks: a cached token is decided without a promise (decide.ts), so a warm request
   // costs no microtask round trips here either (issue 6).
   app.addHook('onRequest', (request, reply, done) => {
     const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }

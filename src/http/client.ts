@@ -5,7 +5,7 @@
  * settings), never taken from the process here; empty strings stop undici looking at process.env.
  */
 import { EnvHttpProxyAgent, fetch as undiciFetch } from 'undici'
-import type { OutboundProxy } from './config/env.js'
+import type { OutboundProxy } from '../config/env.js'
 
 /** A fetch for outbound calls and the way to release its connections. */
 export interface OutboundHttp {

@@ -4,7 +4,7 @@
  * still-gzipped bytes; forwarding drops Transfer-Encoding (hop-by-hop) and sends them with a
  * Content-Length, so the upstream would take the coded bytes for the body itself.
  */
-import { GateError } from '../auth/errors.js'
+import { GateError } from '../http/errors.js'
 
 // Node trims the value and joins repeated lines with ", ", so anything but one `chunked` fails here.
 const CHUNKED_ONLY = /^[ \t]*chunked[ \t]*$/i

@@ -4,12 +4,12 @@
  * rejection reason, fetch trigger), never from raw request paths, so cardinality stays bounded.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { TokenCacheStats } from './auth/token-cache.js'
-import type { EgressStats } from './egress/server.js'
-import type { ErrorCode, Outcome, TokenRejection } from './auth/errors.js'
-import type { FetchResult, KeyStatus } from './auth/keys.js'
-import type { ReloadResult } from './config/route-holder.js'
-import { METHODS } from './config/route-schema.js'
+import type { TokenCacheStats } from '../auth/token-cache.js'
+import type { EgressStats } from '../egress/server.js'
+import type { ErrorCode, Outcome, TokenRejection } from '../http/errors.js'
+import type { FetchResult, KeyStatus } from '../auth/keys.js'
+import type { ReloadResult } from '../config/route-holder.js'
+import { METHODS } from '../config/route-schema.js'
 
 /** What one finished request was; built by the server's onResponse hook. */
 export interface RequestRecord {

@@ -13,7 +13,7 @@
  */
 import { KeyObject, constants, verify as verifySignature } from 'node:crypto'
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
-import { GateError, type TokenRejection } from './errors.js'
+import { GateError, type TokenRejection } from '../http/errors.js'
 
 /** What the policy needs from settings. */
 export interface TokenPolicy {
