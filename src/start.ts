@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { Readiness } from './admin/readiness.js'
 import { buildAdminServer } from './admin/server.js'
 import { KeyStore } from './auth/keys.js'
+import { createPolicy } from './auth/policy.js'
 import { createTokenVerifier } from './auth/verify.js'
 import { TokenCache, cacheVerifier } from './auth/token-cache.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
@@ -98,14 +99,11 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     // The listener follows the table: started by the first egress targets, stopped when none are left.
     if (result.ok) void egress.follow()
   })
-  const tokenCache = new TokenCache({
-    maxEntries: settings.tokenCacheSize,
-    maxBytes: TOKEN_CACHE_MAX_BYTES,
-    clockToleranceSec: settings.clockToleranceSec,
-    maxTokenLifetimeSec: settings.maxTokenLifetimeSec
-  })
+  const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
+  const tokenCache = new TokenCache({ maxEntries: settings.tokenCacheSize, maxBytes: TOKEN_CACHE_MAX_BYTES, policy })
   const keys = new KeyStore({
     jwksUri: issuer.jwksUri,
+    algorithms: policy.algorithms,
     ...settings.jwks,
     fetch: fetchImpl,
     onFetch: (result) => {
@@ -116,12 +114,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
       else logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
     }
   })
-  const verify = cacheVerifier(createTokenVerifier({
-    issuer: issuer.issuer,
-    algorithms: settings.algorithms,
-    clockToleranceSec: settings.clockToleranceSec,
-    maxTokenLifetimeSec: settings.maxTokenLifetimeSec
-  }, keys.getKey, { keys }), tokenCache, keys)
+  const verify = cacheVerifier(createTokenVerifier(policy, keys.getKey, { keys }), tokenCache, keys)
   const app = await buildServer({
     upstream: settings.upstream,
     upstreamTimeoutMs: settings.upstreamTimeoutMs,

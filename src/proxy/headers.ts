@@ -3,7 +3,7 @@
  * client-sent forwarding or method-override headers are dropped so the app can't be misled by them.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Claims } from '../auth/verify.js'
+import type { Claims } from '../auth/claims.js'
 import { copyEndToEnd } from './hop-by-hop.js'
 
 /** The identity headers portvakt sets for the upstream. */
