@@ -39,7 +39,7 @@ export class TokenEndpointError extends GateError {
   readonly errorDescription: string | undefined
 
   constructor (error: string, errorDescription: string | undefined, cause?: unknown) {
-    super('PORTVAKT_ERR_TOKEN_ENDPOINT', `no token from NAIS_TOKEN_ENDPOINT: ${error}`, { cause })
+    super('PORTVAKT_ERR_TOKEN_ENDPOINT', `no token from NAIS_TOKEN_ENDPOINT: ${error}`, { oauth: { error, description: errorDescription }, cause })
     this.error = error
     this.errorDescription = errorDescription
   }
