@@ -23,7 +23,8 @@ const endpointUrl = await listen(endpoint)
 const targetUrl = await listen(target)
 const table = parseRoutes(`egress:\n  - { name: bench, url: "${targetUrl}/v1", scopes: [bench:a] }\n`, 'bench.yaml')
 const egress = await startEgress({
-  settings: { tokenEndpoint: `${endpointUrl}/token`, port: 0, timeoutMs: 30_000, refreshIntervalMs: 10_000, proxy: { http: '', https: '', no: '' } },
+  settings: { tokenEndpoint: `${endpointUrl}/token`, port: 0, timeoutMs: 30_000, refreshIntervalMs: 10_000 },
+  proxy: { httpProxy: '', httpsProxy: '', noProxy: '' },
   routes: () => table,
   logger: createLogger('warn')
 })

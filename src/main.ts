@@ -10,7 +10,7 @@ import { DEFAULT_ISSUER_PORT, loadDevConfig } from './dev/dev-config.js'
 import { startDev } from './dev/start-dev.js'
 import { appAddress, Launcher } from './launcher/launcher.js'
 import { createLogger, type Logger } from './observe/log.js'
-import { createOutboundHttp, type OutboundHttp } from './http/client.js'
+import { createOutboundHttp, issuerClientOptions, type OutboundHttp } from './http/client.js'
 import { startGateway, type Gateway } from './start.js'
 
 /** Report a start-up failure on stderr and exit 1: config errors plainly, others with their message. */
@@ -30,7 +30,7 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
   }
   const logger = createLogger(settings.logLevel)
   // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
-  const outbound = createOutboundHttp(settings.outboundProxy, settings.jwks.timeoutMs)
+  const outbound = createOutboundHttp(settings.proxy, issuerClientOptions(settings.jwks.timeoutMs))
   const gateway = await startGateway(settings, logger, outbound.fetch).catch(failStart)
   const launcher = appCommand === undefined ? undefined : launchApp(settings, appCommand, logger, gateway)
   handleSignals(logger, gateway, outbound, launcher)

@@ -56,12 +56,11 @@ export interface Gateway {
 
 /** The settings for the start-up log: proxies masked (host shown, credentials never) and left out when unset. */
 function describeSettings (settings: Settings): object {
-  const { outboundProxy: outbound, egress } = settings
+  const { proxy } = settings
   return {
     ...settings,
     issuerSource: undefined,
-    outboundProxy: { httpProxy: describeProxyUrl(outbound.httpProxy), httpsProxy: describeProxyUrl(outbound.httpsProxy), noProxy: outbound.noProxy || undefined },
-    egress: { ...egress, proxy: { http: describeProxyUrl(egress.proxy.http), https: describeProxyUrl(egress.proxy.https), no: egress.proxy.no || undefined } }
+    proxy: { httpProxy: describeProxyUrl(proxy.httpProxy), httpsProxy: describeProxyUrl(proxy.httpsProxy), noProxy: proxy.noProxy || undefined }
   }
 }
 
@@ -92,7 +91,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   // Declared before the key store so its fetch callback can count; `keys` is read only at scrape time.
   const metrics: Metrics = createMetrics(() => keys.status())
   holder.onReload(metrics.observeReload)
-  const egress = new EgressHolder({ settings: settings.egress, routes: () => holder.current, logger }, settings.shutdown.timeoutMs)
+  const egress = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, routes: () => holder.current, logger }, settings.shutdown.timeoutMs)
   holder.onReload((result) => {
     if (result.ok) logger.info({ trigger: result.trigger, routes: describeRoutes(result.table), egress: describeEgress(result.table) }, 'route table reloaded')
     else logger.error({ trigger: result.trigger, problems: result.problems }, 'route table reload rejected; the previous table keeps serving')

@@ -151,8 +151,8 @@ export interface Settings {
   /** the admin listener: probes and metrics, apart from the proxied path space */
   admin: { host: string, port: number, upstreamReadyPath: string | undefined }
   shutdown: { delayMs: number, timeoutMs: number }
-  /** proxies for outbound HTTP (JWKS, well-known); empty strings mean none */
-  outboundProxy: OutboundProxy
+  /** the proxy for every outbound call (issuer metadata, JWKS, egress); empty strings mean none */
+  proxy: OutboundProxy
   logLevel: Env['PORTVAKT_LOG_LEVEL']
   egress: EgressSettings
 }
@@ -165,11 +165,9 @@ export interface EgressSettings {
   timeoutMs: number
   /** at most one skip_cache token fetch per target this often */
   refreshIntervalMs: number
-  /** the on-premises webproxy, as NAIS sets it; empty strings when unset */
-  proxy: { http: string, https: string, no: string }
 }
 
-/** The outbound proxy settings, as undici's EnvHttpProxyAgent takes them. */
+/** The on-premises webproxy as NAIS sets it, named as undici's EnvHttpProxyAgent takes it. */
 export interface OutboundProxy {
   httpProxy: string
   httpsProxy: string
@@ -282,15 +280,13 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
     }),
     admin: Object.freeze({ host: e.PORTVAKT_ADMIN_HOST, port: e.PORTVAKT_ADMIN_PORT, upstreamReadyPath: e.PORTVAKT_UPSTREAM_READY_PATH }),
     shutdown: Object.freeze({ delayMs: e.PORTVAKT_SHUTDOWN_DELAY, timeoutMs: e.PORTVAKT_SHUTDOWN_TIMEOUT }),
-    outboundProxy: Object.freeze(proxy),
+    proxy: Object.freeze(proxy),
     logLevel: e.PORTVAKT_LOG_LEVEL,
     egress: Object.freeze({
       tokenEndpoint: e.NAIS_TOKEN_ENDPOINT,
       port: e.PORTVAKT_EGRESS_PORT,
       timeoutMs: e.PORTVAKT_EGRESS_TIMEOUT,
-      refreshIntervalMs: e.PORTVAKT_EGRESS_REFRESH_INTERVAL,
-      // One reading of the proxy variables for both outbound sides (lower case wins, as in curl).
-      proxy: Object.freeze({ http: proxy.httpProxy, https: proxy.httpsProxy, no: proxy.noProxy })
+      refreshIntervalMs: e.PORTVAKT_EGRESS_REFRESH_INTERVAL
     })
   })
 }
