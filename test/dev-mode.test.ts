@@ -128,11 +128,12 @@ t.test('startDev names the variable to change when a port is taken, and closes w
   const dir = t.testdir({ 'routes.yaml': ROUTES })
   const base = { issuerPort: 0, demoPort: 0, dir: join(dir, '.portvakt'), logLevel: 'silent', gatewayEnv: { PORTVAKT_ROUTES: join(dir, 'routes.yaml'), PORTVAKT_PORT: '0', PORTVAKT_ADMIN_PORT: '0' } }
   const { logger } = quietLogger()
-  await t.rejects(startDev({ ...base, issuerPort: taken }, logger), { message: /PORTVAKT_DEV_ISSUER_PORT: port \d+ is already in use/ })
-  await t.rejects(startDev({ ...base, demoPort: taken }, logger), { message: /PORTVAKT_DEV_UPSTREAM_PORT: port/ })
+  const inUse = (variable: string, host = '127.0.0.1'): { name: string, problems: string[] } => ({ name: 'ConfigError', problems: [`${variable}: port ${taken} on ${host} is already in use by another process; stop what holds it or set ${variable} to a free port`] })
+  await t.rejects(startDev({ ...base, issuerPort: taken }, logger), inUse('PORTVAKT_DEV_ISSUER_PORT'))
+  await t.rejects(startDev({ ...base, demoPort: taken }, logger), inUse('PORTVAKT_DEV_UPSTREAM_PORT'))
   // A fixed issuer port, so the next start shows whether the failed one let go of it.
   const issuerPort = await findFreePort()
-  await t.rejects(startDev({ ...base, issuerPort, gatewayEnv: { ...base.gatewayEnv, PORTVAKT_PORT: String(taken) } }, logger), { message: /PORTVAKT_PORT: port/ })
+  await t.rejects(startDev({ ...base, issuerPort, gatewayEnv: { ...base.gatewayEnv, PORTVAKT_PORT: String(taken) } }, logger), inUse('PORTVAKT_PORT', '0.0.0.0'), 'the gate, on the PORTVAKT_HOST this config leaves at its default')
   await t.rejects(startDev({ ...base, issuerPort, gatewayEnv: { ...base.gatewayEnv, PORTVAKT_ROUTES: join(dir, 'missing.yaml') } }, logger), { message: /cannot read the route table/ }, 'the issuer port was released')
 })
 
