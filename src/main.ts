@@ -45,7 +45,7 @@ function launchApp (settings: Settings, command: readonly string[], logger: Logg
     void gateway.close()
     failStart(err)
   }
-  const launcher = Launcher.start({ command, env: process.env, ...address, stopTimeoutMs: settings.shutdownTimeoutMs })
+  const launcher = Launcher.start({ command, env: process.env, ...address, stopTimeoutMs: settings.shutdown.timeoutMs })
   logger.info({ command, pid: launcher.pid, port: address.port }, 'app started')
   // Processes the app abandons are re-parented to PID 1, and Node reaps only the children it started
   // (README, "PID 1 is tini"), so as PID 1 they would stay zombies until the pod ends.

@@ -11,7 +11,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
 import { constants } from 'node:os'
-import { isLoopbackUrl, RESERVED_PORTS } from '../config/env.js'
+import { RESERVED_PORTS } from '../config/env.js'
+import { isLoopbackUrl } from '../config/loopback.js'
 import { ConfigError } from '../config/errors.js'
 
 /** How the app ended: its exit code, or the signal that killed it, as one shell-style status. */
