@@ -11,6 +11,7 @@ import { createOutboundHttp, EGRESS_CLIENT_OPTIONS } from '../http/client.js'
 import { listenOrExplain } from '../http/listen-error.js'
 import { closeWithin } from '../http/shutdown.js'
 import type { Logger } from '../observe/log.js'
+import { describeEgress } from '../observe/start-log.js'
 import { buildEgressServer, type EgressStats } from './server.js'
 import { TokenClient } from './token-client.js'
 
@@ -32,11 +33,6 @@ export interface EgressStartOptions {
   proxy: OutboundProxy
   routes: () => RouteTable
   logger: Logger
-}
-
-/** What logs (and `check`) say about the egress targets: no secrets in them, so all of it. */
-export function describeEgress (table: RouteTable): object[] {
-  return table.egress.map((e) => ({ name: e.name, url: e.url, target: e.target, resource: e.resource }))
 }
 
 /** Start the egress listener when the table lists targets; undefined otherwise. Throws ConfigError. */

@@ -3,13 +3,13 @@
  * decision (decide.ts) in an onRequest hook and forwarding to the upstream (proxy/forward.ts), with
  * its access line and metrics record. It never listens (start.ts does).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import type { Claims } from '../auth/claims.js'
 import type { TokenVerifier } from '../auth/verify.js'
 import type { Route, RouteTable } from '../config/routes.js'
 import { GateError, type Outcome, type TokenRejection } from '../http/errors.js'
 import { deriveLimits, type ServerLimits } from '../http/limits.js'
-import { accessPath, createServerBase, roundMs, type ServerRoad } from '../http/server-base.js'
+import { accessPath, createServerBase, roundMs, type ServerBase, type ServerRoad } from '../http/server-base.js'
 import type { Logger } from '../observe/log.js'
 import type { RequestRecord } from '../observe/metrics.js'
 import { registerForwarding } from '../proxy/forward.js'
@@ -103,14 +103,13 @@ function gateRoad (options: ServerOptions): ServerRoad {
   }
 }
 
-/** Build the gate's server (not listening). */
-export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
-  const { app, refuse } = createServerBase({ logger: options.logger, limits: deriveLimits(options.upstreamTimeoutMs, options.limits), road: gateRoad(options) })
-  app.decorateRequest('portvakt', null)
-
-  // Callback-style hooks: a cached token is decided without a promise (decide.ts), so a warm request
-  // costs no microtask round trips here either.
-  app.addHook('onRequest', (request, reply, done) => {
+/**
+ * The onRequest hook that runs the decision: the request goes on to forwarding, or is answered here.
+ * Callback-style: a cached token is decided without a promise (decide.ts), so a warm request costs
+ * no microtask round trips here either.
+ */
+function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): onRequestHookHandler {
+  return (request, reply, done) => {
     const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
     request.portvakt = state
     const admit = (decision: Decision): void => {
@@ -139,7 +138,15 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     } else {
       admit(decision)
     }
-  })
+  }
+}
+
+/** Build the gate's server (not listening). */
+export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
+  const { app, refuse } = createServerBase({ logger: options.logger, limits: deriveLimits(options.upstreamTimeoutMs, options.limits), road: gateRoad(options) })
+  app.decorateRequest('portvakt', null)
+
+  app.addHook('onRequest', decisionHook(options, refuse))
 
   // When the upstream's response head (or its failure) is in: the upstream timing, and while draining
   // Connection: close, to move keep-alive clients off this pod before the listener stops accepting.

@@ -34,6 +34,8 @@ export interface Metrics {
   observeRequest: (record: RequestRecord) => void
   observeJwksFetch: (result: FetchResult) => void
   observeReload: (result: ReloadResult) => void
+  /** Read the key store's state at every scrape (age, stale, usable). */
+  watchKeys: (keys: () => KeyStatus) => void
   /** Read the verified-token cache and the egress side's counters at every scrape. */
   watchStats: (sources: StatsSources) => void
 }
@@ -43,6 +45,16 @@ export interface StatsSources {
   tokenCache: () => TokenCacheStats
   /** undefined while no egress listener runs */
   egress: () => EgressStats | undefined
+}
+
+/** A counter registered on `registry`. */
+function counter<L extends string> (registry: Registry, name: string, help: string, labelNames: readonly L[]): Counter<L> {
+  return new Counter({ name, help, labelNames, registers: [registry] })
+}
+
+/** A gauge whose value is read at scrape time. */
+function gaugeOf (registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({ name, help, registers: [registry], collect () { this.set(read()) } })
 }
 
 /** A counter whose value lives elsewhere: set from `read` at scrape time. */
@@ -74,95 +86,64 @@ export function labelRejection (code: string | undefined, reason: TokenRejection
   }
 }
 
-/** Create the registry with every series, default process metrics included; `keys` is read at scrape time. */
-export function createMetrics (keys: () => KeyStatus): Metrics {
-  const registry = new Registry()
-  collectDefaultMetrics({ register: registry })
-  const requests = new Counter({
-    name: 'portvakt_requests_total',
-    help: 'Requests by route (from the route table), method, status class and outcome',
-    labelNames: ['route', 'method', 'status_class', 'outcome'] as const,
-    registers: [registry]
-  })
-  const rejections = new Counter({
-    name: 'portvakt_token_rejections_total',
-    help: 'Requests refused for their token, by route and reason',
-    labelNames: ['route', 'reason'] as const,
-    registers: [registry]
-  })
-  const duration = new Histogram({
-    name: 'portvakt_request_duration_seconds',
-    help: 'Time from request to the end of the response, by route and outcome',
-    labelNames: ['route', 'outcome'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [registry]
-  })
-  const upstream = new Histogram({
-    name: 'portvakt_upstream_duration_seconds',
-    help: 'Time from forwarding to the upstream response headers (or its failure), by route',
-    labelNames: ['route'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [registry]
-  })
-  const fetches = new Counter({
-    name: 'portvakt_jwks_fetches_total',
-    help: 'JWKS fetches by result (ok, error) and trigger (start, schedule, unknown_kid, retry)',
-    labelNames: ['result', 'trigger'] as const,
-    registers: [registry]
-  })
-  const keyCount = new Gauge({ name: 'portvakt_jwks_keys', help: 'Keys in the JWKS in use', registers: [registry] })
-  new Gauge({
-    name: 'portvakt_jwks_keys_age_seconds',
-    help: 'Age of the signing keys in use (since their fetch); NaN before the first fetch',
-    registers: [registry],
-    collect () { this.set((keys().ageMs ?? Number.NaN) / 1000) }
-  })
-  new Gauge({
-    name: 'portvakt_jwks_stale',
-    help: '1 while the last JWKS refresh failed and the last good keys are being served',
-    registers: [registry],
-    collect () { this.set(keys().stale ? 1 : 0) }
-  })
-  new Gauge({
-    name: 'portvakt_jwks_keys_usable',
-    help: '1 while usable signing keys are in hand (0 means token checks answer 503)',
-    registers: [registry],
-    collect () { this.set(keys().ready ? 1 : 0) }
-  })
-  const reloads = new Counter({
-    name: 'portvakt_config_reloads_total',
-    help: 'Route table reloads by result (ok, error) and trigger (watch, SIGHUP)',
-    labelNames: ['result', 'trigger'] as const,
-    registers: [registry]
-  })
-  const watchStats = (sources: StatsSources): void => {
-    mirrorCounter(registry, 'portvakt_token_cache_hits_total', 'Requests whose token was found in the verified-token cache', [], () => [[{}, sources.tokenCache().hits]])
-    mirrorCounter(registry, 'portvakt_token_cache_misses_total', 'Requests whose token had to be verified in full', [], () => [[{}, sources.tokenCache().misses]])
-    new Gauge({ name: 'portvakt_token_cache_entries', help: 'Verified tokens held in the cache', registers: [registry], collect () { this.set(sources.tokenCache().entries) } })
-    mirrorCounter(registry, 'portvakt_egress_requests_total', 'Egress requests by target name (from the route table) and status', ['name', 'status'], () =>
-      Object.entries(sources.egress()?.requests ?? {}).flatMap(([name, byStatus]) => Object.entries(byStatus).map(([status, n]): [Record<'name' | 'status', string>, number] => [{ name, status }, n])))
-    mirrorCounter(registry, 'portvakt_egress_token_fetches_total', 'Token fetches from NAIS_TOKEN_ENDPOINT by result', ['result'], () => {
-      const fetches = sources.egress()?.fetches
-      return fetches === undefined ? [] : [[{ result: 'ok' }, fetches.ok], [{ result: 'error' }, fetches.error]]
-    })
-    mirrorCounter(registry, 'portvakt_egress_token_cache_hits_total', 'Egress requests served with a cached token', [], () => [[{}, sources.egress()?.cacheHits ?? 0]])
+/** The request series: counts by route, method, status class and outcome; durations; token rejections. */
+function requestSeries (registry: Registry): Metrics['observeRequest'] {
+  const requests = counter(registry, 'portvakt_requests_total', 'Requests by route (from the route table), method, status class and outcome', ['route', 'method', 'status_class', 'outcome'])
+  const rejections = counter(registry, 'portvakt_token_rejections_total', 'Requests refused for their token, by route and reason', ['route', 'reason'])
+  const duration = new Histogram({ name: 'portvakt_request_duration_seconds', help: 'Time from request to the end of the response, by route and outcome', labelNames: ['route', 'outcome'] as const, buckets: DURATION_BUCKETS, registers: [registry] })
+  const upstream = new Histogram({ name: 'portvakt_upstream_duration_seconds', help: 'Time from forwarding to the upstream response headers (or its failure), by route', labelNames: ['route'] as const, buckets: DURATION_BUCKETS, registers: [registry] })
+  return (r) => {
+    const route = r.route ?? 'none'
+    const method = KNOWN_METHODS.has(r.method) ? r.method : 'OTHER'
+    requests.inc({ route, method, status_class: `${Math.floor(r.status / 100)}xx`, outcome: r.outcome })
+    duration.observe({ route, outcome: r.outcome }, r.seconds)
+    if (r.upstreamSeconds !== undefined) upstream.observe({ route }, r.upstreamSeconds)
+    const reason = labelRejection(r.code, r.reason)
+    if (reason !== undefined) rejections.inc({ route, reason })
   }
+}
+
+/** The signing-key series: fetches by result and trigger, and the key set's state read at scrape time. */
+function jwksSeries (registry: Registry): Pick<Metrics, 'observeJwksFetch' | 'watchKeys'> {
+  const fetches = counter(registry, 'portvakt_jwks_fetches_total', 'JWKS fetches by result (ok, error) and trigger (start, schedule, unknown_kid, retry)', ['result', 'trigger'])
+  const keyCount = new Gauge({ name: 'portvakt_jwks_keys', help: 'Keys in the JWKS in use', registers: [registry] })
   return {
-    registry,
-    watchStats,
-    observeRequest: (r) => {
-      const route = r.route ?? 'none'
-      const method = KNOWN_METHODS.has(r.method) ? r.method : 'OTHER'
-      requests.inc({ route, method, status_class: `${Math.floor(r.status / 100)}xx`, outcome: r.outcome })
-      duration.observe({ route, outcome: r.outcome }, r.seconds)
-      if (r.upstreamSeconds !== undefined) upstream.observe({ route }, r.upstreamSeconds)
-      const reason = labelRejection(r.code, r.reason)
-      if (reason !== undefined) rejections.inc({ route, reason })
-    },
     observeJwksFetch: (result) => {
       fetches.inc({ result: result.ok ? 'ok' : 'error', trigger: result.trigger })
       if (result.ok) keyCount.set(result.keys)
     },
-    observeReload: (result) => { reloads.inc({ result: result.ok ? 'ok' : 'error', trigger: result.trigger }) }
+    watchKeys: (keys) => {
+      gaugeOf(registry, 'portvakt_jwks_keys_age_seconds', 'Age of the signing keys in use (since their fetch); NaN before the first fetch', () => (keys().ageMs ?? Number.NaN) / 1000)
+      gaugeOf(registry, 'portvakt_jwks_stale', '1 while the last JWKS refresh failed and the last good keys are being served', () => keys().stale ? 1 : 0)
+      gaugeOf(registry, 'portvakt_jwks_keys_usable', '1 while usable signing keys are in hand (0 means token checks answer 503)', () => keys().ready ? 1 : 0)
+    }
+  }
+}
+
+/** The counters other parts keep (the verified-token cache, the egress side), mirrored at scrape time. */
+function watchStats (registry: Registry, sources: StatsSources): void {
+  mirrorCounter(registry, 'portvakt_token_cache_hits_total', 'Requests whose token was found in the verified-token cache', [], () => [[{}, sources.tokenCache().hits]])
+  mirrorCounter(registry, 'portvakt_token_cache_misses_total', 'Requests whose token had to be verified in full', [], () => [[{}, sources.tokenCache().misses]])
+  gaugeOf(registry, 'portvakt_token_cache_entries', 'Verified tokens held in the cache', () => sources.tokenCache().entries)
+  mirrorCounter(registry, 'portvakt_egress_requests_total', 'Egress requests by target name (from the route table) and status', ['name', 'status'], () =>
+    Object.entries(sources.egress()?.requests ?? {}).flatMap(([name, byStatus]) => Object.entries(byStatus).map(([status, n]): [Record<'name' | 'status', string>, number] => [{ name, status }, n])))
+  mirrorCounter(registry, 'portvakt_egress_token_fetches_total', 'Token fetches from NAIS_TOKEN_ENDPOINT by result', ['result'], () => {
+    const fetches = sources.egress()?.fetches
+    return fetches === undefined ? [] : [[{ result: 'ok' }, fetches.ok], [{ result: 'error' }, fetches.error]]
+  })
+  mirrorCounter(registry, 'portvakt_egress_token_cache_hits_total', 'Egress requests served with a cached token', [], () => [[{}, sources.egress()?.cacheHits ?? 0]])
+}
+
+/** Create the registry with every series, default process metrics included; what lives elsewhere is watched. */
+export function createMetrics (): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const reloads = counter(registry, 'portvakt_config_reloads_total', 'Route table reloads by result (ok, error) and trigger (watch, SIGHUP)', ['result', 'trigger'])
+  return {
+    registry,
+    observeRequest: requestSeries(registry),
+    ...jwksSeries(registry),
+    observeReload: (result) => { reloads.inc({ result: result.ok ? 'ok' : 'error', trigger: result.trigger }) },
+    watchStats: (sources) => { watchStats(registry, sources) }
   }
 }
