@@ -146,6 +146,11 @@ export function isOurFailure (err: GateError): boolean {
   return err.status >= 500 && err.outcome !== 'bad_request'
 }
 
+/** The refusal for a body whose length can't be read one way only (RFC 9112 §6.3), found by the gate or by Node's parser. */
+export function badFraming (): GateError {
+  return new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the body\'s framing is not valid HTTP/1.1: Content-Length with Transfer-Encoding, more than one Content-Length, a Transfer-Encoding whose last coding is not chunked, or a malformed chunk (RFC 9112 §6)')
+}
+
 /** Map a GateError to its response: the one place statuses and challenges are decided. */
 export function toErrorResponse (err: GateError): ErrorResponse {
   const spec = SPECS[err.code]

@@ -9,7 +9,8 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Logger } from '../observe/log.js'
+// pino's type, not observe/log.ts's re-export: the logger is handed in, and observe/ sits above http/.
+import type { Logger } from 'pino'
 import { answerClientError, connectTargetForLog, refuseConnect } from './client-error.js'
 import { GateError, isOurFailure, toErrorResponse } from './errors.js'
 import type { ServerLimits } from './limits.js'

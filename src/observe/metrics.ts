@@ -4,10 +4,9 @@
  * rejection reason, fetch trigger), never from raw request paths, so cardinality stays bounded.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { TokenCacheStats } from '../auth/token-cache.js'
-import type { EgressStats } from '../egress/server.js'
-import type { ErrorCode, Outcome, TokenRejection } from '../http/errors.js'
 import type { FetchResult, KeyStatus } from '../auth/keys.js'
+import type { TokenCacheStats } from '../auth/token-cache.js'
+import type { ErrorCode, Outcome, TokenRejection } from '../http/errors.js'
 import type { ReloadResult } from '../config/route-holder.js'
 import { METHODS } from '../config/route-schema.js'
 
@@ -40,11 +39,19 @@ export interface Metrics {
   watchStats: (sources: StatsSources) => void
 }
 
+/** What the metrics read of the egress side's counters (egress/server.ts, EgressStats). */
+export interface EgressCounters {
+  /** name → status → count */
+  requests: Readonly<Record<string, Readonly<Record<string, number>>>>
+  fetches: { ok: number, error: number }
+  cacheHits: number
+}
+
 /** Counters kept by other parts, read at scrape time. */
 export interface StatsSources {
   tokenCache: () => TokenCacheStats
   /** undefined while no egress listener runs */
-  egress: () => EgressStats | undefined
+  egress: () => EgressCounters | undefined
 }
 
 /** A counter registered on `registry`. */
