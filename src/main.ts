@@ -74,7 +74,7 @@ function exitWith (logger: Logger, status: number): void {
  * the app (launcher mode); exit with the app's status (0 without one). The app exiting on its own ends
  * portvakt with its status too, so Kubernetes restarts the pod. SIGHUP re-reads the route table.
  * In launcher mode the egress listener closes only once the app has stopped: an app finishing its
- * work on SIGTERM may still call out (issue 8).
+ * work on SIGTERM may still call out.
  */
 function handleSignals (logger: Logger, gateway: Gateway, outbound: OutboundHttp, launcher: Launcher | undefined): void {
   let closing = false

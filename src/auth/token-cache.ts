@@ -39,8 +39,8 @@ interface Entry {
   bytes: number
 }
 
-// Map slot, digest string, entry object and the frozen claims object with its Set: measured ~600 B
-// with short claims; the claim strings are counted on top.
+// Map slot, digest string, entry object and the frozen claims object with its Set: about 600 B with
+// short claims (an estimate, rounded up); the claim strings are counted on top.
 const ENTRY_OVERHEAD_BYTES = 640
 
 function estimateBytes (claims: Claims): number {

@@ -1,5 +1,5 @@
 /**
- * Argument parsing and per-command help for `serve`, `dev`, `token` and `check` (issue 3). Pure: it
+ * Argument parsing and per-command help for `serve`, `dev`, `token` and `check`. Pure: it
  * returns what to do, and cli.ts does it, so every branch is testable without a process.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'

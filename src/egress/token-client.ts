@@ -1,5 +1,6 @@
 /**
- * Maskinporten tokens for the egress side, from NAIS_TOKEN_ENDPOINT (seeds/consume-api.txt): one
+ * Maskinporten tokens for the egress side, from NAIS_TOKEN_ENDPOINT
+ * (https://docs.nais.io/auth/maskinporten/how-to/consume): one
  * POST per (target, resource), cached until `expires_in` minus a margin, one fetch in flight per key
  * however many requests wait for it. Failures are thrown as data and never cached.
  */

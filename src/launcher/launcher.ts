@@ -1,5 +1,5 @@
 /**
- * Launcher mode (`portvakt serve -- <app command…>`, issue 5): portvakt starts the app as its child
+ * Launcher mode (`portvakt serve -- <app command…>`): portvakt starts the app as its child
  * and fronts it, so one image holds both (a NAIS Application has no field for extra containers).
  *
  * - The child gets `PORT` (the upstream's port) and the rest of the environment; stdio is inherited,
