@@ -12,7 +12,8 @@ import { startDevIssuer } from '../src/dev/issuer.js'
 import { startDev, type DevRun } from '../src/dev/start-dev.js'
 import { createLogger } from '../src/observe/log.js'
 import { build } from './helpers/build.js'
-import { findFreePort } from './helpers/processes.js'
+import { freePort } from './helpers/cli.js'
+import { pollUntil } from './helpers/poll.js'
 
 const ROUTES = `
 routes:
@@ -112,11 +113,7 @@ t.test('startDev runs issuer, demo upstream and gate together, and follows edits
 
   // Edit the YAML: the read token now needs another scope. Wait for the watcher, however slow the machine.
   writeFileSync(routesFile, ROUTES.replace('arbeidsforhold.read]', 'arbeidsforhold.admin]'))
-  let status = 200
-  for (let i = 0; i < 200 && status === 200; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    status = (await fetch(`${proxy}/api/v1/arbeidsforhold/42`, { headers: { authorization: `Bearer ${token}` } })).status
-  }
+  const status = await pollUntil(async () => (await fetch(`${proxy}/api/v1/arbeidsforhold/42`, { headers: { authorization: `Bearer ${token}` } })).status, (s) => s !== 200, { limitMs: 10_000 })
   t.equal(status, 403, 'the next request after the edit sees the new table')
 })
 
@@ -132,7 +129,7 @@ t.test('startDev names the variable to change when a port is taken, and closes w
   await t.rejects(startDev({ ...base, issuerPort: taken }, logger), inUse('PORTVAKT_DEV_ISSUER_PORT'))
   await t.rejects(startDev({ ...base, demoPort: taken }, logger), inUse('PORTVAKT_DEV_UPSTREAM_PORT'))
   // A fixed issuer port, so the next start shows whether the failed one let go of it.
-  const issuerPort = await findFreePort()
+  const issuerPort = await freePort()
   await t.rejects(startDev({ ...base, issuerPort, gatewayEnv: { ...base.gatewayEnv, PORTVAKT_PORT: String(taken) } }, logger), inUse('PORTVAKT_PORT', '0.0.0.0'), 'the gate, on the PORTVAKT_HOST this config leaves at its default')
   await t.rejects(startDev({ ...base, issuerPort, gatewayEnv: { ...base.gatewayEnv, PORTVAKT_ROUTES: join(dir, 'missing.yaml') } }, logger), { message: /cannot read the route table/ }, 'the issuer port was released')
 })
@@ -156,7 +153,7 @@ t.test('in dev, the local issuer is the egress side\'s token endpoint: the whole
   const dir = t.testdir()
   const run0 = { issuerPort: 0, demoPort: 0, dir: join(dir, '.portvakt'), logLevel: 'silent' }
   // The egress target is the demo upstream, which says whether a Bearer token reached it.
-  const demoPort = await findFreePort()
+  const demoPort = await freePort()
   writeFileSync(join(dir, 'routes.yaml'), `${ROUTES}egress:\n  - name: demo\n    url: http://127.0.0.1:${demoPort}\n    scopes: [nav:arbeid:arbeidsforhold.read]\n`)
   const { logger } = quietLogger()
   const run = await startDev({ ...run0, demoPort, gatewayEnv: { PORTVAKT_ROUTES: join(dir, 'routes.yaml'), PORTVAKT_PORT: '0', PORTVAKT_ADMIN_PORT: '0', PORTVAKT_EGRESS_PORT: '0' } }, logger)

@@ -17,6 +17,7 @@ import { startGateway } from '../../src/start.js'
 import { build, TEST_ROUTES } from '../helpers/build.js'
 import { makeKey } from '../helpers/keys.js'
 import { close, listen, startEchoUpstream } from '../helpers/servers.js'
+import { eventually } from '../helpers/poll.js'
 import { TEST_ISSUER, tokenFactory } from '../helpers/tokens.js'
 import { ask, assertDenied, CHALLENGE, resetSeen, signHmac, validClaims } from '../helpers/attack.js'
 
@@ -46,10 +47,6 @@ async function startWithoutKeys (t: Test, jwksUri: string): Promise<{ url: strin
   return { url: `http://127.0.0.1:${gateway.port}`, seen: () => upstream.seen.length, logText: () => text }
 }
 
-/** Wait until `check` holds, polling; no timed assertion, just patience with a bound. */
-async function until (check: () => boolean, tries = 200): Promise<void> {
-  for (let i = 0; i < tries && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-}
 
 t.test('refuses a JWKS or well-known URL over plain http to a host that is not loopback', async (t) => {
   for (const name of ['MASKINPORTEN_JWKS_URI', 'MASKINPORTEN_WELL_KNOWN_URL']) {
@@ -86,7 +83,7 @@ t.test('refuses a 10 MB JWKS, declared or streamed, and answers 503 while no key
   await t.rejects(fetchJwks(`${big.url}/declared`, { timeoutMs: 5000, algorithms: ['RS256'] }), { message: /larger than 1048576 bytes/ })
   await t.rejects(fetchJwks(`${big.url}/streamed`, { timeoutMs: 5000, algorithms: ['RS256'] }), { message: /larger than 1048576 bytes/ })
   const gw = await startWithoutKeys(t, `${big.url}/streamed`)
-  await until(() => gw.logText().includes('signing keys could not be fetched'))
+  t.ok(await eventually(() => gw.logText().includes('signing keys could not be fetched')), 'the failed fetch is logged')
   const token = await tokenFactory(await makeKey())()
   const res = await ask(gw.url + PATH, { headers: { authorization: `Bearer ${token}` } })
   t.equal(res.status, 503)
@@ -101,7 +98,7 @@ t.test('refuses a JWKS redirect, and the redirect target is never asked', async 
   const redirecting = await serve(t, (res) => { res.statusCode = 302; res.setHeader('location', `${target.url}/jwks`); res.end() })
   await t.rejects(fetchJwks(`${redirecting.url}/jwks`, { timeoutMs: 5000, algorithms: ['RS256'] }))
   const gw = await startWithoutKeys(t, `${redirecting.url}/jwks`)
-  await until(() => gw.logText().includes('signing keys could not be fetched'))
+  t.ok(await eventually(() => gw.logText().includes('signing keys could not be fetched')), 'the failed fetch is logged')
   const token = await tokenFactory(await makeKey())()
   const res = await ask(gw.url + PATH, { headers: { authorization: `Bearer ${token}` } })
   t.equal(res.status, 503)
