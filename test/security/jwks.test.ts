@@ -1,5 +1,5 @@
 /**
- * JWKS attacks (issue 7, group "JWKS"): keys over plain http, an oversized key set, symmetric and
+ * JWKS attacks: keys over plain http, an oversized key set, symmetric and
  * encryption keys, duplicate kids, redirects. Bad keys never verify a token: refused at start, or
  * 503 while no usable keys are in hand, or 401 for the token; the upstream sees nothing.
  */
