@@ -52,8 +52,9 @@ export function toJoseOptions (policy: TokenPolicy): Readonly<JWTVerifyOptions> 
   })
 }
 
-// The time rules, as jose applies them (jwt_claims_set.ts, validateClaimsSet) with this policy's
-// tolerance and lifetime. `nowSec` is whole epoch seconds, as jose's clock.
+// The time rules, as jose applies them (validateClaimsSet in
+// https://github.com/panva/jose/blob/main/src/lib/jwt_claims_set.ts) with this policy's tolerance
+// and lifetime. `nowSec` is whole epoch seconds, as jose's clock.
 
 /** `nbf` is still ahead. */
 export function isNotYetValid (policy: TokenPolicy, nbf: number, nowSec: number): boolean {
