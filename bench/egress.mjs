@@ -4,7 +4,7 @@
 import { createServer } from 'node:http'
 import { parseRoutes } from '../dist/config/routes.js'
 import { startEgress } from '../dist/egress/start.js'
-import { createLogger } from '../dist/log.js'
+import { createLogger } from '../dist/observe/log.js'
 
 async function listen (server) {
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -23,7 +23,8 @@ const endpointUrl = await listen(endpoint)
 const targetUrl = await listen(target)
 const table = parseRoutes(`egress:\n  - { name: bench, url: "${targetUrl}/v1", scopes: [bench:a] }\n`, 'bench.yaml')
 const egress = await startEgress({
-  settings: { tokenEndpoint: `${endpointUrl}/token`, port: 0, timeoutMs: 30_000, refreshIntervalMs: 10_000, proxy: { http: '', https: '', no: '' } },
+  settings: { tokenEndpoint: `${endpointUrl}/token`, port: 0, timeoutMs: 30_000, refreshIntervalMs: 10_000 },
+  proxy: { httpProxy: '', httpsProxy: '', noProxy: '' },
   routes: () => table,
   logger: createLogger('warn')
 })

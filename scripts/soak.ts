@@ -1,5 +1,5 @@
 /**
- * `npm run soak` (issue 7, "load with nothing lost"): mixed traffic at a fixed rate against a real
+ * `npm run soak` (load with nothing lost): mixed traffic at a fixed rate against a real
  * portvakt process on loopback, while the upstream is restarted twice and the JWKS server is stopped
  * and started. It fails (exit 1) when:
  * - a request hangs, or is reset outside an upstream restart window;
@@ -23,7 +23,7 @@
  * and both manifests deploy, and the first output line says so. Why: with Node's default heap a
  * 16 MiB-per-semi-space young generation, an old space that grows before its first full collection
  * and malloc's high-water mark add 10–20 MiB of RSS over the first minutes while the JS heap in use
- * stays flat (measured for issue 7, see the README); the RSS rule would then measure V8's sizing,
+ * stays flat (README, test/README.md); the RSS rule would then measure V8's sizing,
  * not portvakt. With the lean young generation RSS holds, so the rule still catches anything portvakt
  * retains.
  *

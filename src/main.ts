@@ -8,9 +8,9 @@ import { loadSettings, type Settings } from './config/env.js'
 import { formatBanner } from './dev/banner.js'
 import { DEFAULT_ISSUER_PORT, loadDevConfig } from './dev/dev-config.js'
 import { startDev } from './dev/start-dev.js'
-import { appAddress, Launcher } from './launcher.js'
-import { createLogger, type Logger } from './log.js'
-import { createOutboundHttp, type OutboundHttp } from './outbound.js'
+import { appAddress, Launcher } from './launcher/launcher.js'
+import { createLogger, type Logger } from './observe/log.js'
+import { createOutboundHttp, issuerClientOptions, type OutboundHttp } from './http/client.js'
 import { startGateway, type Gateway } from './start.js'
 
 /** Report a start-up failure on stderr and exit 1: config errors plainly, others with their message. */
@@ -30,7 +30,7 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
   }
   const logger = createLogger(settings.logLevel)
   // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
-  const outbound = createOutboundHttp(settings.outboundProxy, settings.jwks.timeoutMs)
+  const outbound = createOutboundHttp(settings.proxy, issuerClientOptions(settings.jwks.timeoutMs))
   const gateway = await startGateway(settings, logger, outbound.fetch).catch(failStart)
   const launcher = appCommand === undefined ? undefined : launchApp(settings, appCommand, logger, gateway)
   handleSignals(logger, gateway, outbound, launcher)
@@ -45,7 +45,7 @@ function launchApp (settings: Settings, command: readonly string[], logger: Logg
     void gateway.close()
     failStart(err)
   }
-  const launcher = Launcher.start({ command, env: process.env, ...address, stopTimeoutMs: settings.shutdownTimeoutMs })
+  const launcher = Launcher.start({ command, env: process.env, ...address, stopTimeoutMs: settings.shutdown.timeoutMs })
   logger.info({ command, pid: launcher.pid, port: address.port }, 'app started')
   // Processes the app abandons are re-parented to PID 1, and Node reaps only the children it started
   // (README, "PID 1 is tini"), so as PID 1 they would stay zombies until the pod ends.
@@ -74,7 +74,7 @@ function exitWith (logger: Logger, status: number): void {
  * the app (launcher mode); exit with the app's status (0 without one). The app exiting on its own ends
  * portvakt with its status too, so Kubernetes restarts the pod. SIGHUP re-reads the route table.
  * In launcher mode the egress listener closes only once the app has stopped: an app finishing its
- * work on SIGTERM may still call out (issue 8).
+ * work on SIGTERM may still call out.
  */
 function handleSignals (logger: Logger, gateway: Gateway, outbound: OutboundHttp, launcher: Launcher | undefined): void {
   let closing = false

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from './helpers/build.js'
-import { eventually } from './helpers/metrics.js'
+import { eventually } from './helpers/poll.js'
 
 t.test('isalive answers 200 on the admin port, apart from the proxied path space', async (t) => {
   const h = await build(t)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { isCommand, parseCommand } from '../src/commands/argv.js'
+import { answerOf, GENERAL_HELP, isCommand, parseArgv, parseCommand } from '../src/commands/argv.js'
 
 t.test('token: repeated and space-separated scopes, audience, orgno, lifetime, fresh', async (t) => {
   t.same(parseCommand('token', ['--scope', 'nav:a:b', '--scope', 'nav:c:d nav:e:f', '--audience', 'https://x.example', '--orgno', '987654321', '--expires', '30', '--fresh']), {
@@ -55,4 +55,40 @@ t.test('only the four commands are parsed, never an inherited property name', as
   for (const command of ['serve', 'dev', 'token', 'check']) t.ok(isCommand(command), command)
   t.notOk(isCommand('toString'))
   t.notOk(isCommand('help'))
+})
+
+t.test('portvakt --help (also -h, help) lists the commands and the main environment variables, on stdout, exit 0', async (t) => {
+  for (const flag of ['--help', '-h', 'help']) {
+    const answer = answerOf(parseArgv([flag]))
+    t.same(answer, { stdout: GENERAL_HELP, stderr: '', exitCode: 0 }, flag)
+  }
+  for (const command of ['serve', 'dev', 'token', 'check']) t.match(GENERAL_HELP, new RegExp(`^  ${command} `, 'm'), command)
+  t.match(GENERAL_HELP, 'MASKINPORTEN_ISSUER')
+})
+
+t.test('no command at all is serve', async (t) => {
+  t.same(parseArgv([]), { kind: 'serve', app: undefined })
+  t.equal(answerOf(parseArgv([])), undefined, 'nothing printed: it runs')
+})
+
+t.test('an unknown command or a bad option is a usage error on stderr, exit 2', async (t) => {
+  t.same(answerOf(parseArgv(['frobnicate'])), { stdout: '', stderr: `portvakt: unknown command "frobnicate"\n\n${GENERAL_HELP}`, exitCode: 2 })
+  t.match(answerOf(parseArgv(['check', 'a.yaml', 'b.yaml'])), { stdout: '', stderr: /^portvakt: check takes one route file\n\nUsage: portvakt check/, exitCode: 2 })
+  t.same(parseArgv(['toString']), { kind: 'usage', message: 'unknown command "toString"', help: GENERAL_HELP }, 'never an inherited property name')
+})
+
+t.test('every command answers --help and -h with its own help on stdout and exit 0, dev too (it would refuse to run in a cluster)', async (t) => {
+  for (const command of ['serve', 'dev', 'token', 'check']) {
+    for (const flag of ['--help', '-h']) {
+      t.match(answerOf(parseArgv([command, flag])), { stdout: new RegExp(`^Usage: portvakt ${command}`), stderr: '', exitCode: 0 }, `${command} ${flag}`)
+    }
+  }
+})
+
+t.test('serve with an option is a usage error (exit 2) that points at serve --help and shows the general help', async (t) => {
+  t.match(answerOf(parseArgv(['serve', '--port', '80'])), { stdout: '', stderr: /^portvakt: serve takes no options \(portvakt serve --help\); .*portvakt serve -- <app command…>\n\n[\s\S]*Usage: portvakt <command>/, exitCode: 2 })
+})
+
+t.test('token without --scope is a usage error (exit 2): decided from the arguments, before any issuer is asked', async (t) => {
+  t.match(answerOf(parseArgv(['token'])), { stdout: '', stderr: /^portvakt: give at least one --scope/, exitCode: 2 })
 })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { checkRoutes } from '../src/commands/check.js'
-import { runCli } from './helpers/processes.js'
+import { runPortvakt } from './helpers/cli.js'
 
 const ROUTES = `routes:
   - path: /api/v1/arbeidsforhold
@@ -127,7 +127,7 @@ t.test('--manifest: reads multi-document files and reports manifest problems wit
 
 t.test('portvakt check exits 0 with the table on stdout, warnings on stderr', async (t) => {
   const dir = t.testdir({ 'routes.yaml': ROUTES, 'nais.yaml': GOOD_MANIFEST })
-  const result = await runCli(['check', 'routes.yaml', '--manifest', 'nais.yaml'], {}, dir)
+  const result = await runPortvakt(['check', 'routes.yaml', '--manifest', 'nais.yaml'], { env: {}, cwd: dir, inheritEnv: true })
   t.equal(result.code, 0)
   t.match(result.stdout, /^LINE +PATH/)
   t.match(result.stdout, /routes\.yaml: valid, and nais\.yaml exposes every route scope and consumes every egress scope \(1 warning\)\n$/)
@@ -136,7 +136,7 @@ t.test('portvakt check exits 0 with the table on stdout, warnings on stderr', as
 
 t.test('portvakt check exits 1 listing every problem with its line', async (t) => {
   const dir = t.testdir({ 'routes.yaml': BAD_ROUTES })
-  const result = await runCli(['check'], { PORTVAKT_ROUTES: 'routes.yaml' }, dir)
+  const result = await runPortvakt(['check'], { env: { PORTVAKT_ROUTES: 'routes.yaml' }, cwd: dir, inheritEnv: true })
   t.equal(result.code, 1)
   t.equal(result.stdout, '')
   t.match(result.stderr, /error: routes\.yaml:3: routes\.0 \(\/api\/v1\/arbeidsforhold\): unknown key "methds"/)
@@ -249,7 +249,7 @@ t.test('--manifest: a consumes entry without a name is a manifest problem with i
 
 t.test('portvakt check prints the egress table on stdout', async (t) => {
   const dir = t.testdir({ 'routes.yaml': EGRESS_ROUTES })
-  const result = await runCli(['check', 'routes.yaml'], {}, dir)
+  const result = await runPortvakt(['check', 'routes.yaml'], { env: {}, cwd: dir, inheritEnv: true })
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /^LINE +EGRESS +URL +SCOPES +RESOURCE\n5 +skatt +https:\/\/api\.skatteetaten\.no\/v1 /m)
 })

@@ -89,7 +89,8 @@ t.test('names the line of every bad egress entry at once', async (t) => {
 t.test('egress settings: NAIS_TOKEN_ENDPOINT, port 8083 by default, proxy variables in either case', async (t) => {
   const base = { MASKINPORTEN_ISSUER: 'https://test.maskinporten.no/', MASKINPORTEN_JWKS_URI: 'https://test.maskinporten.no/jwk' }
   const defaults = loadSettings(base)
-  t.same(defaults.egress, { tokenEndpoint: undefined, port: 8083, timeoutMs: 30_000, refreshIntervalMs: 10_000, proxy: { http: '', https: '', no: '' } })
+  t.same(defaults.egress, { tokenEndpoint: undefined, port: 8083, timeoutMs: 30_000, refreshIntervalMs: 10_000 })
+  t.same(defaults.proxy, { httpProxy: '', httpsProxy: '', noProxy: '' })
   const set = loadSettings({
     ...base,
     NAIS_TOKEN_ENDPOINT: 'http://127.0.0.1:7164/api/v1/token',
@@ -100,7 +101,8 @@ t.test('egress settings: NAIS_TOKEN_ENDPOINT, port 8083 by default, proxy variab
     HTTP_PROXY: 'http://webproxy.nais:8088',
     no_proxy: 'localhost,127.0.0.1,.local'
   })
-  t.same(set.egress, { tokenEndpoint: 'http://127.0.0.1:7164/api/v1/token', port: 9083, timeoutMs: 5000, refreshIntervalMs: 0, proxy: { http: 'http://webproxy.nais:8088', https: 'http://webproxy.nais:8088', no: 'localhost,127.0.0.1,.local' } })
+  t.same(set.egress, { tokenEndpoint: 'http://127.0.0.1:7164/api/v1/token', port: 9083, timeoutMs: 5000, refreshIntervalMs: 0 })
+  t.same(set.proxy, { httpProxy: 'http://webproxy.nais:8088', httpsProxy: 'http://webproxy.nais:8088', noProxy: 'localhost,127.0.0.1,.local' }, 'one proxy setting for every outbound call, egress included')
   t.throws(() => loadSettings({ ...base, PORTVAKT_EGRESS_PORT: '7164', NAIS_TOKEN_ENDPOINT: 'not a url' }), { message: /NAIS_TOKEN_ENDPOINT: "not a url" is not an absolute URL[\s\S]*PORTVAKT_EGRESS_PORT: 7164 is reserved/ })
 })
 

@@ -106,9 +106,20 @@ t.test('refuses an empty document and a missing file with a hint', async (t) => 
   await t.rejects(loadRoutes('no/such/routes.yaml'), { name: 'ConfigError', message: /set PORTVAKT_ROUTES/ })
 })
 
-t.test('the README route-table example in the issue parses', async (t) => {
-  const text = readFileSync('config/routes.yaml', 'utf8')
-  t.doesNotThrow(() => parseRoutes(text, 'config/routes.yaml'))
+t.test('the annotated example compiles to exactly the table its comments describe', async (t) => {
+  const table = parseRoutes(readFileSync('config/routes.yaml', 'utf8'), 'config/routes.yaml')
+  const all = (...list: string[]): object => ({ mode: 'all', list })
+  t.same(table.routes.map((r) => ({ id: r.id, methods: r.methods, public: r.public, scopes: r.scopes, audience: r.audience, consumers: r.consumers })), [
+    { id: 'GET,HEAD /api/v1/arbeidsforhold', methods: ['GET', 'HEAD'], public: false, scopes: all('nav:arbeid:arbeidsforhold.read'), audience: undefined, consumers: undefined },
+    { id: 'POST,PUT,PATCH,DELETE /api/v1/arbeidsforhold', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], public: false, scopes: all('nav:arbeid:arbeidsforhold.write'), audience: undefined, consumers: undefined },
+    { id: '* /api/v1/rapport', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: false, scopes: { mode: 'any', list: ['nav:arbeid:rapport.read', 'nav:arbeid:rapport.admin'] }, audience: undefined, consumers: undefined },
+    { id: '* /api/v1/skjema', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: false, scopes: all('nav:arbeid/skjema/innsending.write'), audience: undefined, consumers: undefined },
+    { id: '* /internal/isalive', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: true, scopes: undefined, audience: undefined, consumers: undefined },
+    { id: '* /internal/isready', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: true, scopes: undefined, audience: undefined, consumers: undefined }
+  ])
+  t.same([...table.byPath.keys()], ['/api/v1/arbeidsforhold', '/api/v1/rapport', '/api/v1/skjema', '/internal/isalive', '/internal/isready'], 'one lookup entry per path')
+  t.same(table.egress, [], 'no egress targets')
+  t.equal(table.source, 'config/routes.yaml')
 })
 
 t.test('a schema error in one entry does not hide the route checks on the others; all sorted by line', async (t) => {

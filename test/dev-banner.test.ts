@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { formatBanner, formatListenUrl } from '../src/dev/banner.js'
 import { startDev } from '../src/dev/start-dev.js'
-import { createLogger } from '../src/log.js'
+import { createLogger } from '../src/observe/log.js'
 
 const ROUTES = `routes:
   - path: /api/v1/arbeidsforhold

@@ -6,7 +6,7 @@ import t from 'tap'
 import { copyFileSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { READY_LINE } from '../src/dev/banner.js'
-import { CLI, findFreePort, run, runCli, startCli } from './helpers/processes.js'
+import { CLI, freePort, runPortvakt, runToEnd, startPortvakt } from './helpers/cli.js'
 
 // The session as the README shows it, on the README's ports; the test swaps in free ones.
 const SESSION = {
@@ -22,7 +22,7 @@ t.test('the README shows this exact session', async (t) => {
 })
 
 t.test('portvakt dev runs the README session: 200 with identity, 403 for another scope, 401 without a token', async (t) => {
-  const [proxyPort, issuerPort, demoPort] = [await findFreePort(), await findFreePort(), await findFreePort()]
+  const [proxyPort, issuerPort, demoPort] = [await freePort(), await freePort(), await freePort()]
   const dir = t.testdir()
   copyFileSync(resolve('config/routes.yaml'), join(dir, 'routes.yaml'))
   const env = {
@@ -33,17 +33,17 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
     PORTVAKT_DEV_DIR: join(dir, '.portvakt'),
     PORTVAKT_ROUTES: join(dir, 'routes.yaml')
   }
-  const dev = startCli(t, ['dev'], env)
-  await dev.waitFor(READY_LINE)
+  const dev = startPortvakt(t, ['dev'], { env, inheritEnv: true })
+  await dev.waitFor(READY_LINE, 'stderr')
   t.match(dev.stderr(), `proxy     http://127.0.0.1:${proxyPort}`)
 
   // `npx portvakt` is `node dist/cli.js` here; curl is real curl, run by a shell as a user would.
   const tokenLine = SESSION.token.replace('npx portvakt', `"${process.execPath}" "${CLI}"`)
-  const token = await run('/bin/sh', ['-c', `${tokenLine} && printf %s "$TOKEN"`], env)
+  const token = await runToEnd('/bin/sh', ['-c', `${tokenLine} && printf %s "$TOKEN"`], { env, inheritEnv: true })
   t.equal(token.code, 0, SESSION.token)
   t.match(token.stdout, /^[\w-]+\.[\w-]+\.[\w-]+$/)
   const curl = async (line: string): Promise<{ status: number, headers: string, body: string }> => {
-    const result = await run('/bin/sh', ['-c', line.replaceAll('localhost:8080', `127.0.0.1:${proxyPort}`)], { ...env, TOKEN: token.stdout })
+    const result = await runToEnd('/bin/sh', ['-c', line.replaceAll('localhost:8080', `127.0.0.1:${proxyPort}`)], { env: { ...env, TOKEN: token.stdout }, inheritEnv: true })
     t.equal(result.code, 0, `${line} ran`)
     const [head = '', body = ''] = result.stdout.split(/\r\n\r\n/)
     return { status: Number(/^HTTP\/[\d.]+ (\d{3})/.exec(head)?.[1]), headers: head.toLowerCase(), body }
@@ -75,7 +75,7 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
 })
 
 t.test('portvakt dev refuses to start under NAIS_CLUSTER_NAME', async (t) => {
-  const result = await runCli(['dev'], { NAIS_CLUSTER_NAME: 'prod-gcp', PORTVAKT_DEV_DIR: join(t.testdir(), '.portvakt') })
+  const result = await runPortvakt(['dev'], { env: { NAIS_CLUSTER_NAME: 'prod-gcp', PORTVAKT_DEV_DIR: join(t.testdir(), '.portvakt') }, inheritEnv: true })
   t.equal(result.code, 1)
   t.match(result.stderr, /portvakt dev refuses to start in a cluster/)
   t.match(result.stderr, /NAIS_CLUSTER_NAME is set \(prod-gcp\)/)

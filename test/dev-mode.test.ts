@@ -10,9 +10,10 @@ import { loadDevConfig } from '../src/dev/dev-config.js'
 import { loadDevKey } from '../src/dev/dev-key.js'
 import { startDevIssuer } from '../src/dev/issuer.js'
 import { startDev, type DevRun } from '../src/dev/start-dev.js'
-import { createLogger } from '../src/log.js'
+import { createLogger } from '../src/observe/log.js'
 import { build } from './helpers/build.js'
-import { findFreePort } from './helpers/processes.js'
+import { freePort } from './helpers/cli.js'
+import { pollUntil } from './helpers/poll.js'
 
 const ROUTES = `
 routes:
@@ -112,11 +113,7 @@ t.test('startDev runs issuer, demo upstream and gate together, and follows edits
 
   // Edit the YAML: the read token now needs another scope. Wait for the watcher, however slow the machine.
   writeFileSync(routesFile, ROUTES.replace('arbeidsforhold.read]', 'arbeidsforhold.admin]'))
-  let status = 200
-  for (let i = 0; i < 200 && status === 200; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    status = (await fetch(`${proxy}/api/v1/arbeidsforhold/42`, { headers: { authorization: `Bearer ${token}` } })).status
-  }
+  const status = await pollUntil(async () => (await fetch(`${proxy}/api/v1/arbeidsforhold/42`, { headers: { authorization: `Bearer ${token}` } })).status, (s) => s !== 200, { limitMs: 10_000 })
   t.equal(status, 403, 'the next request after the edit sees the new table')
 })
 
@@ -128,11 +125,12 @@ t.test('startDev names the variable to change when a port is taken, and closes w
   const dir = t.testdir({ 'routes.yaml': ROUTES })
   const base = { issuerPort: 0, demoPort: 0, dir: join(dir, '.portvakt'), logLevel: 'silent', gatewayEnv: { PORTVAKT_ROUTES: join(dir, 'routes.yaml'), PORTVAKT_PORT: '0', PORTVAKT_ADMIN_PORT: '0' } }
   const { logger } = quietLogger()
-  await t.rejects(startDev({ ...base, issuerPort: taken }, logger), { message: /PORTVAKT_DEV_ISSUER_PORT: port \d+ is already in use/ })
-  await t.rejects(startDev({ ...base, demoPort: taken }, logger), { message: /PORTVAKT_DEV_UPSTREAM_PORT: port/ })
+  const inUse = (variable: string, host = '127.0.0.1'): { name: string, problems: string[] } => ({ name: 'ConfigError', problems: [`${variable}: port ${taken} on ${host} is already in use by another process; stop what holds it or set ${variable} to a free port`] })
+  await t.rejects(startDev({ ...base, issuerPort: taken }, logger), inUse('PORTVAKT_DEV_ISSUER_PORT'))
+  await t.rejects(startDev({ ...base, demoPort: taken }, logger), inUse('PORTVAKT_DEV_UPSTREAM_PORT'))
   // A fixed issuer port, so the next start shows whether the failed one let go of it.
-  const issuerPort = await findFreePort()
-  await t.rejects(startDev({ ...base, issuerPort, gatewayEnv: { ...base.gatewayEnv, PORTVAKT_PORT: String(taken) } }, logger), { message: /PORTVAKT_PORT: port/ })
+  const issuerPort = await freePort()
+  await t.rejects(startDev({ ...base, issuerPort, gatewayEnv: { ...base.gatewayEnv, PORTVAKT_PORT: String(taken) } }, logger), inUse('PORTVAKT_PORT', '0.0.0.0'), 'the gate, on the PORTVAKT_HOST this config leaves at its default')
   await t.rejects(startDev({ ...base, issuerPort, gatewayEnv: { ...base.gatewayEnv, PORTVAKT_ROUTES: join(dir, 'missing.yaml') } }, logger), { message: /cannot read the route table/ }, 'the issuer port was released')
 })
 
@@ -155,7 +153,7 @@ t.test('in dev, the local issuer is the egress side\'s token endpoint: the whole
   const dir = t.testdir()
   const run0 = { issuerPort: 0, demoPort: 0, dir: join(dir, '.portvakt'), logLevel: 'silent' }
   // The egress target is the demo upstream, which says whether a Bearer token reached it.
-  const demoPort = await findFreePort()
+  const demoPort = await freePort()
   writeFileSync(join(dir, 'routes.yaml'), `${ROUTES}egress:\n  - name: demo\n    url: http://127.0.0.1:${demoPort}\n    scopes: [nav:arbeid:arbeidsforhold.read]\n`)
   const { logger } = quietLogger()
   const run = await startDev({ ...run0, demoPort, gatewayEnv: { PORTVAKT_ROUTES: join(dir, 'routes.yaml'), PORTVAKT_PORT: '0', PORTVAKT_ADMIN_PORT: '0', PORTVAKT_EGRESS_PORT: '0' } }, logger)

@@ -3,7 +3,7 @@ import { createServer as createTcpServer, type AddressInfo, type Socket } from '
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { resolveIssuer } from '../src/config/discovery.js'
-import { createOutboundHttp } from '../src/outbound.js'
+import { createOutboundHttp, issuerClientOptions } from '../src/http/client.js'
 import { build } from './helpers/build.js'
 import { ROOT, runCli } from './helpers/cli.js'
 import { close, listen, startJwksServer } from './helpers/servers.js'
@@ -139,7 +139,7 @@ t.test('the well-known fetch goes through HTTP_PROXY when one is set', async (t)
   })
   const proxyUrl = await listen(proxy)
   t.teardown(async () => { await close(proxy) })
-  const outbound = createOutboundHttp({ httpProxy: proxyUrl, httpsProxy: '', noProxy: '' }, 2000)
+  const outbound = createOutboundHttp({ httpProxy: proxyUrl, httpsProxy: '', noProxy: '' }, issuerClientOptions(2000))
   t.teardown(outbound.close)
   const wellKnownUrl = `${server.url}/.well-known/oauth-authorization-server`
   t.same(await resolveIssuer({ issuer: undefined, jwksUri: undefined, wellKnownUrl, allowInsecure: false }, 2000, outbound.fetch), { issuer: 'https://test.maskinporten.no/', jwksUri: `${server.url}/jwks` })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { makeKey } from './helpers/keys.js'
-import { curl, runCli, startCli } from './helpers/process.js'
+import { curl, runPortvakt, startPortvakt } from './helpers/cli.js'
 import { close, startEchoUpstream, startJwksServer } from './helpers/servers.js'
 import { TEST_ISSUER, tokenFactory } from './helpers/tokens.js'
 import { TEST_ROUTES } from './helpers/build.js'
@@ -13,17 +13,21 @@ t.test('the built server, called with curl', async (t) => {
   t.teardown(async () => { await close(jwks.server); await close(upstream.server) })
   const dir = t.testdir({ 'routes.yaml': TEST_ROUTES })
   const mint = tokenFactory(key)
-  const proc = await startCli(t, ['serve'], {
-    MASKINPORTEN_WELL_KNOWN_URL: `${jwks.url}/.well-known/oauth-authorization-server`,
-    PORTVAKT_ROUTES: join(dir, 'routes.yaml'),
-    PORTVAKT_UPSTREAM: upstream.url,
-    PORTVAKT_HOST: '127.0.0.1',
-    PORTVAKT_PORT: '0',
-    PORTVAKT_ADMIN_PORT: '0'
-  }, /"msg":"signing keys fetched"/)
-  const started = proc.output().split('\n').find((l) => l.includes('"msg":"portvakt started"'))
-  const port = (JSON.parse(started ?? '{}') as { port?: number }).port
-  t.ok(port, 'logs its port')
+  const proc = startPortvakt(t, ['serve'], {
+    env: {
+      MASKINPORTEN_WELL_KNOWN_URL: `${jwks.url}/.well-known/oauth-authorization-server`,
+      PORTVAKT_ROUTES: join(dir, 'routes.yaml'),
+      PORTVAKT_UPSTREAM: upstream.url,
+      PORTVAKT_HOST: '127.0.0.1',
+      PORTVAKT_PORT: '0',
+      PORTVAKT_ADMIN_PORT: '0'
+    }
+  })
+  await proc.waitFor(/"msg":"signing keys fetched"/)
+  const started = proc.logs().find((l) => l.msg === 'portvakt started')
+  t.match(started, { issuer: TEST_ISSUER, jwksUri: `${jwks.url}/jwks`, port: Number }, 'logs the issuer it discovered and the port it took')
+  const port = started?.port as number
+  t.not(port, 0, 'a real port, not the 0 it was given')
   const base = `http://127.0.0.1:${port}`
   const token = await mint()
 
@@ -39,29 +43,31 @@ t.test('the built server, called with curl', async (t) => {
   t.equal(wrongScope.status, 403)
   t.equal(JSON.parse(wrongScope.body).code, 'PORTVAKT_ERR_INSUFFICIENT_SCOPE')
 
-  const traversal = await curl(['--path-as-is', `${base}/public/../api/v1/arbeidsforhold`])
+  const forwardedBefore = upstream.seen.length
+  const traversal = await curl(['--path-as-is', '-H', `Authorization: Bearer ${token}`, `${base}/public/../api/v1/arbeidsforhold`])
   t.equal(traversal.status, 400)
+  t.match(JSON.parse(traversal.body), { code: 'PORTVAKT_ERR_BAD_PATH', message: /dot segment/ })
+  t.equal(upstream.seen.length, forwardedBefore, 'the traversal never reached the upstream')
 
-  t.notOk(proc.output().includes(token.split('.')[1] as string), 'the token never reaches the log')
+  const output = proc.stdout() + proc.stderr()
+  t.notOk(output.includes(token.split('.')[1] as string), 'the token never reaches the log')
 
   proc.child.kill('SIGTERM')
-  const code = await new Promise((resolve) => proc.child.on('exit', resolve))
-  t.equal(code, 0, 'exits 0 on SIGTERM')
-  t.ok(TEST_ISSUER)
+  t.equal(await proc.exited, 0, 'exits 0 on SIGTERM')
 })
 
 t.test('a bad configuration stops the start with every variable named', async (t) => {
-  const res = await runCli(['serve'], { PORTVAKT_PORT: 'x' })
+  const res = await runPortvakt(['serve'], { env: { PORTVAKT_PORT: 'x' } })
   t.equal(res.code, 1)
   t.match(res.stderr, /PORTVAKT_PORT/)
-  const none = await runCli(['serve'], {})
+  const none = await runPortvakt(['serve'])
   t.equal(none.code, 1)
   t.match(none.stderr, /set MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI, or MASKINPORTEN_WELL_KNOWN_URL/)
 })
 
 t.test('a bad route table stops the start with its line', async (t) => {
   const dir = t.testdir({ 'routes.yaml': 'routes:\n  - path: /a\n    scopes: []\n' })
-  const res = await runCli(['serve'], { MASKINPORTEN_ISSUER: TEST_ISSUER, MASKINPORTEN_JWKS_URI: 'http://127.0.0.1:9/jwks', PORTVAKT_ROUTES: join(dir, 'routes.yaml') })
+  const res = await runPortvakt(['serve'], { env: { MASKINPORTEN_ISSUER: TEST_ISSUER, MASKINPORTEN_JWKS_URI: 'http://127.0.0.1:9/jwks', PORTVAKT_ROUTES: join(dir, 'routes.yaml') } })
   t.equal(res.code, 1)
   t.match(res.stderr, /routes\.yaml:3: routes\.0\.scopes/)
 })

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
 import { parseRoutes } from '../src/config/routes.js'
-import { createDispatcher, startEgress } from '../src/egress/start.js'
-import { createLogger } from '../src/log.js'
+import { startEgress } from '../src/egress/start.js'
+import { createOutboundHttp, EGRESS_CLIENT_OPTIONS } from '../src/http/client.js'
+import { createLogger } from '../src/observe/log.js'
 import { startTarget, startTokenEndpoint, startTunnelProxy } from './helpers/egress.js'
 import { call } from './helpers/http.js'
 import { close } from './helpers/servers.js'
@@ -17,7 +18,8 @@ t.test('outbound calls honour HTTPS_PROXY/HTTP_PROXY and NO_PROXY (the on-premis
 
   async function start (no: string): Promise<NonNullable<Awaited<ReturnType<typeof startEgress>>>> {
     const egress = await startEgress({
-      settings: { tokenEndpoint: endpoint.url, port: 0, timeoutMs: 5000, refreshIntervalMs: 0, proxy: { http: proxy.url, https: proxy.url, no } },
+      settings: { tokenEndpoint: endpoint.url, port: 0, timeoutMs: 5000, refreshIntervalMs: 0 },
+      proxy: { httpProxy: proxy.url, httpsProxy: proxy.url, noProxy: no },
       routes: () => table,
       logger: createLogger('info', sink)
     })
@@ -48,10 +50,10 @@ t.test('outbound calls honour HTTPS_PROXY/HTTP_PROXY and NO_PROXY (the on-premis
 })
 
 t.test('without proxy settings the dispatcher is a plain agent', async (t) => {
-  const dispatcher = await createDispatcher({ http: '', https: '', no: '' })
-  t.equal(dispatcher.constructor.name, 'Agent')
-  await dispatcher.close()
-  const proxied = await createDispatcher({ http: 'http://webproxy.nais:8088', https: '', no: 'localhost' })
-  t.equal(proxied.constructor.name, 'EnvHttpProxyAgent')
+  const plain = createOutboundHttp({ httpProxy: '', httpsProxy: '', noProxy: '' }, EGRESS_CLIENT_OPTIONS)
+  t.equal(plain.dispatcher.constructor.name, 'Agent')
+  await plain.close()
+  const proxied = createOutboundHttp({ httpProxy: 'http://webproxy.nais:8088', httpsProxy: '', noProxy: 'localhost' }, EGRESS_CLIENT_OPTIONS)
+  t.equal(proxied.dispatcher.constructor.name, 'EnvHttpProxyAgent')
   await proxied.close()
 })

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import { decodeJwt } from 'jose'
 import { TokenClient, TokenEndpointError } from '../src/egress/token-client.js'
 import { startTokenEndpoint, type TokenEndpoint } from './helpers/egress.js'
+import { eventually } from './helpers/poll.js'
 
 async function failureOf (pending: Promise<unknown>): Promise<unknown> {
   return await pending.then(() => undefined, (err: unknown) => err)
@@ -56,7 +57,7 @@ t.test('50 concurrent callers share one fetch (single flight)', async (t) => {
   endpoint.hold = new Promise((resolve) => { release = resolve })
   const waiting = Array.from({ length: 50 }, async () => await client.getToken(SPEC))
   // every caller is waiting on the one held answer before it is released
-  while (endpoint.requests.length === 0) await new Promise((resolve) => setImmediate(resolve))
+  t.ok(await eventually(() => endpoint.requests.length > 0, undefined, 0), 'the one fetch is under way')
   release()
   const tokens = await Promise.all(waiting)
   t.equal(new Set(tokens).size, 1)
@@ -98,7 +99,7 @@ t.test('callers arriving while a fresh token is fetched wait for it, not for the
   let release = (): void => {}
   endpoint.hold = new Promise((resolve) => { release = resolve })
   const refreshing = client.getToken(SPEC, first)
-  while (endpoint.requests.length < 2) await new Promise((resolve) => setImmediate(resolve))
+  t.ok(await eventually(() => endpoint.requests.length >= 2, undefined, 0), 'the fresh fetch is under way')
   const other = client.getToken({ ...SPEC }, first)
   release()
   t.equal(await other, await refreshing)

@@ -8,13 +8,14 @@ import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSettings } from '../src/config/env.js'
-import { createLogger } from '../src/log.js'
+import { createLogger } from '../src/observe/log.js'
 import { startGateway } from '../src/start.js'
 import { sendRaw } from './helpers/attack.js'
 import { build } from './helpers/build.js'
 import { startDevTokenIssuer, startTarget, startTokenEndpoint } from './helpers/egress.js'
-import { eventually, scrape, valueOf } from './helpers/metrics.js'
-import { curl } from './helpers/process.js'
+import { scrape, valueOf } from './helpers/metrics.js'
+import { eventually } from './helpers/poll.js'
+import { curl } from './helpers/cli.js'
 import { close } from './helpers/servers.js'
 import { TEST_ISSUER } from './helpers/tokens.js'
 
@@ -142,7 +143,7 @@ egress:
     endpoint.hold = new Promise((resolve) => { release = resolve })
     const before = endpoint.requests.length
     const calls = Array.from({ length: 50 }, async () => await send(port, '/parallel/p'))
-    while (endpoint.requests.length === before) await new Promise((resolve) => setImmediate(resolve))
+    t.ok(await eventually(() => endpoint.requests.length > before, undefined, 0), 'the first call reached the token endpoint')
     release()
     endpoint.hold = undefined
     const answers = await Promise.all(calls)

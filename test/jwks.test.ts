@@ -1,15 +1,22 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { createServer } from 'node:http'
+import type { JWK } from 'jose'
 import t, { type Test } from 'tap'
+import { fetchJwks } from '../src/auth/jwks.js'
 import { KeyStore, nextRetryDelay, type FetchResult } from '../src/auth/keys.js'
-import { createTokenVerifier } from '../src/auth/token.js'
-import { GateError } from '../src/auth/errors.js'
+import { createPolicy } from '../src/auth/policy.js'
+import { createTokenVerifier } from '../src/auth/verify.js'
+import { GateError } from '../src/http/errors.js'
 import { build } from './helpers/build.js'
 import { makeKey } from './helpers/keys.js'
-import { eventually, scrape, valueOf } from './helpers/metrics.js'
+import { scrape, valueOf } from './helpers/metrics.js'
+import { eventually } from './helpers/poll.js'
 import { close, listen, startJwksServer } from './helpers/servers.js'
 import { TEST_ISSUER, tokenFactory } from './helpers/tokens.js'
 
-const POLICY = { issuer: TEST_ISSUER, algorithms: ['RS256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 }
+const POLICY = createPolicy({ issuer: TEST_ISSUER, algorithms: ['RS256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 })
+// A public P-256 signing key, published for ES256.
+const EC_JWK: JWK = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), kid: 'ec', alg: 'ES256', use: 'sig' }
 const auth = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
 
 /** A key store on a clock the test moves, against a real JWKS server. */
@@ -18,7 +25,7 @@ async function storeOnClock (t: Test, options: { staleMaxMs?: number } = {}) {
   const jwks = await startJwksServer([key.jwk])
   t.teardown(async () => { await close(jwks.server) })
   let now = 1_000_000
-  const store = new KeyStore({ jwksUri: `${jwks.url}/jwks`, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 600_000, staleMaxMs: options.staleMaxMs ?? 86_400_000, now: () => now })
+  const store = new KeyStore({ jwksUri: `${jwks.url}/jwks`, algorithms: POLICY.algorithms, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 600_000, staleMaxMs: options.staleMaxMs ?? 86_400_000, now: () => now })
   t.teardown(() => { store.stop() })
   await store.refresh('start')
   return { key, jwks, store, verify: createTokenVerifier(POLICY, store.getKey, { keys: store }), advance: (ms: number) => { now += ms } }
@@ -154,7 +161,7 @@ t.test('at start, a JWKS that is down is retried with a doubling back-off up to 
   const key = await makeKey()
   const flaky = await startFlakyJwks(t, [key.jwk], 5)
   const results: FetchResult[] = []
-  const store = new KeyStore({ jwksUri: `${flaky.url}/jwks`, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 3_600_000, staleMaxMs: 86_400_000, retryBaseMs: 20, retryMaxMs: 80, onFetch: (r) => { results.push(r) } })
+  const store = new KeyStore({ jwksUri: `${flaky.url}/jwks`, algorithms: POLICY.algorithms, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 3_600_000, staleMaxMs: 86_400_000, retryBaseMs: 20, retryMaxMs: 80, onFetch: (r) => { results.push(r) } })
   t.teardown(() => { store.stop() })
   store.start()
   await store.whenReady()
@@ -180,7 +187,7 @@ t.test('stop() is final: the fetch under way is dropped, and nothing is fetched,
   const url = await listen(held)
   t.teardown(async () => { await close(held) })
   const results: FetchResult[] = []
-  const store = new KeyStore({ jwksUri: `${url}/jwks`, timeoutMs: 300, cooldownMs: 0, maxAgeMs: 3_600_000, staleMaxMs: 86_400_000, retryBaseMs: 10, retryMaxMs: 10, onFetch: (r) => { results.push(r) } })
+  const store = new KeyStore({ jwksUri: `${url}/jwks`, algorithms: POLICY.algorithms, timeoutMs: 300, cooldownMs: 0, maxAgeMs: 3_600_000, staleMaxMs: 86_400_000, retryBaseMs: 10, retryMaxMs: 10, onFetch: (r) => { results.push(r) } })
   store.start()
   t.ok(await eventually(() => hits === 1), 'the first fetch is under way')
   store.stop()
@@ -202,6 +209,8 @@ t.test('a JWKS with no usable signing key is a failed fetch: the last good keys 
     'only an oct key': [{ kty: 'oct', k: Buffer.from('a shared secret of thirty-two bytes!!').toString('base64url'), kid: 'hmac', alg: 'HS256', use: 'sig' }],
     'only a use: enc key': [{ ...h.key.jwk, use: 'enc' }],
     'only a key whose key_ops exclude verify': [{ ...h.key.jwk, key_ops: ['encrypt'] }],
+    'only an EC key, while the policy allows RS256 alone': [EC_JWK],
+    'only the RSA key, published for RS384 while the policy allows RS256 alone': [{ ...h.key.jwk, alg: 'RS384' }],
     'an empty set': []
   }
   for (const [what, keys] of Object.entries(unusable)) {
@@ -215,13 +224,25 @@ t.test('a JWKS with no usable signing key is a failed fetch: the last good keys 
   t.equal(status.stale, true, 'stale: the last refresh failed')
   t.match(status.lastError, /no usable signing key/)
   const samples = await scrape(h.adminUrl)
-  t.equal(valueOf(samples, 'portvakt_jwks_fetches_total', { result: 'error', trigger: 'schedule' }), 4, 'each counts as a failed fetch')
+  t.equal(valueOf(samples, 'portvakt_jwks_fetches_total', { result: 'error', trigger: 'schedule' }), 6, 'each counts as a failed fetch')
   t.equal(valueOf(samples, 'portvakt_jwks_stale'), 1)
   t.equal(valueOf(samples, 'portvakt_jwks_keys'), 1, 'the keys in use are still the last good ones')
   t.equal((await fetch(`${h.adminUrl}/isready`)).status, 200, 'still ready on the last good keys')
   const failures = h.logs().filter((l) => l.msg === 'signing keys could not be fetched')
-  t.equal(failures.length, 4)
+  t.equal(failures.length, 6)
   t.ok(failures.every((l) => /no usable signing key/.test(String(l.err)) && l.servingLastGoodKeys === true && l.level === 50), 'logged as errors, saying why')
+})
+
+t.test('a key set is usable when jose finds a key for one of the policy\'s algorithms, by jose\'s own key selection', async (t) => {
+  const ec = await startJwksServer([EC_JWK])
+  t.teardown(async () => { await close(ec.server) })
+  const local = await fetchJwks(`${ec.url}/jwks`, { timeoutMs: 5_000, algorithms: ['RS256', 'ES256'] })
+  t.equal(local.jwks()?.keys.length, 1, 'an EC key serves a policy that allows ES256')
+  await t.rejects(fetchJwks(`${ec.url}/jwks`, { timeoutMs: 5_000, algorithms: ['RS256', 'ES384'] }), { message: /none of its 1 keys can verify RS256, ES384/ }, 'a P-256 key cannot verify ES384')
+  const key = await makeKey()
+  const two = await startJwksServer([{ ...key.jwk, kid: 'one' }, { ...key.jwk, kid: 'two' }])
+  t.teardown(async () => { await close(two.server) })
+  t.equal((await fetchJwks(`${two.url}/jwks`, { timeoutMs: 5_000, algorithms: ['RS256'] })).jwks()?.keys.length, 2, 'several keys that match: one is enough')
 })
 
 t.test('with no keys in hand yet, a JWKS with no usable signing key leaves portvakt not ready: 503', async (t) => {

@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import t from 'tap'
 import { launchPortvakt, ROOT, runCli, startedPort } from './helpers/cli.js'
-import { eventually } from './helpers/metrics.js'
+import { eventually } from './helpers/poll.js'
 
 // Each test starts real processes (portvakt, the app) on a 2-core machine shared with other builds:
 // allow more than .taprc's 60 s per file. No assertion depends on timing.

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { launchPortvakt, ROOT } from './helpers/cli.js'
+import { pollUntil } from './helpers/poll.js'
 
 // Real processes on a 2-core machine shared with other builds; no assertion depends on timing.
 t.setTimeout(240_000)
@@ -35,15 +36,6 @@ function isZombie (pid: number): boolean {
   }
 }
 
-/** Poll until `check` holds (or 15 s pass); the last value either way. */
-async function waitUntil<T> (read: () => T, check: (value: T) => boolean): Promise<T> {
-  const until = Date.now() + 15_000
-  for (;;) {
-    const value = read()
-    if (check(value) || Date.now() > until) return value
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
 
 t.test('portvakt alone as PID 1 leaves an abandoned grandchild a zombie (why the image runs tini)', { skip: unavailable() }, async (t) => {
   const { run } = await launchPortvakt(t, {
@@ -52,8 +44,8 @@ t.test('portvakt alone as PID 1 leaves an abandoned grandchild a zombie (why the
   })
   await run.waitFor(/^app orphaned a sleep$/)
   const unsharePid = run.child.pid as number
-  const pid1 = (await waitUntil(() => children(unsharePid), (c) => c.length === 1))[0]?.pid as number
-  const zombies = await waitUntil(() => children(pid1).filter((c) => c.zombie), (z) => z.length > 0)
+  const pid1 = (await pollUntil(() => children(unsharePid), (c) => c.length === 1))[0]?.pid as number
+  const zombies = await pollUntil(() => children(pid1).filter((c) => c.zombie), (z) => z.length > 0)
   t.equal(zombies.length, 1, 'the sleep, re-parented to portvakt, ended and was never reaped')
   process.kill(pid1, 'SIGTERM')
   t.equal(await run.exited, 0, 'portvakt still stops the app and exits with its status')
@@ -67,10 +59,10 @@ t.test('tini as PID 1 in front of portvakt: the grandchild is reaped, SIGTERM re
   await run.waitFor(/^app orphaned a sleep$/)
   await run.waitFor(/"msg":"app accepts connections"/)
   const unsharePid = run.child.pid as number
-  const tiniPid = (await waitUntil(() => children(unsharePid), (c) => c.length === 1))[0]?.pid as number
+  const tiniPid = (await pollUntil(() => children(unsharePid), (c) => c.length === 1))[0]?.pid as number
   t.match(readFileSync(`/proc/${tiniPid}/cmdline`, 'utf8'), /tini/, 'PID 1 is tini')
   // The sleep is re-parented to tini, ends after 0.5 s and is reaped: tini is left with portvakt alone.
-  const left = await waitUntil(() => children(tiniPid), (c) => c.length === 1 && !c[0]?.zombie)
+  const left = await pollUntil(() => children(tiniPid), (c) => c.length === 1 && !c[0]?.zombie)
   t.equal(left.length, 1, 'only portvakt remains under tini')
   t.notOk(left[0]?.zombie, 'and it is no zombie')
   t.match(readFileSync(`/proc/${left[0]?.pid}/cmdline`, 'utf8'), /cli\.js\0serve/, 'the one left is portvakt')

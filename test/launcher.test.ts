@@ -1,7 +1,7 @@
 /** The Launcher module on its own: readiness, stop, and how a failed start is reported. */
 import t, { type Test } from 'tap'
 import { ConfigError } from '../src/config/errors.js'
-import { appAddress, canConnect, Launcher } from '../src/launcher.js'
+import { appAddress, canConnect, Launcher } from '../src/launcher/launcher.js'
 import { freePort } from './helpers/cli.js'
 
 const LISTEN = "require('node:http').createServer((q, r) => r.end('ok')).listen(Number(process.env.PORT), '127.0.0.1')"

@@ -6,11 +6,12 @@ import { Readable, Writable } from 'node:stream'
 import { promisify } from 'node:util'
 import { request } from 'undici'
 import { KeyStore } from '../src/auth/keys.js'
-import { createTokenVerifier } from '../src/auth/token.js'
+import { createPolicy } from '../src/auth/policy.js'
+import { createTokenVerifier } from '../src/auth/verify.js'
 import { parseRoutes } from '../src/config/routes.js'
-import { DEFAULT_LIMITS, deriveLimits } from '../src/limits.js'
-import { createLogger } from '../src/log.js'
-import { buildServer } from '../src/server.js'
+import { DEFAULT_LIMITS, deriveLimits } from '../src/http/limits.js'
+import { createLogger } from '../src/observe/log.js'
+import { buildServer } from '../src/gate/server.js'
 import { build } from './helpers/build.js'
 import { scrape, valueOf } from './helpers/metrics.js'
 import { close, listen, startEchoUpstream } from './helpers/servers.js'
@@ -20,14 +21,14 @@ const run = promisify(execFile)
 
 /** A gate on a public route with tight limits, so a test can outlast them without waiting long. */
 async function buildTight (t: Test, upstream: string) {
-  const keys = new KeyStore({ jwksUri: 'http://127.0.0.1:1/jwks', timeoutMs: 1_000, cooldownMs: 30_000, maxAgeMs: 600_000, staleMaxMs: 86_400_000 })
+  const keys = new KeyStore({ jwksUri: 'http://127.0.0.1:1/jwks', algorithms: ['RS256'], timeoutMs: 1_000, cooldownMs: 30_000, maxAgeMs: 600_000, staleMaxMs: 86_400_000 })
   const table = parseRoutes('routes:\n  - path: /\n    public: true\n', 'routes.yaml')
   const app = await buildServer({
     upstream,
     upstreamTimeoutMs: 5_000,
     forwardToken: false,
     routes: () => table,
-    verify: createTokenVerifier({ issuer: TEST_ISSUER, algorithms: ['RS256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 }, keys.getKey),
+    verify: createTokenVerifier(createPolicy({ issuer: TEST_ISSUER, algorithms: ['RS256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 }), keys.getKey),
     logger: createLogger('silent', new Writable({ write (_c, _e, done) { done() } })),
     limits: { headersTimeoutMs: 300, checkIntervalMs: 50 }
   })

@@ -1,8 +1,8 @@
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { describeListenError } from '../src/listen-error.js'
-import { runCli } from './helpers/process.js'
+import { describeListenError } from '../src/http/listen-error.js'
+import { runPortvakt } from './helpers/cli.js'
 import { TEST_ISSUER } from './helpers/tokens.js'
 
 // A port some other process already holds, released on teardown.
@@ -34,7 +34,7 @@ for (const variable of ['PORTVAKT_PORT', 'PORTVAKT_ADMIN_PORT', 'PORTVAKT_EGRESS
   t.test(`a port in use stops the start naming ${variable} and its value, not Node's EADDRINUSE`, async (t) => {
     const port = await holdPort(t)
     const dir = t.testdir({ 'routes.yaml': ROUTES })
-    const res = await runCli(['serve'], env(dir, { [variable]: String(port) }))
+    const res = await runPortvakt(['serve'], { env: env(dir, { [variable]: String(port) }) })
     t.equal(res.code, 1)
     t.match(res.stderr, `portvakt cannot start; fix these environment variables:\n  - ${variable}: port ${port} on 127.0.0.1 is already in use by another process; stop what holds it or set ${variable} to a free port\n`)
     t.notMatch(res.stderr, /EADDRINUSE|failed to start/)
@@ -51,7 +51,7 @@ t.test('EACCES (a port below 1024 without privileges) and EADDRNOTAVAIL name the
 
 t.test('the NAIS reserved ports are refused for every listener, before anything listens', async (t) => {
   const dir = t.testdir({ 'routes.yaml': ROUTES })
-  const res = await runCli(['serve'], env(dir, { PORTVAKT_PORT: '7164', PORTVAKT_ADMIN_PORT: '7565', PORTVAKT_EGRESS_PORT: '7566' }))
+  const res = await runPortvakt(['serve'], { env: env(dir, { PORTVAKT_PORT: '7164', PORTVAKT_ADMIN_PORT: '7565', PORTVAKT_EGRESS_PORT: '7566' }) })
   t.equal(res.code, 1)
   for (const [name, port] of [['PORTVAKT_PORT', 7164], ['PORTVAKT_ADMIN_PORT', 7565], ['PORTVAKT_EGRESS_PORT', 7566]]) {
     t.match(res.stderr, `${name}: ${port} is reserved by the NAIS platform`)

@@ -3,8 +3,8 @@ import { spawn, execFile } from 'node:child_process'
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
-import { LineBuffer } from '../src/log-buffer.js'
-import { createLogger } from '../src/log.js'
+import { LineBuffer } from '../src/observe/log-buffer.js'
+import { createLogger } from '../src/observe/log.js'
 
 const root = resolve(import.meta.dirname, '..')
 
@@ -158,19 +158,19 @@ async function node (script: string): Promise<{ stdout: string, stderr: string, 
 }
 
 t.test('the process logger puts its pending lines out when the process ends', async (t) => {
-  const onExit = await node("import { createLogger } from './dist/log.js'; const l = createLogger('info'); l.info('before exit'); process.exit(3)")
+  const onExit = await node("import { createLogger } from './dist/observe/log.js'; const l = createLogger('info'); l.info('before exit'); process.exit(3)")
   t.equal(onExit.code, 3)
   t.match(onExit.stdout, /"msg":"before exit"/, 'process.exit()')
-  const onCrash = await node("import { createLogger } from './dist/log.js'; const l = createLogger('info'); l.error('the reason'); setTimeout(() => { throw new Error('boom') })")
+  const onCrash = await node("import { createLogger } from './dist/observe/log.js'; const l = createLogger('info'); l.error('the reason'); setTimeout(() => { throw new Error('boom') })")
   t.equal(onCrash.code, 1)
   t.match(onCrash.stdout, /"msg":"the reason"/, 'an uncaught exception')
   t.match(onCrash.stderr, /boom/)
-  const quiet = await node("import { createLogger } from './dist/log.js'; const l = createLogger('info'); l.info('at the end of the loop')")
+  const quiet = await node("import { createLogger } from './dist/observe/log.js'; const l = createLogger('info'); l.info('at the end of the loop')")
   t.match(quiet.stdout, /"msg":"at the end of the loop"/, 'the event loop running out')
 })
 
 t.test('stdout closed under a running process: one line on stderr, the process goes on', async (t) => {
-  const script = "import { createLogger } from './dist/log.js'; const l = createLogger('info'); " +
+  const script = "import { createLogger } from './dist/observe/log.js'; const l = createLogger('info'); " +
     "process.stdin.once('data', () => { for (let i = 0; i < 2000; i++) l.info({ i }, 'line'); process.stderr.write('still running\\n') })"
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] })
   let stderr = ''
@@ -189,7 +189,7 @@ t.test('sharing a pipe with another writer (launcher mode): no line of either is
   // which is when a write over PIPE_BUF may be split around the other writer's output.
   const dir = t.testdir()
   const out = join(dir, 'out')
-  const ours = "import { LineBuffer } from './dist/log-buffer.js'; const b = new LineBuffer({ fd: 1 }); " +
+  const ours = "import { LineBuffer } from './dist/observe/log-buffer.js'; const b = new LineBuffer({ fd: 1 }); " +
     "for (let i = 0; i < 20000; i++) b.write(JSON.stringify({ from: 'portvakt', i, pad: 'p'.repeat(80) }) + '\\n'); b.flushSync()"
   const app = "const { writeSync } = require('node:fs'); " +
     "for (let i = 0; i < 20000; i++) writeSync(1, JSON.stringify({ from: 'app', i, pad: 'a'.repeat(60) }) + '\\n')"

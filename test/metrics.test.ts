@@ -3,7 +3,7 @@ import { build } from './helpers/build.js'
 import { makeKey } from './helpers/keys.js'
 import { close } from './helpers/servers.js'
 import { scrape, valueOf } from './helpers/metrics.js'
-import { labelRejection } from '../src/metrics.js'
+import { labelRejection } from '../src/observe/metrics.js'
 
 const READ = 'GET,HEAD /api/v1/arbeidsforhold'
 

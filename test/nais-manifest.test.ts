@@ -73,7 +73,7 @@ const GRACE_MARGIN_SEC = 5
 /**
  * portvakt's worst-case shutdown under a manifest's env, with the code's own defaults for what it
  * leaves out: the delay, the drain (up to PORTVAKT_SHUTDOWN_TIMEOUT) and, in launcher mode, the
- * app's stop, which gets the same timeout again before SIGKILL (src/main.ts, src/launcher.ts).
+ * app's stop, which gets the same timeout again before SIGKILL (src/main.ts, src/launcher/launcher.ts).
  */
 function worstShutdownSec (manifest: Manifest, launcher: boolean): number {
   const settings = loadSettings({

@@ -6,12 +6,13 @@ import { join } from 'node:path'
 import { loadSettings } from '../src/config/env.js'
 import { maskProxyUrl } from '../src/config/proxy-url.js'
 import type { ConfigError } from '../src/config/errors.js'
-import { createOutboundHttp } from '../src/outbound.js'
+import { createOutboundHttp, issuerClientOptions } from '../src/http/client.js'
 import { build } from './helpers/build.js'
 import { ROOT, runCli } from './helpers/cli.js'
 import { startTunnelProxy } from './helpers/egress.js'
 import { makeKey } from './helpers/keys.js'
-import { eventually, scrape, valueOf } from './helpers/metrics.js'
+import { scrape, valueOf } from './helpers/metrics.js'
+import { eventually } from './helpers/poll.js'
 import { makeSelfSignedCert } from './helpers/self-signed-cert.js'
 import { close, listen } from './helpers/servers.js'
 import { TEST_ISSUER } from './helpers/tokens.js'
@@ -46,7 +47,7 @@ async function startForwardProxy (t: Test): Promise<{ url: string, seen: string[
 
 t.test('the JWKS fetch goes through HTTP_PROXY when one is set', async (t) => {
   const proxy = await startForwardProxy(t)
-  const outbound = createOutboundHttp({ httpProxy: proxy.url, httpsProxy: '', noProxy: '' }, 5_000)
+  const outbound = createOutboundHttp({ httpProxy: proxy.url, httpsProxy: '', noProxy: '' }, issuerClientOptions(5_000))
   t.teardown(outbound.close)
   const h = await build(t, { fetch: outbound.fetch })
   t.same(proxy.seen, [`GET ${h.jwks.url}/jwks`], 'the proxy saw the JWKS fetch')
@@ -56,7 +57,7 @@ t.test('the JWKS fetch goes through HTTP_PROXY when one is set', async (t) => {
 
 t.test('NO_PROXY keeps a host off the proxy', async (t) => {
   const proxy = await startForwardProxy(t)
-  const outbound = createOutboundHttp({ httpProxy: proxy.url, httpsProxy: '', noProxy: '127.0.0.1' }, 5_000)
+  const outbound = createOutboundHttp({ httpProxy: proxy.url, httpsProxy: '', noProxy: '127.0.0.1' }, issuerClientOptions(5_000))
   t.teardown(outbound.close)
   await build(t, { fetch: outbound.fetch })
   t.same(proxy.seen, [])
@@ -65,8 +66,8 @@ t.test('NO_PROXY keeps a host off the proxy', async (t) => {
 t.test('the proxy variables are read from the environment given, lower case first', async (t) => {
   const base = { MASKINPORTEN_ISSUER: 'https://test.maskinporten.no/', MASKINPORTEN_JWKS_URI: 'https://test.maskinporten.no/jwk' }
   const settings = loadSettings({ ...base, HTTPS_PROXY: 'http://upper:8088', https_proxy: 'http://lower:8088', HTTP_PROXY: 'http://webproxy.nais:8088', NO_PROXY: 'localhost,.local' })
-  t.same(settings.outboundProxy, { httpProxy: 'http://webproxy.nais:8088', httpsProxy: 'http://lower:8088', noProxy: 'localhost,.local' })
-  t.same(loadSettings(base).outboundProxy, { httpProxy: '', httpsProxy: '', noProxy: '' })
+  t.same(settings.proxy, { httpProxy: 'http://webproxy.nais:8088', httpsProxy: 'http://lower:8088', noProxy: 'localhost,.local' })
+  t.same(loadSettings(base).proxy, { httpProxy: '', httpsProxy: '', noProxy: '' })
   t.match(problemsOf(() => loadSettings({ ...base, HTTPS_PROXY: 'socks5://user:secret@proxy:1080' })), [/HTTPS_PROXY: "socks5:\/\/\*\*\*@proxy:1080" is not an http\(s\) proxy URL/])
 })
 
@@ -81,22 +82,21 @@ t.test('admin and shutdown settings have their defaults and refuse nonsense', as
   t.equal(loadSettings({ ...base, PORTVAKT_UPSTREAM_READY_PATH: '/internal/isready' }).admin.upstreamReadyPath, '/internal/isready')
 })
 
-interface StartedProxies { settings: { outboundProxy: object, egress: { proxy: object } } }
+interface StartedProxies { settings: { proxy: object, egress: object } }
 
-t.test('the start-up log masks proxy credentials, on both sides, and shows the host', async (t) => {
+t.test('the start-up log masks proxy credentials and shows the host, once for every outbound call', async (t) => {
   // An unencoded @ in the password: a pattern that stops at the first @ would leak "t0p".
   const h = await build(t, { env: { HTTPS_PROXY: 'http://user:s3cr@t0p@127.0.0.1:1', HTTP_PROXY: 'http://webproxy.nais:8088', NO_PROXY: '127.0.0.1' } })
   const started = h.logs().find((l) => l.msg === 'portvakt started') as unknown as StartedProxies
-  t.same(started.settings.outboundProxy, { httpsProxy: 'http://***@127.0.0.1:1', httpProxy: 'http://webproxy.nais:8088', noProxy: '127.0.0.1' })
-  t.same(started.settings.egress.proxy, { https: 'http://***@127.0.0.1:1', http: 'http://webproxy.nais:8088', no: '127.0.0.1' })
+  t.same(started.settings.proxy, { httpsProxy: 'http://***@127.0.0.1:1', httpProxy: 'http://webproxy.nais:8088', noProxy: '127.0.0.1' })
+  t.notOk('proxy' in started.settings.egress, 'one proxy setting: the egress side reads the same one')
   t.notMatch(h.logText(), /s3cr|t0p|user/)
 })
 
 t.test('the start-up log leaves the proxy fields out when no proxy is set, instead of a censor mark', async (t) => {
   const h = await build(t)
   const started = h.logs().find((l) => l.msg === 'portvakt started') as unknown as StartedProxies
-  t.same(started.settings.outboundProxy, {})
-  t.same(started.settings.egress.proxy, {})
+  t.same(started.settings.proxy, {})
   t.notMatch(h.logText(), /\[redacted\]/)
 })
 
@@ -151,7 +151,7 @@ t.test('a JWKS endpoint that accepts and never answers fails the fetch at PORTVA
     for (const socket of sockets) socket.destroy()
     await new Promise<void>((resolve) => silent.close(() => { resolve() }))
   })
-  const outbound = createOutboundHttp({ httpProxy: '', httpsProxy: '', noProxy: '' }, 300)
+  const outbound = createOutboundHttp({ httpProxy: '', httpsProxy: '', noProxy: '' }, issuerClientOptions(300))
   t.teardown(outbound.close)
   const h = await build(t, {
     jwksDown: true,

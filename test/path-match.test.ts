@@ -1,8 +1,8 @@
 import t from 'tap'
-import { GateError } from '../src/auth/errors.js'
+import { GateError } from '../src/http/errors.js'
 import { parseRoutes } from '../src/config/routes.js'
-import { matchRoute } from '../src/proxy/match.js'
-import { checkPath } from '../src/proxy/path.js'
+import { matchRoute } from '../src/gate/match.js'
+import { checkPath } from '../src/gate/path.js'
 
 const table = parseRoutes(`routes:
   - { path: /api, scopes: [nav:x:api] }

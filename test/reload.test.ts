@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { RouteHolder, type ReloadResult } from '../src/config/route-holder.js'
 import { loadRoutes } from '../src/config/routes.js'
 import { build, TEST_ROUTES } from './helpers/build.js'
-import { eventually, scrape, valueOf } from './helpers/metrics.js'
+import { scrape, valueOf } from './helpers/metrics.js'
+import { eventually } from './helpers/poll.js'
 
 const auth = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
 const WITH_NEW_ROUTE = TEST_ROUTES + `

@@ -4,11 +4,11 @@ import { createServer } from 'node:http'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { startChild } from './helpers/child.js'
-import { freePort, launchPortvakt, ROOT } from './helpers/cli.js'
+import { freePort, launchPortvakt, ROOT, startServe } from './helpers/cli.js'
 import { startDevTokenIssuer, startTarget } from './helpers/egress.js'
 import { makeKey } from './helpers/keys.js'
-import { eventually, scrape, valueOf } from './helpers/metrics.js'
+import { scrape, valueOf } from './helpers/metrics.js'
+import { eventually } from './helpers/poll.js'
 import { close, listen, startJwksServer } from './helpers/servers.js'
 import { TEST_ISSUER, tokenFactory } from './helpers/tokens.js'
 
@@ -45,7 +45,7 @@ async function setUp (t: Test, env: Record<string, string>, everyMs = 100) {
   t.teardown(async () => { await close(jwks.server) })
   const upstream = await startStreamingUpstream(t, everyMs)
   const dir = t.testdir({ 'routes.yaml': ROUTES })
-  const gate = await startChild(t, {
+  const gate = await startServe(t, {
     MASKINPORTEN_ISSUER: TEST_ISSUER,
     MASKINPORTEN_JWKS_URI: `${jwks.url}/jwks`,
     PORTVAKT_ROUTES: join(dir, 'routes.yaml'),
@@ -75,7 +75,7 @@ t.test('SIGTERM: not ready at once, the download in flight completes with its fu
   t.equal(readyDuringShutdown, 503, 'isready answers 503 once shutdown starts')
   t.equal(bytes, CHUNKS * CHUNK.length, 'the whole body arrived')
   t.equal(await gate.exited, 0, 'exit code 0')
-  t.ok(gate.logs.some((l) => l.msg === 'shutdown: all requests finished'))
+  t.ok(gate.logs().some((l) => l.msg === 'shutdown: all requests finished'))
   await t.rejects(fetch(`${gate.url}/public`), 'no longer accepting connections')
 })
 
@@ -85,7 +85,7 @@ t.test('SIGTERM: a request still in flight after PORTVAKT_SHUTDOWN_TIMEOUT is cu
   gate.child.kill('SIGTERM')
   await t.rejects((async () => { for await (const chunk of response.body) void chunk })(), 'the body is cut short')
   t.equal(await gate.exited, 0)
-  t.ok(gate.logs.some((l) => l.msg === 'shutdown: requests still in flight after PORTVAKT_SHUTDOWN_TIMEOUT were cut'))
+  t.ok(gate.logs().some((l) => l.msg === 'shutdown: requests still in flight after PORTVAKT_SHUTDOWN_TIMEOUT were cut'))
 })
 
 t.test('SIGHUP reloads the route table', async (t) => {

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { createLocalJWKSet } from 'jose'
-import { GateError } from '../src/auth/errors.js'
+import { GateError } from '../src/http/errors.js'
 import { KeyStore } from '../src/auth/keys.js'
-import { createTokenVerifier, type Claims, type TokenVerifier } from '../src/auth/token.js'
+import { createPolicy } from '../src/auth/policy.js'
+import { createTokenVerifier, type Claims, type TokenVerifier } from '../src/auth/verify.js'
 import { TokenCache, cacheVerifier, digestToken } from '../src/auth/token-cache.js'
 import { ConfigError } from '../src/config/errors.js'
 import { loadSettings } from '../src/config/env.js'
@@ -11,7 +12,7 @@ import { makeKey } from './helpers/keys.js'
 import { close, startJwksServer } from './helpers/servers.js'
 import { TEST_ISSUER, tokenFactory } from './helpers/tokens.js'
 
-const POLICY = { issuer: TEST_ISSUER, algorithms: ['RS256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 }
+const POLICY = createPolicy({ issuer: TEST_ISSUER, algorithms: ['RS256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 })
 
 async function setup (cacheOptions: Partial<ConstructorParameters<typeof TokenCache>[0]> = {}) {
   const key = await makeKey()
@@ -20,7 +21,7 @@ async function setup (cacheOptions: Partial<ConstructorParameters<typeof TokenCa
   // Counting wrapper around the real verifier: it tells whether a request went through jose.
   const full: TokenVerifier = async (token) => { fullChecks++; return await verifier(token) }
   let clock = Date.now()
-  const cache = new TokenCache({ maxEntries: 100, maxBytes: 1 << 20, clockToleranceSec: 5, maxTokenLifetimeSec: 680, now: () => clock, ...cacheOptions })
+  const cache = new TokenCache({ maxEntries: 100, maxBytes: 1 << 20, policy: POLICY, now: () => clock, ...cacheOptions })
   return {
     key,
     mint: tokenFactory(key),
@@ -62,7 +63,7 @@ t.test('an entry is a miss once exp plus the clock tolerance has passed, and the
 
 t.test('an entry is a miss once iat is older than the allowed lifetime, even if exp is later', async (t) => {
   let clock = 1_000_000_000_000
-  const cache = new TokenCache({ maxEntries: 10, maxBytes: 1 << 20, clockToleranceSec: 5, maxTokenLifetimeSec: 60, now: () => clock })
+  const cache = new TokenCache({ maxEntries: 10, maxBytes: 1 << 20, policy: createPolicy({ ...POLICY, maxTokenLifetimeSec: 60 }), now: () => clock })
   const iat = clock / 1000
   cache.set('k', claimsFor(iat + 600, iat))
   clock += 64_999
@@ -74,14 +75,14 @@ t.test('an entry is a miss once iat is older than the allowed lifetime, even if 
 
 t.test('claims that have already run out are not stored', async (t) => {
   const clock = 1_000_000_000_000
-  const cache = new TokenCache({ maxEntries: 10, maxBytes: 1 << 20, clockToleranceSec: 0, maxTokenLifetimeSec: 60, now: () => clock })
+  const cache = new TokenCache({ maxEntries: 10, maxBytes: 1 << 20, policy: createPolicy({ ...POLICY, clockToleranceSec: 0, maxTokenLifetimeSec: 60 }), now: () => clock })
   cache.set('k', claimsFor(clock / 1000, clock / 1000 - 10))
   t.equal(cache.stats().entries, 0)
 })
 
 t.test('the cache holds at most maxEntries, evicting the least recently used', async (t) => {
   const clock = 1_000_000_000_000
-  const cache = new TokenCache({ maxEntries: 3, maxBytes: 1 << 20, clockToleranceSec: 5, maxTokenLifetimeSec: 680, now: () => clock })
+  const cache = new TokenCache({ maxEntries: 3, maxBytes: 1 << 20, policy: POLICY, now: () => clock })
   const claims = claimsFor(clock / 1000 + 100, clock / 1000)
   for (const k of ['a', 'b', 'c']) cache.set(k, claims)
   t.ok(cache.get('a'), 'a is now the most recently used')
@@ -96,7 +97,7 @@ t.test('the cache holds at most maxEntries, evicting the least recently used', a
 
 t.test('the cache holds at most maxBytes, and never an entry larger than that', async (t) => {
   const clock = 1_000_000_000_000
-  const cache = new TokenCache({ maxEntries: 1000, maxBytes: 4000, clockToleranceSec: 5, maxTokenLifetimeSec: 680, now: () => clock })
+  const cache = new TokenCache({ maxEntries: 1000, maxBytes: 4000, policy: POLICY, now: () => clock })
   const claims = claimsFor(clock / 1000 + 100, clock / 1000)
   for (let i = 0; i < 50; i++) cache.set(`k${i}`, claims)
   const stats = cache.stats()
@@ -154,7 +155,7 @@ t.test('clear empties the cache', async (t) => {
 })
 
 t.test('a cache of size 0 is off: the verifier is used as is', async (t) => {
-  const cache = new TokenCache({ maxEntries: 0, maxBytes: 1 << 20, clockToleranceSec: 5, maxTokenLifetimeSec: 680 })
+  const cache = new TokenCache({ maxEntries: 0, maxBytes: 1 << 20, policy: POLICY })
   const verify: TokenVerifier = async () => claimsFor(0, 0)
   t.equal(cacheVerifier(verify, cache), verify)
   t.equal(cache.enabled, false)
@@ -207,8 +208,8 @@ t.test('a token whose check spans a key fetch that withdraws its key is not cach
   const [old, next] = [await makeKey(), await makeKey()]
   const jwks = await startJwksServer([old.jwk])
   t.teardown(async () => { await close(jwks.server) })
-  const cache = new TokenCache({ maxEntries: 100, maxBytes: 1 << 20, clockToleranceSec: 5, maxTokenLifetimeSec: 680 })
-  const store = new KeyStore({ jwksUri: `${jwks.url}/jwks`, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 600_000, staleMaxMs: 86_400_000, onFetch: (r) => { if (r.ok) cache.clear() } })
+  const cache = new TokenCache({ maxEntries: 100, maxBytes: 1 << 20, policy: POLICY })
+  const store = new KeyStore({ jwksUri: `${jwks.url}/jwks`, algorithms: POLICY.algorithms, timeoutMs: 5_000, cooldownMs: 30_000, maxAgeMs: 600_000, staleMaxMs: 86_400_000, onFetch: (r) => { if (r.ok) cache.clear() } })
   t.teardown(() => { store.stop() })
   await store.refresh('start')
   // The key is looked up in the old set, then the fetch that withdraws it lands before jose is done.

@@ -5,7 +5,7 @@ import { requestDevToken } from '../src/commands/token.js'
 import { loadDevKey } from '../src/dev/dev-key.js'
 import { startDevIssuer, type DevIssuer } from '../src/dev/issuer.js'
 import { close, listen } from './helpers/servers.js'
-import { findFreePort, runCli } from './helpers/processes.js'
+import { freePort, runPortvakt } from './helpers/cli.js'
 
 let running: Promise<DevIssuer> | undefined
 
@@ -31,7 +31,7 @@ t.test('asks the dev issuer for the scopes, audience, orgno and lifetime given',
 })
 
 t.test('says clearly when the dev issuer is not running', async (t) => {
-  const port = await findFreePort()
+  const port = await freePort()
   await t.rejects(requestDevToken({ issuerUrl: `http://127.0.0.1:${port}`, scopes: ['nav:arbeid:a.read'] }), {
     message: new RegExp(`the dev issuer at http://127.0.0.1:${port} is not running.*npm run dev.*PORTVAKT_DEV_ISSUER_PORT`)
   })
@@ -56,7 +56,7 @@ t.test('refuses an answer that is not a token from something that is not the dev
 
 t.test('portvakt token prints exactly one line: the bare token', async (t) => {
   const dev = await issuer(t)
-  const result = await runCli(['token', '--scope', 'nav:arbeid:arbeidsforhold.read', '--scope', 'nav:arbeid:x.read', '--expires', '30'], { PORTVAKT_DEV_ISSUER_PORT: String(dev.port) })
+  const result = await runPortvakt(['token', '--scope', 'nav:arbeid:arbeidsforhold.read', '--scope', 'nav:arbeid:x.read', '--expires', '30'], { env: { PORTVAKT_DEV_ISSUER_PORT: String(dev.port) }, inheritEnv: true })
   t.equal(result.code, 0)
   t.match(result.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/, 'one JWS and a newline, nothing else')
   t.equal(decodeJwt(result.stdout.trim()).scope, 'nav:arbeid:arbeidsforhold.read nav:arbeid:x.read')
@@ -64,8 +64,8 @@ t.test('portvakt token prints exactly one line: the bare token', async (t) => {
 })
 
 t.test('portvakt token fails with exit 1 and nothing on stdout when the issuer is down', async (t) => {
-  const port = await findFreePort()
-  const result = await runCli(['token', '--scope', 'nav:arbeid:a.read'], { PORTVAKT_DEV_ISSUER_PORT: String(port) })
+  const port = await freePort()
+  const result = await runPortvakt(['token', '--scope', 'nav:arbeid:a.read'], { env: { PORTVAKT_DEV_ISSUER_PORT: String(port) }, inheritEnv: true })
   t.equal(result.code, 1)
   t.equal(result.stdout, '')
   t.match(result.stderr, /is not running/)
@@ -73,7 +73,7 @@ t.test('portvakt token fails with exit 1 and nothing on stdout when the issuer i
 
 t.test('portvakt token names PORTVAKT_DEV_ISSUER_PORT when it is not a port (exit 1, like an issuer that is down)', async (t) => {
   for (const port of ['abc', '99999', '8090@evil.example']) {
-    const result = await runCli(['token', '--scope', 'nav:arbeid:a.read'], { PORTVAKT_DEV_ISSUER_PORT: port })
+    const result = await runPortvakt(['token', '--scope', 'nav:arbeid:a.read'], { env: { PORTVAKT_DEV_ISSUER_PORT: port }, inheritEnv: true })
     t.equal(result.code, 1, port)
     t.equal(result.stdout, '', port)
     t.match(result.stderr, /PORTVAKT_DEV_ISSUER_PORT: .*set it to a port number \(1-65535\)/, port)

@@ -1,4 +1,4 @@
-// The cluster lever of issue 6, measured only: `portvakt serve` in N workers behind node:cluster
+// A cluster lever, measured only: `portvakt serve` in N workers behind node:cluster
 // (round-robin on the shared ports). Not a supported mode: each worker has its own JWKS fetcher,
 // token cache, metrics and admin answers (README, "cluster / worker threads"). argv: serve.
 // PORTVAKT_BENCH_WORKERS sets N (default 2).

@@ -1,5 +1,5 @@
 /** The Bearer token from `Authorization`, exactly one, nowhere else (RFC 6750 §2.1). */
-import { GateError } from './errors.js'
+import { GateError } from '../http/errors.js'
 
 /** Tokens longer than this are refused before any parsing or crypto; real ones are ~1 KB. */
 export const MAX_TOKEN_LENGTH = 8192

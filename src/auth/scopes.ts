@@ -1,7 +1,7 @@
 /** Per-route authorisation on verified claims: audience, scopes, consumers. */
 import type { Route } from '../config/routes.js'
-import { GateError } from './errors.js'
-import type { Claims } from './token.js'
+import { GateError } from '../http/errors.js'
+import type { Claims } from './verify.js'
 
 /** Throw unless the claims satisfy the route: 401 for a wrong audience, 403 when short. */
 export function authorize (route: Route, claims: Claims): void {

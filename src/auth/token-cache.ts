@@ -1,25 +1,25 @@
 /**
  * A cache of verified tokens, so a consumer reusing its token (as Maskinporten clients do for the
- * token's lifetime) costs a hash and a map lookup instead of an RS256 verification (25–80 µs).
+ * token's lifetime) costs a hash and a map lookup instead of an RS256 verification.
  *
  * What it caches is only the result of the signature + issuer + time checks: the claims. Per-route
- * audience, scope and consumer checks still run on every request (gate.ts → authorize). Failures are
+ * audience, scope and consumer checks still run on every request (gate/decide.ts → authorize). Failures are
  * never cached, so the cache can only skip work the full check already passed. An entry is a miss
- * from the moment the full check would refuse the token on time grounds (exp, or iat older than the
- * allowed lifetime, each with the same clock tolerance), so the clock moving on is never ignored.
+ * from the moment the policy's time rules would refuse the token (policy.ts, `refuseAtMs`), so the
+ * clock moving on is never ignored.
  * Keys are SHA-256 digests: a heap dump holds no usable token, and every entry has the same key size.
  */
 import { hash } from 'node:crypto'
-import type { Claims, KeySetView, TokenVerifier } from './token.js'
+import { refuseAtMs, type TokenPolicy } from './policy.js'
+import type { Claims, KeySetView, TokenVerifier } from './verify.js'
 
-/** Bounds and time policy for the cache; tolerance and lifetime must equal the verifier's policy. */
+/** Bounds for the cache, and the policy whose time rules say when an entry runs out (the verifier's). */
 export interface TokenCacheOptions {
   /** most entries held; 0 turns the cache off */
   maxEntries: number
   /** most bytes held (an estimate per entry: key, claims and map overhead) */
   maxBytes: number
-  clockToleranceSec: number
-  maxTokenLifetimeSec: number
+  policy: TokenPolicy
   now?: () => number
 }
 
@@ -39,8 +39,8 @@ interface Entry {
   bytes: number
 }
 
-// Map slot, digest string, entry object and the frozen claims object with its Set: measured ~600 B
-// with short claims; the claim strings are counted on top.
+// Map slot, digest string, entry object and the frozen claims object with its Set: about 600 B with
+// short claims (an estimate, rounded up); the claim strings are counted on top.
 const ENTRY_OVERHEAD_BYTES = 640
 
 function estimateBytes (claims: Claims): number {
@@ -49,7 +49,7 @@ function estimateBytes (claims: Claims): number {
   return ENTRY_OVERHEAD_BYTES + text * 2
 }
 
-/** Hash a token into its cache key (the one-shot hash: ~1.5 µs against ~2.3 µs for createHash, issue 6). */
+/** Hash a token into its cache key (the one-shot `crypto.hash`, cheaper than a `createHash` object per token). */
 export function digestToken (token: string): string {
   return hash('sha256', token, 'base64')
 }
@@ -95,10 +95,8 @@ export class TokenCache {
   /** Remember claims that the full check just accepted; evicts the least recently used as needed. */
   set (key: string, claims: Claims): void {
     if (!this.enabled) return
-    const { clockToleranceSec: tolerance, maxTokenLifetimeSec: lifetime } = this.opts
-    // jose refuses once exp <= now - tolerance, or once now - iat > lifetime + tolerance.
-    const refuseAtMs = Math.min(claims.exp + tolerance, claims.iat + lifetime + tolerance) * 1000
-    if (this.opts.now() >= refuseAtMs) return
+    const refuseAt = refuseAtMs(this.opts.policy, claims.exp, claims.iat)
+    if (this.opts.now() >= refuseAt) return
     const bytes = estimateBytes(claims)
     if (bytes > this.opts.maxBytes) return
     const old = this.entries.get(key)
@@ -113,7 +111,7 @@ export class TokenCache {
       this.bytes -= oldest[1].bytes
       this.evictions++
     }
-    this.entries.set(key, { claims, refuseAtMs, bytes })
+    this.entries.set(key, { claims, refuseAtMs: refuseAt, bytes })
     this.bytes += bytes
   }
 

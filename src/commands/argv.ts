@@ -1,6 +1,7 @@
 /**
- * Argument parsing and per-command help for `serve`, `dev`, `token` and `check` (issue 3). Pure: it
- * returns what to do, and cli.ts does it, so every branch is testable without a process.
+ * Argument parsing and per-command help for `serve`, `dev`, `token` and `check`. Pure: it
+ * returns what to do and what to print, and cli.ts does it, so every branch is testable without a
+ * process.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import type { TokenCommandOptions } from './token.js'
@@ -133,6 +134,21 @@ function parseServe (args: readonly string[]): Invocation {
   if (args[0] === '--' && args.length > 1) return { kind: 'serve', app: args.slice(1) }
   if (args[0] === '--') return { kind: 'usage', message: 'name the app to launch: portvakt serve -- <app command…>', help }
   return { kind: 'usage', message: 'serve takes no options (portvakt serve --help); to launch your app write: portvakt serve -- <app command…>', help }
+}
+
+/** Parse the whole command line (process.argv without node and the script); no command is `serve`. */
+export function parseArgv (argv: readonly string[]): Invocation {
+  const [command = 'serve', ...rest] = argv
+  if (isCommand(command)) return parseCommand(command, rest)
+  if (command === '--help' || command === '-h' || command === 'help') return { kind: 'help', text: GENERAL_HELP }
+  return { kind: 'usage', message: `unknown command "${command}"`, help: GENERAL_HELP }
+}
+
+/** What the CLI prints and exits with for help (0) or a usage error (2); undefined for a command to run. */
+export function answerOf (call: Invocation): { stdout: string, stderr: string, exitCode: 0 | 2 } | undefined {
+  if (call.kind === 'help') return { stdout: call.text, stderr: '', exitCode: 0 }
+  if (call.kind === 'usage') return { stdout: '', stderr: `portvakt: ${call.message}\n\n${call.help}`, exitCode: 2 }
+  return undefined
 }
 
 /** Parse the arguments after `command`. */

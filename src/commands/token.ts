@@ -1,4 +1,5 @@
 /** `portvakt token`: ask the running dev issuer for a token, in the NAIS token endpoint's format. */
+import { isCompactJws } from '../auth/compact-jws.js'
 import { ConfigError } from '../config/errors.js'
 
 /** What to ask the dev issuer for. */
@@ -12,8 +13,6 @@ export interface TokenCommandOptions {
   /** skip_cache: a new token even if a cached one is still valid */
   fresh?: boolean
 }
-
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 
 function fail (problem: string): never {
   throw new ConfigError('portvakt token: no token', [problem])
@@ -57,6 +56,6 @@ export async function requestDevToken (options: TokenCommandOptions, fetchImpl: 
     fail(`the dev issuer at ${options.issuerUrl} refused: ${why}`)
   }
   const token = json?.access_token
-  if (typeof token !== 'string' || !COMPACT_JWS.test(token)) fail(`${endpoint} did not answer with an access_token; is it a portvakt dev issuer?`)
+  if (typeof token !== 'string' || !isCompactJws(token)) fail(`${endpoint} did not answer with an access_token; is it a portvakt dev issuer?`)
   return token
 }

@@ -1,6 +1,7 @@
 /** Issuer and JWKS URI: as configured, or discovered from RFC 8414 metadata (MASKINPORTEN_WELL_KNOWN_URL). */
 import { ConfigError } from './errors.js'
-import { isLoopbackUrl, type IssuerSource } from './env.js'
+import type { IssuerSource } from './env.js'
+import { isLoopbackUrl } from './loopback.js'
 
 /** The issuer portvakt trusts and where its keys are. */
 export interface Issuer {

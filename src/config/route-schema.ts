@@ -59,7 +59,7 @@ export const RouteEntrySchema = z.strictObject({
   public: z.boolean().optional()
 })
 
-// An egress name is one URL path segment the app calls: http://127.0.0.1:8083/<name>/... (issue 8).
+// An egress name is one URL path segment the app calls: http://127.0.0.1:8083/<name>/... 
 const EGRESS_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/
 
 // zod runs every check even after z.url() failed, so this one must cope with a non-URL.

@@ -31,7 +31,7 @@ export interface PathEntry {
   readonly allow: string
 }
 
-/** An API the app calls through the egress listener (issue 8). */
+/** An API the app calls through the egress listener. */
 export interface EgressTarget {
   readonly name: string
   /** where `/<name>/<rest>` goes: `<url>/<rest>`, kept without a trailing slash */

@@ -1,5 +1,5 @@
 /**
- * A local Maskinporten issuer for curl testing (issue 3): RFC 8414 metadata, the public keys at `/jwk`,
+ * A local Maskinporten issuer for curl testing: RFC 8414 metadata, the public keys at `/jwk`,
  * and a token endpoint speaking the NAIS token endpoint's request format, with its per-(target,
  * resource) cache and `skip_cache`. Never for a cluster: main.ts refuses `dev` under NAIS_CLUSTER_NAME.
  */

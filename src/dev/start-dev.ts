@@ -3,8 +3,8 @@
  * issuer, watching its route file. Takes everything as parameters; main.ts owns the process.
  */
 import { loadSettings, type Settings } from '../config/env.js'
-import { ConfigError } from '../config/errors.js'
-import type { Logger } from '../log.js'
+import { listenOrExplain } from '../http/listen-error.js'
+import type { Logger } from '../observe/log.js'
 import { startGateway, type Gateway } from '../start.js'
 import { DEV_HOST, type DevConfig } from './dev-config.js'
 import { loadDevKey, type DevKey } from './dev-key.js'
@@ -22,13 +22,11 @@ export interface DevRun {
   close: () => Promise<void>
 }
 
+/** Start a dev listener on loopback; a port in use is a ConfigError naming `variable`, as for the gateway's own. */
 async function listenOn<T> (variable: string, port: number, start: () => Promise<T>): Promise<T> {
-  try {
-    return await start()
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
-    throw new ConfigError('portvakt dev cannot start', [`${variable}: port ${port} is already in use; stop what holds it (an earlier portvakt dev?) or set ${variable} to another port`])
-  }
+  let started: T | undefined
+  await listenOrExplain({ portVariable: variable, hostVariable: undefined, host: DEV_HOST, port }, async () => { started = await start() })
+  return started as T
 }
 
 /** Start everything `portvakt dev` runs; on a failure, whatever started is closed again. */
@@ -52,14 +50,14 @@ export async function startDev (config: DevConfig, logger: Logger): Promise<DevR
       ...config.gatewayEnv,
       MASKINPORTEN_ISSUER: issuer.issuer,
       MASKINPORTEN_JWKS_URI: issuer.jwksUri,
-      // The local issuer is the local NAIS_TOKEN_ENDPOINT too, so egress works on a laptop (issue 8).
+      // The local issuer is the local NAIS_TOKEN_ENDPOINT too, so egress works on a laptop.
       NAIS_TOKEN_ENDPOINT: config.gatewayEnv.NAIS_TOKEN_ENDPOINT ?? issuer.tokenEndpoint,
       ...(demo === undefined ? {} : { PORTVAKT_UPSTREAM: demo.url })
     })
-    // The gateway names its own listener's variable when a port is taken (listen-error.ts).
+    // The gateway names its own listener's variable when a port is taken (http/listen-error.ts).
     const gateway = await startGateway(settings, logger)
     closers.push(gateway.close)
-    // Edit the YAML, the next curl sees it (issue 3); a bad edit is logged and the old table keeps serving.
+    // Edit the YAML, the next curl sees it; a bad edit is logged and the old table keeps serving.
     gateway.routes.watch()
     await gateway.keys.whenReady()
     return { key, issuer, demo, settings, gateway, close: closeAll }

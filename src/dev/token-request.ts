@@ -1,5 +1,5 @@
 /**
- * The dev token endpoint's input: the NAIS token endpoint's request format (shared/seeds/consume-api.txt),
+ * The dev token endpoint's input: the NAIS token endpoint's request format (https://docs.nais.io/auth/maskinporten/how-to/consume),
  * JSON or form-encoded, plus two dev-only fields. One zod schema (STYLE §2); the type is derived.
  */
 import { z } from 'zod'

@@ -1,5 +1,5 @@
 /**
- * The egress listener follows the route table, which "is reloaded with the rest" (issue 8): a reload
+ * The egress listener follows the route table, which is reloaded with the rest: a reload
  * that adds the first egress targets starts it, one that removes the last stops it. Changes are
  * applied one at a time, each to the table in force when its turn comes.
  */

@@ -6,8 +6,9 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { GateError } from '../auth/errors.js'
+import type { GateError } from '../http/errors.js'
 import { copyEndToEnd, toUpstreamResponseHeaders } from '../proxy/hop-by-hop.js'
+import { toUpstreamError } from '../proxy/upstream-error.js'
 
 // Besides hop-by-hop headers (the gate's rule, proxy/hop-by-hop.ts), the ones this hop sets itself.
 const SET_HERE = new Set(['host', 'authorization'])
@@ -40,13 +41,9 @@ export interface OutboundRequest {
   timeoutMs: number
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
-
-/** Map an undici failure to our errors by its `code` (STYLE §8): timeouts 504, the rest 502. */
+/** An undici failure calling an egress target as our refusal (504 when it took too long, else 502). */
 export function toOutboundError (err: unknown): GateError {
-  const code = (err as { code?: string }).code
-  if (code !== undefined && TIMEOUT_CODES.has(code)) return new GateError('PORTVAKT_ERR_UPSTREAM_TIMEOUT', 'the egress target did not answer in time', { cause: err })
-  return new GateError('PORTVAKT_ERR_UPSTREAM_UNAVAILABLE', 'the egress target could not be reached', { cause: err })
+  return toUpstreamError(err, 'the egress target')
 }
 
 /** Send one request; resolves with the target's status, headers and a body stream. */

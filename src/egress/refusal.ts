@@ -1,5 +1,5 @@
 /**
- * A target's 401 on the egress side (issue 8): its body is read first, so the connection to the
+ * A target's 401 on the egress side: its body is read first, so the connection to the
  * target is free whatever happens next; then one fresh token (`skip_cache`) and one more try.
  */
 import { Readable } from 'node:stream'
@@ -63,7 +63,7 @@ async function readRefusal (body: Readable, limit: number): Promise<Buffer | Rea
 
 /**
  * The target refused our token, which may have lost rights since it was issued
- * (seeds/consume-api.txt): fetch a fresh one (`skip_cache`) and send once more. When the token
+ * (https://docs.nais.io/auth/maskinporten/how-to/consume): fetch a fresh one (`skip_cache`) and send once more. When the token
  * endpoint fails, its error is the answer (502 PORTVAKT_ERR_TOKEN_ENDPOINT, as for any token
  * failure): after a rights change it is often `invalid_scope`, which says more than the 401 does.
  */

@@ -1,22 +1,24 @@
 /**
- * The egress listener (issue 8): the app calls `http://127.0.0.1:<egress port>/<name>/<rest>` and we
- * call `<url>/<rest>` with a Maskinporten token from NAIS_TOKEN_ENDPOINT. On a 401 we fetch a fresh
- * token once (`skip_cache`) and retry once, when the request body can be sent again.
+ * The egress listener: the app calls `http://127.0.0.1:<egress port>/<name>/<rest>` and we call
+ * `<url>/<rest>` with a Maskinporten token from NAIS_TOKEN_ENDPOINT. On a 401 we fetch a fresh token
+ * once (`skip_cache`) and retry once, when the request body can be sent again. Built on the gate's
+ * server shape (http/server-base.ts); this file adds only the egress road: target lookup, token,
+ * the outbound call, and its access line and counters.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { IncomingMessage } from 'node:http'
-import type { Duplex, Readable } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { GateError, isOurFailure, toErrorResponse } from '../auth/errors.js'
 import type { EgressTarget } from '../config/routes.js'
 import { METHODS } from '../config/route-schema.js'
-import type { Logger } from '../log.js'
-import { answerClientError, connectTargetForLog, refuseConnect } from '../client-error.js'
-import { checkTransferEncoding } from '../proxy/framing.js'
-import { checkPath } from '../proxy/path.js'
+import { checkTransferEncoding } from '../gate/framing.js'
+import { checkPath } from '../gate/path.js'
+import { GateError } from '../http/errors.js'
+import { deriveLimits, type ServerLimits } from '../http/limits.js'
+import { accessPath, createServerBase, roundMs, type ServerRoad } from '../http/server-base.js'
+import type { Logger } from '../observe/log.js'
 import { buildOutboundHeaders, buildReturnHeaders, sendOutbound, type OutboundBody } from './outbound.js'
 import { retryRefused } from './refusal.js'
-import { TokenEndpointError, type TokenClient, type TokenStats } from './token-client.js'
+import type { TokenClient, TokenStats } from './token-client.js'
 
 /** Bodies up to this size are held in memory so a 401 can be retried with a fresh token. */
 export const DEFAULT_REPLAY_LIMIT_BYTES = 64 * 1024
@@ -31,6 +33,8 @@ export interface EgressServerOptions {
   timeoutMs: number
   logger: Logger
   replayLimitBytes?: number
+  /** overrides for the listener limits (tests); see http/limits.ts for the defaults and why */
+  limits?: Partial<ServerLimits>
 }
 
 /** Counters for metrics: requests by name and status, token fetches by result, cache hits. */
@@ -120,66 +124,36 @@ function countRequest (requests: EgressStats['requests'], name: string, status: 
   byStatus[status] = (byStatus[status] ?? 0) + 1
 }
 
-function sendError (reply: FastifyReply, err: GateError, log: Logger): void {
-  const state = reply.request.egress
-  if (isOurFailure(err)) log.error({ code: err.code, egress: state?.name, err: err.cause ?? err.message }, err.message)
-  const response = toErrorResponse(err)
-  const body: Record<string, unknown> = { ...response.body }
-  if (err instanceof TokenEndpointError) {
-    body.error = err.error
-    if (err.errorDescription !== undefined) body.error_description = err.errorDescription
+/** The egress side's access lines and counters, for the shared server shape. */
+function egressRoad (log: Logger, requests: EgressStats['requests']): ServerRoad {
+  return {
+    onRefusal: (request) => ({ egress: request.egress?.name }),
+    onAnswered: (request, reply) => {
+      const state = request.egress
+      countRequest(requests, state?.name ?? '-', reply.statusCode)
+      log.info({ egress: state?.name, method: request.method, path: accessPath(request), status: reply.statusCode, retried: state?.retried === true || undefined, ms: roundMs(reply.elapsedTime) }, 'egress')
+    },
+    onUnread: (refusal, { method, path, ms }) => {
+      countRequest(requests, '-', refusal.status)
+      log.info({ method, path, status: refusal.status, code: refusal.code, ms: ms === undefined ? undefined : roundMs(ms) }, 'egress')
+    }
   }
-  void reply.code(response.status).headers(response.headers).send(body)
 }
 
 /** Build the egress listener; the caller listens on 127.0.0.1 only. */
 export async function buildEgressServer (options: EgressServerOptions): Promise<EgressServer> {
-  const log = options.logger
   const requests: EgressStats['requests'] = {}
-  const app = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { maxParamLength: 65_536 },
-    requestIdHeader: false,
-    return503OnClosing: true,
-    // The gate's answers for what Node's parser refuses: our format, no Bearer challenge.
-    clientErrorHandler: answerClientError
-  })
+  const { app } = createServerBase({ logger: options.logger, limits: deriveLimits(options.timeoutMs, options.limits), road: egressRoad(options.logger, requests) })
   app.decorateRequest('egress', null)
-  // Bodies are streamed (or held for a retry) by us; Fastify must not parse or limit them.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
   app.addHook('onRequest', async (request) => {
     request.egress = { name: undefined, retried: false }
     // A body coded other than chunked alone would go out as if plain (Transfer-Encoding is hop-by-hop).
     checkTransferEncoding(request.headers)
   })
-  app.addHook('onResponse', async (request, reply) => {
-    const state = request.egress
-    const url = request.raw.url ?? ''
-    const q = url.indexOf('?')
-    countRequest(requests, state?.name ?? '-', reply.statusCode)
-    log.info({ egress: state?.name, method: request.method, path: q === -1 ? url : url.slice(0, q), status: reply.statusCode, retried: state?.retried === true || undefined, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'egress')
-  })
   app.route({
     method: [...METHODS],
     url: '/*',
     handler: async (request, reply) => await forward(request, reply, options, request.egress as EgressState)
-  })
-  // CONNECT never reaches Fastify (Node emits 'connect'); as on the gate, its target is not a path.
-  app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
-    const err = refuseConnect(socket)
-    countRequest(requests, '-', err.status)
-    log.info({ method: req.method, path: connectTargetForLog(req.url), status: err.status, code: err.code }, 'egress')
-  })
-  app.setNotFoundHandler((request, reply) => { sendError(reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`), log) })
-  app.setErrorHandler((error: { statusCode?: number, message: string }, _request, reply) => {
-    const err = error instanceof GateError
-      ? error
-      : (error.statusCode ?? 500) < 500
-          ? new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the request could not be read', { cause: error })
-          : new GateError('PORTVAKT_ERR_INTERNAL', 'something went wrong in portvakt', { cause: error })
-    sendError(reply, err, log)
   })
   return {
     app,

@@ -1,9 +1,10 @@
 /**
- * Maskinporten tokens for the egress side, from NAIS_TOKEN_ENDPOINT (seeds/consume-api.txt): one
+ * Maskinporten tokens for the egress side, from NAIS_TOKEN_ENDPOINT
+ * (https://docs.nais.io/auth/maskinporten/how-to/consume): one
  * POST per (target, resource), cached until `expires_in` minus a margin, one fetch in flight per key
  * however many requests wait for it. Failures are thrown as data and never cached.
  */
-import { GateError } from '../auth/errors.js'
+import { GateError } from '../http/errors.js'
 
 /** What a token is asked for: the space-joined scopes and the optional audience. */
 export interface TokenSpec {
@@ -39,7 +40,7 @@ export class TokenEndpointError extends GateError {
   readonly errorDescription: string | undefined
 
   constructor (error: string, errorDescription: string | undefined, cause?: unknown) {
-    super('PORTVAKT_ERR_TOKEN_ENDPOINT', `no token from NAIS_TOKEN_ENDPOINT: ${error}`, { cause })
+    super('PORTVAKT_ERR_TOKEN_ENDPOINT', `no token from NAIS_TOKEN_ENDPOINT: ${error}`, { oauth: { error, description: errorDescription }, cause })
     this.error = error
     this.errorDescription = errorDescription
   }

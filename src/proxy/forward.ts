@@ -1,16 +1,18 @@
 /**
  * Forwarding to the upstream on an undici pool, without @fastify/reply-from: same method, path and
  * query as received, bodies streamed both ways with back-pressure, our header hygiene applied last,
- * no retries. Measured (bench/, issue 6): reply-from's per-request URL building, header copies and
- * Readable wrapping cost more than the auth gate itself; dispatching straight to the pool and writing
- * the upstream's answer to the socket is the leaner path.
+ * no retries. Why not reply-from: its per-request URL building, header copies and Readable wrapping
+ * cost more than the auth gate itself (bench/README.md); dispatching straight to the pool and
+ * writing the upstream's answer to the socket is the leaner path.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Pool, type Dispatcher } from 'undici'
-import { GateError } from '../auth/errors.js'
+import { METHODS } from '../config/route-schema.js'
+import type { GateError } from '../http/errors.js'
 import { toUpstreamRequestHeaders } from './headers.js'
 import { toUpstreamResponseHeaders } from './hop-by-hop.js'
+import { toUpstreamError } from './upstream-error.js'
 
 /** How to reach the upstream. */
 export interface ForwardOptions {
@@ -21,16 +23,6 @@ export interface ForwardOptions {
   onUpstreamError: (request: FastifyRequest, reply: FastifyReply, error: GateError) => void
   /** told when the upstream's head is in, before it is written; true: close the client's connection after it */
   onUpstreamHead?: (request: FastifyRequest) => boolean
-}
-
-/** The methods a route may list (route-schema.ts); others never reach forwarding (405). */
-const FORWARDED_METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS']
-
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
-
-function toGateError (error: Error & { code?: string }): GateError {
-  if (error.code !== undefined && TIMEOUT_CODES.has(error.code)) return new GateError('PORTVAKT_ERR_UPSTREAM_TIMEOUT', 'the upstream did not answer in time', { cause: error })
-  return new GateError('PORTVAKT_ERR_UPSTREAM_UNAVAILABLE', 'the upstream could not be reached', { cause: error })
 }
 
 /** Whether the client sent a body (RFC 9112 §6.3: Transfer-Encoding, or a non-zero Content-Length). */
@@ -46,7 +38,6 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
     claims: request.portvakt?.claims,
     remoteAddress: req.socket.remoteAddress,
     host: req.headers.host,
-    encrypted: false,
     forwardToken: options.forwardToken
   })
   headers.host = host
@@ -96,9 +87,9 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
       if (res.destroyed && !res.headersSent) return
       if (!res.headersSent && !reply.sent) {
         // A request body still coming is left unread: a kept-alive connection would stall the
-        // client's next request behind it (found by the soak, issue 7), so close it after this answer.
+        // client's next request behind it, so close it after this answer.
         if (body !== null && !req.complete) void reply.header('connection', 'close')
-        options.onUpstreamError(request, reply, toGateError(error))
+        options.onUpstreamError(request, reply, toUpstreamError(error, 'the upstream'))
       } else {
         // Mid-body there is no status left to send: cut the connection so the client sees a truncation.
         res.destroy(error)
@@ -118,13 +109,12 @@ export async function registerForwarding (app: FastifyInstance, options: Forward
     bodyTimeout: options.upstreamTimeoutMs
   })
   await app.register(async (scope) => {
-    // Stream every body through untouched: no JSON or text parsing, no body size limit.
-    scope.removeAllContentTypeParsers()
-    scope.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+    // Bodies stream through untouched: the server base registers no parser (http/server-base.ts).
     scope.addHook('onClose', async () => { await pool.close() })
     // A callback handler (not async): the reply is sent later, by forwardOne.
     const handler = (request: FastifyRequest, reply: FastifyReply): void => { forwardOne(pool, options, upstream.host, request, reply) }
-    scope.route({ method: FORWARDED_METHODS, url: '/', handler })
-    scope.route({ method: FORWARDED_METHODS, url: '/*', handler })
+    // The methods a route may list; others never reach forwarding (405).
+    scope.route({ method: [...METHODS], url: '/', handler })
+    scope.route({ method: [...METHODS], url: '/*', handler })
   })
 }

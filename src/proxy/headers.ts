@@ -3,7 +3,7 @@
  * client-sent forwarding or method-override headers are dropped so the app can't be misled by them.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Claims } from '../auth/token.js'
+import type { Claims } from '../auth/claims.js'
 import { copyEndToEnd } from './hop-by-hop.js'
 
 /** The identity headers portvakt sets for the upstream. */
@@ -45,7 +45,6 @@ export interface ForwardContext {
   claims: Claims | undefined
   remoteAddress: string | undefined
   host: string | undefined
-  encrypted: boolean
   forwardToken: boolean
 }
 
@@ -59,7 +58,8 @@ const isDroppedHeaderOrToken = (name: string): boolean => name === 'authorizatio
 export function toUpstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {
   const headers = copyEndToEnd(incoming, ctx.forwardToken ? isDroppedHeader : isDroppedHeaderOrToken)
   if (ctx.remoteAddress !== undefined) headers['x-forwarded-for'] = ctx.remoteAddress
-  headers['x-forwarded-proto'] = ctx.encrypted ? 'https' : 'http'
+  // The gate listens on plain HTTP (TLS ends at the ingress in front), so this hop was http.
+  headers['x-forwarded-proto'] = 'http'
   if (ctx.host !== undefined) headers['x-forwarded-host'] = ctx.host
   const claims = ctx.claims
   if (claims !== undefined) {

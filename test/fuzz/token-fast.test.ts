@@ -12,12 +12,13 @@ import { isDeepStrictEqual } from 'node:util'
 import fc from 'fast-check'
 import { createLocalJWKSet, type JWK } from 'jose'
 import t, { type Test } from 'tap'
-import { GateError } from '../../src/auth/errors.js'
-import { createTokenVerifier, type Claims, type KeySetView, type TokenVerifier } from '../../src/auth/token.js'
+import { GateError } from '../../src/http/errors.js'
+import { createPolicy } from '../../src/auth/policy.js'
+import { createTokenVerifier, type Claims, type KeySetView, type TokenVerifier } from '../../src/auth/verify.js'
 import { fuzzRuns } from '../helpers/fuzz.js'
 
 const ISSUER = 'https://test.maskinporten.no/'
-const POLICY = { issuer: ISSUER, algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 }
+const POLICY = createPolicy({ issuer: ISSUER, algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256'], clockToleranceSec: 5, maxTokenLifetimeSec: 680 })
 const NOW_SEC = 1_800_000_000
 const now = (): number => NOW_SEC * 1000 + 500
 

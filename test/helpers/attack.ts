@@ -1,5 +1,5 @@
 /**
- * Tools for the attack suite (issue 7): raw sockets for request targets and framing that fetch
+ * Tools for the attack suite: raw sockets for request targets and framing that fetch
  * would normalise away, hand-built JWS for headers and claims jose would refuse to sign, and one
  * assertion for "denied, challenged, nothing forwarded, no token in the logs".
  */

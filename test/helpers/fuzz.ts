@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the fuzz properties (issue 7): how many runs, and models of the upstream's own
+ * Shared pieces of the fuzz properties: how many runs, and models of the upstream's own
  * path handling (decoding once, not at all, or twice) to hold portvakt's routing decision against.
  */
 import fc from 'fast-check'

@@ -37,13 +37,3 @@ export function valueOf (samples: Sample[], name: string, labels: Record<string,
   if (found.length === 0) return undefined
   return found.reduce((sum, s) => sum + s.value, 0)
 }
-
-/** Poll `check` until it returns true or `limitMs` passes (a deadline for slow machines, not an assertion on speed). */
-export async function eventually (check: () => Promise<boolean> | boolean, limitMs = 20_000, everyMs = 50): Promise<boolean> {
-  const end = Date.now() + limitMs
-  for (;;) {
-    if (await check()) return true
-    if (Date.now() > end) return false
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
-}

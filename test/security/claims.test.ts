@@ -1,5 +1,5 @@
 /**
- * Claims attacks (issue 7, group "Claims"): validly signed tokens whose claims must still be
+ * Claims attacks: validly signed tokens whose claims must still be
  * refused: times, lifetime, issuer variants, audience forms, scope near-misses, control characters
  * and prototype keys. Signed with the real issuer key, so only the claim checks stand in the way.
  */

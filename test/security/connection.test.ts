@@ -1,5 +1,5 @@
 /**
- * Connection hygiene found by the suite and the soak (issue 7): hop-by-hop response headers stay
+ * Connection hygiene: hop-by-hop response headers stay
  * with their hop, and a connection whose request body was cut short by an upstream failure is
  * closed rather than left to stall the client's next request.
  */

@@ -1,5 +1,5 @@
 /**
- * Header attacks (issue 7, group "HTTP and paths"): forged identity headers in every spelling, on
+ * Header attacks: forged identity headers in every spelling, on
  * protected, public and unmatched paths; `Connection:` smuggling; spoofed forwarding headers; method
  * overrides. The upstream must see our identity headers only, and exactly the safe request; no log
  * line may hold the token the attack used.

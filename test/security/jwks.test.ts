@@ -1,5 +1,5 @@
 /**
- * JWKS attacks (issue 7, group "JWKS"): keys over plain http, an oversized key set, symmetric and
+ * JWKS attacks: keys over plain http, an oversized key set, symmetric and
  * encryption keys, duplicate kids, redirects. Bad keys never verify a token: refused at start, or
  * 503 while no usable keys are in hand, or 401 for the token; the upstream sees nothing.
  */
@@ -8,15 +8,16 @@ import { join } from 'node:path'
 import { writeFileSync } from 'node:fs'
 import { Writable } from 'node:stream'
 import t, { type Test } from 'tap'
-import { fetchJwks, MAX_JWKS_BYTES } from '../../src/auth/keys.js'
+import { fetchJwks, MAX_JWKS_BYTES } from '../../src/auth/jwks.js'
 import { resolveIssuer } from '../../src/config/discovery.js'
 import { ConfigError } from '../../src/config/errors.js'
 import { loadSettings } from '../../src/config/env.js'
-import { createLogger } from '../../src/log.js'
+import { createLogger } from '../../src/observe/log.js'
 import { startGateway } from '../../src/start.js'
 import { build, TEST_ROUTES } from '../helpers/build.js'
 import { makeKey } from '../helpers/keys.js'
 import { close, listen, startEchoUpstream } from '../helpers/servers.js'
+import { eventually } from '../helpers/poll.js'
 import { TEST_ISSUER, tokenFactory } from '../helpers/tokens.js'
 import { ask, assertDenied, CHALLENGE, resetSeen, signHmac, validClaims } from '../helpers/attack.js'
 
@@ -46,10 +47,6 @@ async function startWithoutKeys (t: Test, jwksUri: string): Promise<{ url: strin
   return { url: `http://127.0.0.1:${gateway.port}`, seen: () => upstream.seen.length, logText: () => text }
 }
 
-/** Wait until `check` holds, polling; no timed assertion, just patience with a bound. */
-async function until (check: () => boolean, tries = 200): Promise<void> {
-  for (let i = 0; i < tries && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 25))
-}
 
 t.test('refuses a JWKS or well-known URL over plain http to a host that is not loopback', async (t) => {
   for (const name of ['MASKINPORTEN_JWKS_URI', 'MASKINPORTEN_WELL_KNOWN_URL']) {
@@ -83,10 +80,10 @@ t.test('refuses a 10 MB JWKS, declared or streamed, and answers 503 while no key
     res.end(`{"keys":[],"pad":"${padding}"}`)
   })
   t.ok(padding.length > MAX_JWKS_BYTES)
-  await t.rejects(fetchJwks(`${big.url}/declared`, 5000), { message: /larger than 1048576 bytes/ })
-  await t.rejects(fetchJwks(`${big.url}/streamed`, 5000), { message: /larger than 1048576 bytes/ })
+  await t.rejects(fetchJwks(`${big.url}/declared`, { timeoutMs: 5000, algorithms: ['RS256'] }), { message: /larger than 1048576 bytes/ })
+  await t.rejects(fetchJwks(`${big.url}/streamed`, { timeoutMs: 5000, algorithms: ['RS256'] }), { message: /larger than 1048576 bytes/ })
   const gw = await startWithoutKeys(t, `${big.url}/streamed`)
-  await until(() => gw.logText().includes('signing keys could not be fetched'))
+  t.ok(await eventually(() => gw.logText().includes('signing keys could not be fetched')), 'the failed fetch is logged')
   const token = await tokenFactory(await makeKey())()
   const res = await ask(gw.url + PATH, { headers: { authorization: `Bearer ${token}` } })
   t.equal(res.status, 503)
@@ -99,9 +96,9 @@ t.test('refuses a 10 MB JWKS, declared or streamed, and answers 503 while no key
 t.test('refuses a JWKS redirect, and the redirect target is never asked', async (t) => {
   const target = await serve(t, (res) => { res.end('{"keys":[]}') })
   const redirecting = await serve(t, (res) => { res.statusCode = 302; res.setHeader('location', `${target.url}/jwks`); res.end() })
-  await t.rejects(fetchJwks(`${redirecting.url}/jwks`, 5000))
+  await t.rejects(fetchJwks(`${redirecting.url}/jwks`, { timeoutMs: 5000, algorithms: ['RS256'] }))
   const gw = await startWithoutKeys(t, `${redirecting.url}/jwks`)
-  await until(() => gw.logText().includes('signing keys could not be fetched'))
+  t.ok(await eventually(() => gw.logText().includes('signing keys could not be fetched')), 'the failed fetch is logged')
   const token = await tokenFactory(await makeKey())()
   const res = await ask(gw.url + PATH, { headers: { authorization: `Bearer ${token}` } })
   t.equal(res.status, 503)

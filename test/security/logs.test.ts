@@ -2,12 +2,12 @@
  * What an error drags into the log. Errors carry more than their message: undici's HTTPParserError
  * holds the raw bytes it could not parse, so an upstream that echoes the request in a malformed
  * answer (a debug endpoint, a broken app) would put the caller's token in portvakt's error line.
- * Only named fields of an error are logged (log.ts serializeError).
+ * Only named fields of an error are logged (observe/log.ts serializeError).
  */
 import { createServer, type Server } from 'node:net'
 import { Writable } from 'node:stream'
 import t from 'tap'
-import { createLogger } from '../../src/log.js'
+import { createLogger } from '../../src/observe/log.js'
 import { build } from '../helpers/build.js'
 import { ask } from '../helpers/attack.js'
 

@@ -1,5 +1,5 @@
 /**
- * Path and request-target attacks (issue 7, group "HTTP and paths"): everything that could make the
+ * Path and request-target attacks: everything that could make the
  * path we authorise differ from the path the upstream serves. Sent over raw sockets, since fetch
  * would resolve dot segments and re-encode before we ever saw them. Every request carries a valid
  * token for the read scope, so only the path policy stands in the way.

@@ -1,5 +1,5 @@
 /**
- * Request smuggling and upgrades (issue 7, group "HTTP and paths"), over a raw socket: ambiguous
+ * Request smuggling and upgrades, over a raw socket: ambiguous
  * framing is a 400 and the upstream sees nothing, not even the request hidden in the body; an
  * `Upgrade` request passes the same gate as any other and is never tunnelled.
  */

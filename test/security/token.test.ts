@@ -1,5 +1,5 @@
 /**
- * Token attacks (issue 7, group "Token"): forged algorithms, key confusion, embedded keys, odd
+ * Token attacks: forged algorithms, key confusion, embedded keys, odd
  * kids, unknown crit, JWE, malformed input, two credentials, replayed grants, oversized tokens.
  * Each is refused with 401/400 and its challenge, the upstream sees nothing, no log holds the token.
  */

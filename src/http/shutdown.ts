@@ -5,8 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Readiness } from './admin/readiness.js'
-import type { Logger } from './log.js'
+import type { Logger } from 'pino'
 
 /** How long to keep serving after the signal, and how long to wait for in-flight requests. */
 export interface ShutdownTimes {
@@ -29,8 +28,13 @@ export async function closeWithin (app: FastifyInstance, timeoutMs: number): Pro
   return drained
 }
 
+/** What turns readiness off for good (admin/readiness.ts, Readiness). */
+export interface ReadinessSwitch {
+  startDraining: () => void
+}
+
 /** Drain the main listener: not ready, keep serving `delayMs`, then close within `timeoutMs`. */
-export async function drainListener (app: FastifyInstance, readiness: Readiness, times: ShutdownTimes, logger: Logger): Promise<void> {
+export async function drainListener (app: FastifyInstance, readiness: ReadinessSwitch, times: ShutdownTimes, logger: Logger): Promise<void> {
   readiness.startDraining()
   logger.info({ delayMs: times.delayMs, timeoutMs: times.timeoutMs }, 'shutdown: not ready; still serving while the pod is removed from the endpoints')
   // Unref'd: the listener keeps a real process alive; a test that never finishes shutting down is not held up.

@@ -42,7 +42,7 @@ export function createLogger (level: string, destination?: DestinationStream): L
     serializers: { err: serializeError },
     redact: {
       // Proxy URLs may carry credentials (http://user:pass@proxy): the start line masks them itself
-      // (start.ts), keeping the host, so an operator can tell whether one is set and which.
+      // (observe/start-log.ts), keeping the host, so an operator can tell whether one is set and which.
       paths: ['authorization', 'token', '*.authorization', '*.token', 'headers.authorization', 'req.headers.authorization'],
       censor: '[redacted]'
     }

@@ -4,7 +4,7 @@
  * We route on the decoded path but forward the raw one, and upstreams differ (Express routes on the
  * raw path, most decode once, a few twice), so a path is allowed only when all of them agree on it.
  */
-import { GateError } from '../auth/errors.js'
+import { GateError } from '../http/errors.js'
 
 // Encoded `/`, `\` and NUL: an upstream that decodes before routing would see other segments.
 const ENCODED_SEPARATOR = /%(2f|5c|00)/i

@@ -1,5 +1,5 @@
 /** Route matching: the longest path prefix on whole segments, then the method. */
-import { GateError } from '../auth/errors.js'
+import { GateError } from '../http/errors.js'
 import type { Route, RouteTable } from '../config/routes.js'
 
 /** Find the route for a decoded path and method; throws 404 (no prefix) or 405 (no method). */

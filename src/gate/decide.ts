@@ -2,13 +2,13 @@
  * The gate: one straight road from request target to decision (STYLE "The shape"). It never
  * forwards anything itself; it returns the route and claims, or throws a GateError.
  */
-import { authorize } from './auth/scopes.js'
-import { extractBearer } from './auth/bearer.js'
-import type { Claims, TokenVerifier } from './auth/token.js'
-import type { Route, RouteTable } from './config/routes.js'
-import { matchRoute } from './proxy/match.js'
-import { checkTransferEncoding } from './proxy/framing.js'
-import { checkPath } from './proxy/path.js'
+import { authorize } from '../auth/scopes.js'
+import { extractBearer } from '../auth/bearer.js'
+import type { Claims, TokenVerifier } from '../auth/verify.js'
+import type { Route, RouteTable } from '../config/routes.js'
+import { matchRoute } from './match.js'
+import { checkTransferEncoding } from './framing.js'
+import { checkPath } from './path.js'
 
 /** What the gate decided for an allowed request. */
 export interface Decision {

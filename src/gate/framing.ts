@@ -4,16 +4,11 @@
  * still-gzipped bytes; forwarding drops Transfer-Encoding (hop-by-hop) and sends them with a
  * Content-Length, so the upstream would take the coded bytes for the body itself.
  */
-import { GateError } from '../auth/errors.js'
+import { badFraming, GateError } from '../http/errors.js'
 
 // Node trims the value and joins repeated lines with ", ", so anything but one `chunked` fails here.
 const CHUNKED_ONLY = /^[ \t]*chunked[ \t]*$/i
 const CHUNKED_LAST = /(^|,)[ \t]*chunked[ \t]*$/i
-
-/** The refusal for a body whose length can't be read one way only (RFC 9112 §6.3), here or by Node's parser. */
-export function badFraming (): GateError {
-  return new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the body\'s framing is not valid HTTP/1.1: Content-Length with Transfer-Encoding, more than one Content-Length, a Transfer-Encoding whose last coding is not chunked, or a malformed chunk (RFC 9112 §6)')
-}
 
 /**
  * Refuse a Transfer-Encoding other than exactly `chunked`. Without `chunked` last the body has no

@@ -1,5 +1,5 @@
 /**
- * Launcher mode (`portvakt serve -- <app command…>`, issue 5): portvakt starts the app as its child
+ * Launcher mode (`portvakt serve -- <app command…>`): portvakt starts the app as its child
  * and fronts it, so one image holds both (a NAIS Application has no field for extra containers).
  *
  * - The child gets `PORT` (the upstream's port) and the rest of the environment; stdio is inherited,
@@ -11,8 +11,9 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
 import { constants } from 'node:os'
-import { isLoopbackUrl, RESERVED_PORTS } from './config/env.js'
-import { ConfigError } from './config/errors.js'
+import { RESERVED_PORTS } from '../config/env.js'
+import { isLoopbackUrl } from '../config/loopback.js'
+import { ConfigError } from '../config/errors.js'
 
 /** How the app ended: its exit code, or the signal that killed it, as one shell-style status. */
 export interface AppExit {

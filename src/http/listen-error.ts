@@ -3,7 +3,7 @@
  * Node's own message ("listen EADDRINUSE: address already in use 127.0.0.1:8080") names no setting,
  * and portvakt has three listeners. The wording follows `portvakt dev`'s (dev/start-dev.ts). Translated by `code`, never by message (STYLE §8).
  */
-import { ConfigError } from './config/errors.js'
+import { ConfigError } from '../config/errors.js'
 
 /** Which listener, and the variables that set its address. */
 export interface ListenerSetting {

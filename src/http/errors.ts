@@ -82,13 +82,19 @@ const SPECS: Record<ErrorCode, ErrorSpec> = {
   PORTVAKT_ERR_KEYS_UNAVAILABLE: { status: 503, outcome: 'keys_unavailable' },
   PORTVAKT_ERR_UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'upstream_error' },
   PORTVAKT_ERR_UPSTREAM_TIMEOUT: { status: 504, outcome: 'upstream_error' },
-  // Egress (issue 8): NAIS_TOKEN_ENDPOINT refused or failed, so we had no token to call with.
+  // Egress: NAIS_TOKEN_ENDPOINT refused or failed, so we had no token to call with.
   PORTVAKT_ERR_TOKEN_ENDPOINT: { status: 502, outcome: 'upstream_error' },
   // Egress: a Host that is not loopback means a browser led here by DNS rebinding, not the app.
   PORTVAKT_ERR_NOT_LOOPBACK: { status: 403, outcome: 'forbidden' },
   PORTVAKT_ERR_HEADERS_TOO_LARGE: { status: 431, outcome: 'bad_request' },
   PORTVAKT_ERR_REQUEST_TIMEOUT: { status: 408, outcome: 'bad_request' },
   PORTVAKT_ERR_INTERNAL: { status: 500, outcome: 'internal_error' }
+}
+
+/** An OAuth error another party answered with (RFC 6749 §5.2), passed on in our answer's body. */
+export interface OAuthError {
+  error: string
+  description: string | undefined
 }
 
 /** A refusal on its way to becoming a response; thrown or returned by the gate's steps. */
@@ -99,14 +105,17 @@ export class GateError extends Error {
   readonly scope: string | undefined
   /** the Allow header of a 405 */
   readonly allow: string | undefined
+  /** the token endpoint's own error, when that is why (egress) */
+  readonly oauth: OAuthError | undefined
 
-  constructor (code: ErrorCode, message: string, extra: { reason?: TokenRejection, scope?: string, allow?: string, cause?: unknown } = {}) {
+  constructor (code: ErrorCode, message: string, extra: { reason?: TokenRejection, scope?: string, allow?: string, oauth?: OAuthError, cause?: unknown } = {}) {
     super(message, { cause: extra.cause })
     this.name = 'GateError'
     this.code = code
     this.reason = extra.reason
     this.scope = extra.scope
     this.allow = extra.allow
+    this.oauth = extra.oauth
   }
 
   /** The HTTP status this error answers with. */
@@ -119,7 +128,7 @@ export class GateError extends Error {
 export interface ErrorResponse {
   status: number
   headers: Record<string, string>
-  body: { code: ErrorCode, message: string, reason?: TokenRejection }
+  body: { code: ErrorCode, message: string, reason?: TokenRejection, error?: string, error_description?: string }
 }
 
 const REALM = 'realm="portvakt"'
@@ -137,6 +146,11 @@ export function isOurFailure (err: GateError): boolean {
   return err.status >= 500 && err.outcome !== 'bad_request'
 }
 
+/** The refusal for a body whose length can't be read one way only (RFC 9112 §6.3), found by the gate or by Node's parser. */
+export function badFraming (): GateError {
+  return new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the body\'s framing is not valid HTTP/1.1: Content-Length with Transfer-Encoding, more than one Content-Length, a Transfer-Encoding whose last coding is not chunked, or a malformed chunk (RFC 9112 §6)')
+}
+
 /** Map a GateError to its response: the one place statuses and challenges are decided. */
 export function toErrorResponse (err: GateError): ErrorResponse {
   const spec = SPECS[err.code]
@@ -152,5 +166,9 @@ export function toErrorResponse (err: GateError): ErrorResponse {
   if (spec.close === true) headers.connection = 'close'
   const body: ErrorResponse['body'] = { code: err.code, message: err.message }
   if (err.reason !== undefined) body.reason = err.reason
+  if (err.oauth !== undefined) {
+    body.error = err.oauth.error
+    if (err.oauth.description !== undefined) body.error_description = err.oauth.description
+  }
   return { status: spec.status, headers, body }
 }

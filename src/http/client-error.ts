@@ -5,8 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { GateError, toErrorResponse } from './auth/errors.js'
-import { badFraming } from './proxy/framing.js'
+import { badFraming, GateError, toErrorResponse } from './errors.js'
 
 /** Write a refusal on a raw socket and close it: there is no request object to answer through. */
 function answerOnSocket (socket: Duplex, gateError: GateError): void {

@@ -1,9 +1,8 @@
 /**
  * A line buffer in front of a file descriptor (stdout), written synchronously in chunks of up to
- * 4 KB: the cheapest way found to get one access line per request out (issue 6). Measured per
- * 200-byte line (CPU of every thread): pino's SonicBoom async with minLength 4 KB 5.0 µs, SonicBoom
- * sync 1.9 µs (its write() re-measures the whole pending string each call), a thread-pool write per
- * chunk 1.8 µs (the hand-off and wake-up on this VM), this buffer 0.5–0.7 µs.
+ * 4 KB: the cheapest way found to get one access line per request out, against pino's SonicBoom
+ * (async, and sync, whose write() re-measures the whole pending string each call) and a thread-pool
+ * write per chunk (a hand-off and a wake-up each); bench/README.md has the figures.
  *
  * A chunk is whole lines and at most PIPE_BUF (4096) bytes, so each write to a pipe is atomic: in
  * launcher mode the app writes to the same stdout pipe, and a larger write could be split around the

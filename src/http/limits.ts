@@ -1,10 +1,11 @@
 /**
- * The main listener's limits, each set on purpose (README "Limits" says the same in prose). None of
+ * The listeners' limits (the gate's and the egress side's, through server-base.ts), each set on
+ * purpose (README "Limits" says the same in prose). None of
  * them bounds the whole life of a request, so a slow but healthy streamed upload or download is
  * never cut: the only clocks run while headers are arriving or while a socket is silent.
  */
 
-/** Timeouts and sizes for the main listener. */
+/** Timeouts and sizes for a listener. */
 export interface ServerLimits {
   /** largest request head (request line + headers) in bytes; more is answered 431 */
   maxHeaderBytes: number
@@ -34,7 +35,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   idleSocketTimeoutMs: 0
 })
 
-/** The limits for an upstream timeout: a silent socket outlives the upstream's own timeout. */
+/** The limits for an upstream (or egress) timeout: a silent socket outlives that timeout. */
 export function deriveLimits (upstreamTimeoutMs: number, overrides: Partial<ServerLimits> = {}): ServerLimits {
   // The upstream timeout answers 504 after that long without a byte from the upstream; the client
   // socket must stay open at least that long (plus slack) for the 504 to reach the client.

@@ -1,0 +1,83 @@
+/**
+ * The kinds of value the environment holds, as zod schemas that turn text into what settings keep:
+ * durations, ports, booleans, URLs, algorithm lists. Each names what is wrong in words a user can act on.
+ */
+import { z } from 'zod'
+import { parseDuration } from './duration.js'
+
+/** Ports the NAIS platform's own sidecars use in every pod; we must never listen on them. */
+export const RESERVED_PORTS: readonly number[] = [7164, 7165, 7564, 7565, 7566]
+
+/** Signing algorithms we accept a token with: asymmetric only, never `none` or HS*. */
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+
+/** A duration (`500ms`, `5s`, `10m`, `24h`) in ms, between `min` and `max`. */
+export function duration (fallback: string, min: number, max: number) {
+  return z.string().default(fallback).transform((text, ctx) => {
+    const ms = parseDuration(text)
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write e.g. 500ms, 5s, 10m or 24h` })
+      return z.NEVER
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({ code: 'custom', message: `${text} is out of range (${min} ms to ${max} ms)` })
+      return z.NEVER
+    }
+    return ms
+  })
+}
+
+/** A TCP port, never one the NAIS platform reserves. */
+export function port (fallback: string) {
+  return z.string().default(fallback).transform((text, ctx) => {
+    const n = Number(text)
+    if (!/^\d+$/.test(text) || n < 0 || n > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a port number (0-65535)` })
+      return z.NEVER
+    }
+    if (RESERVED_PORTS.includes(n)) {
+      ctx.addIssue({ code: 'custom', message: `${n} is reserved by the NAIS platform (7164/7165, 7564-7566); pick another port` })
+      return z.NEVER
+    }
+    return n
+  })
+}
+
+/** true/false (also 1/0, yes/no), any case. */
+export function boolean (fallback: 'true' | 'false') {
+  return z.string().default(fallback).transform((text, ctx) => {
+    const lower = text.trim().toLowerCase()
+    if (lower === 'true' || lower === '1' || lower === 'yes') return true
+    if (lower === 'false' || lower === '0' || lower === 'no') return false
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a boolean; write true or false` })
+    return z.NEVER
+  })
+}
+
+/** An absolute http(s) URL, normalised. */
+export const httpUrl = z.string().transform((text, ctx) => {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not an absolute URL` })
+    return z.NEVER
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: `"${text}" must be an http(s) URL` })
+    return z.NEVER
+  }
+  return url.href
+})
+
+/** A comma-separated list of asymmetric signing algorithms (RS256 by default). */
+export const algorithms = z.string().default('RS256').transform((text, ctx) => {
+  const list = text.split(',').map((a) => a.trim()).filter((a) => a !== '')
+  const allowed: readonly string[] = ASYMMETRIC_ALGORITHMS
+  const bad = list.filter((a) => !allowed.includes(a))
+  if (list.length === 0 || bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `${bad.length > 0 ? `unsupported ${bad.join(', ')}` : 'empty'}; use a comma-separated list of ${allowed.join(', ')} (never none or HS*)` })
+    return z.NEVER
+  }
+  return list
+})

@@ -1,0 +1,172 @@
+/**
+ * The gate's listener: the shared server shape (http/server-base.ts) plus the gate's own road, the
+ * decision (decide.ts) in an onRequest hook and forwarding to the upstream (proxy/forward.ts), with
+ * its access line and metrics record. It never listens (start.ts does).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
+import type { Claims } from '../auth/claims.js'
+import type { TokenVerifier } from '../auth/verify.js'
+import type { Route, RouteTable } from '../config/routes.js'
+import { GateError, type Outcome, type TokenRejection } from '../http/errors.js'
+import { deriveLimits, type ServerLimits } from '../http/limits.js'
+import { accessPath, createServerBase, roundMs, type ServerBase, type ServerRoad } from '../http/server-base.js'
+import type { Logger } from '../observe/log.js'
+import type { RequestRecord } from '../observe/metrics.js'
+import { registerForwarding } from '../proxy/forward.js'
+import { decide, type Decision } from './decide.js'
+
+/** Per-request state the gate leaves for forwarding and the access log. */
+export interface RequestState {
+  route: Route | undefined
+  claims: Claims | undefined
+  outcome: Outcome
+  reason: TokenRejection | undefined
+  code: string | undefined
+  /** performance.now() when the gate let the request through; for the upstream timing */
+  forwardedAt: number | undefined
+  /** ms from forwarding to the upstream's response head (or its failure) */
+  upstreamMs: number | undefined
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    portvakt: RequestState | null
+  }
+}
+
+/** What the server is built from; everything is passed in, nothing read from the process. */
+export interface ServerOptions {
+  upstream: string
+  upstreamTimeoutMs: number
+  forwardToken: boolean
+  /** the route table in force (a function, so a reload can swap it atomically) */
+  routes: () => RouteTable
+  verify: TokenVerifier
+  logger: Logger
+  /** told of every finished request (metrics) */
+  onRequestDone?: (record: RequestRecord) => void
+  /** true once shutdown has begun: responses then close their connection */
+  draining?: () => boolean
+  /** overrides for the listener limits (tests); see http/limits.ts for the defaults and why */
+  limits?: Partial<ServerLimits>
+}
+
+function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord {
+  const state = request.portvakt
+  return {
+    route: state?.route?.id,
+    method: request.method,
+    status: reply.statusCode,
+    outcome: state?.outcome ?? 'internal_error',
+    reason: state?.reason,
+    code: state?.code,
+    seconds: reply.elapsedTime / 1000,
+    upstreamSeconds: state?.upstreamMs === undefined ? undefined : state.upstreamMs / 1000
+  }
+}
+
+/** The gate's access lines and records, for the shared server shape. */
+function gateRoad (options: ServerOptions): ServerRoad {
+  // The access line holds only fields we build (never a header or a token), so it skips the
+  // redaction pass, which costs about as much as the rest of the line (bench/README.md).
+  const accessLog = options.logger.child({}, { redact: { paths: [] } })
+  return {
+    onRefusal: (request, err) => {
+      // Null (or absent) for a request the router refused before any hook ran: no route, no state.
+      const state = request.portvakt
+      if (state !== null && state !== undefined) {
+        state.outcome = err.outcome
+        state.reason = err.reason
+        state.code = err.code
+      }
+      return { route: state?.route?.id }
+    },
+    onAnswered: (request, reply) => {
+      const state = request.portvakt
+      accessLog.info({
+        method: request.method,
+        path: accessPath(request),
+        route: state?.route?.id,
+        status: reply.statusCode,
+        consumer: state?.claims?.orgno,
+        outcome: state?.outcome,
+        reason: state?.reason,
+        code: state?.code,
+        ms: roundMs(reply.elapsedTime)
+      }, 'access')
+      options.onRequestDone?.(recordOf(request, reply))
+    },
+    onUnread: (refusal, { method, path, ms }) => {
+      accessLog.info({ method, path, status: refusal.status, outcome: refusal.outcome, code: refusal.code, ms: ms === undefined ? undefined : roundMs(ms) }, 'access')
+      options.onRequestDone?.({ route: undefined, method: method ?? '', status: refusal.status, outcome: refusal.outcome, reason: undefined, code: refusal.code, seconds: (ms ?? 0) / 1000, upstreamSeconds: undefined })
+    }
+  }
+}
+
+/**
+ * The onRequest hook that runs the decision: the request goes on to forwarding, or is answered here.
+ * Callback-style: a cached token is decided without a promise (decide.ts), so a warm request costs
+ * no microtask round trips here either.
+ */
+function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): onRequestHookHandler {
+  return (request, reply, done) => {
+    const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
+    request.portvakt = state
+    const admit = (decision: Decision): void => {
+      state.claims = decision.claims
+      state.outcome = decision.route.public ? 'public' : 'allowed'
+      state.forwardedAt = performance.now()
+      done()
+    }
+    // A refused request is answered here and goes no further (done is not called).
+    const deny = (err: unknown): void => {
+      refuse(request, reply, err instanceof GateError ? err : new GateError('PORTVAKT_ERR_INTERNAL', 'the request could not be checked', { cause: err }))
+    }
+    let decision: Decision | Promise<Decision>
+    try {
+      decision = decide(request.raw as Parameters<typeof decide>[0], options.routes(), options.verify, (route) => { state.route = route })
+    } catch (err) {
+      deny(err)
+      return
+    }
+    if (decision instanceof Promise) {
+      // A throw from done() or from answering must not become an unhandled rejection (the process would end).
+      decision.then(admit, deny).catch((err: unknown) => {
+        if (reply.sent) options.logger.error({ err }, 'the request failed after its answer was sent')
+        else deny(err)
+      })
+    } else {
+      admit(decision)
+    }
+  }
+}
+
+/** Build the gate's server (not listening). */
+export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
+  const { app, refuse } = createServerBase({ logger: options.logger, limits: deriveLimits(options.upstreamTimeoutMs, options.limits), road: gateRoad(options) })
+  app.decorateRequest('portvakt', null)
+
+  app.addHook('onRequest', decisionHook(options, refuse))
+
+  // When the upstream's response head (or its failure) is in: the upstream timing, and while draining
+  // Connection: close, to move keep-alive clients off this pod before the listener stops accepting.
+  // Forwarded responses are written by the forwarder (no onSend), so it calls this too. True: close.
+  const onResponseHead = (request: FastifyRequest): boolean => {
+    const state = request.portvakt
+    if (state?.forwardedAt !== undefined && state.upstreamMs === undefined) state.upstreamMs = performance.now() - state.forwardedAt
+    return options.draining?.() === true
+  }
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (onResponseHead(request)) void reply.header('connection', 'close')
+    done(null, payload)
+  })
+
+  await registerForwarding(app, {
+    upstream: options.upstream,
+    upstreamTimeoutMs: options.upstreamTimeoutMs,
+    forwardToken: options.forwardToken,
+    onUpstreamError: refuse,
+    onUpstreamHead: onResponseHead
+  })
+  return app
+}

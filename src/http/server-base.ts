@@ -1,0 +1,130 @@
+/**
+ * The server shape both listeners build on (STYLE §17): the gate (gate/server.ts) and the egress
+ * side (egress/server.ts) each add only their own road. Here, once for both: Fastify's options and
+ * the listener limits (limits.ts), bodies passed through unparsed, CONNECT and what Node's parser
+ * refuses answered in our error format (client-error.ts), 404/405 and Fastify's own errors in our
+ * format, the one way a refusal is answered and logged, and an access line for every answer, for
+ * requests Fastify read and for those it never saw. A fix here is a fix in both.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+// pino's type, not observe/log.ts's re-export: the logger is handed in, and observe/ sits above http/.
+import type { Logger } from 'pino'
+import { answerClientError, connectTargetForLog, refuseConnect } from './client-error.js'
+import { GateError, isOurFailure, toErrorResponse } from './errors.js'
+import type { ServerLimits } from './limits.js'
+
+/** A request Fastify never saw: a CONNECT, or a head Node's parser refused. */
+export interface UnreadRequest {
+  /** the method and target, when the parser got that far (a CONNECT); never for a refused head */
+  method: string | undefined
+  path: string | undefined
+  /** when the request began is not known for a refused head */
+  ms: number | undefined
+}
+
+/** What one side adds to the base: its bookkeeping of refusals and its access line. */
+export interface ServerRoad {
+  /** A refusal is about to be answered: note it on the request's state; returns the fields that name where it happened, for an error line. */
+  onRefusal: (request: FastifyRequest, err: GateError) => Record<string, unknown>
+  /** The answer to a request Fastify read is out: its access line and record. */
+  onAnswered: (request: FastifyRequest, reply: FastifyReply) => void
+  /** A request Fastify never saw was refused: its access line and record. */
+  onUnread: (refusal: GateError, request: UnreadRequest) => void
+}
+
+/** What the base is built from. */
+export interface ServerBaseOptions {
+  logger: Logger
+  limits: ServerLimits
+  road: ServerRoad
+}
+
+/** A server with the shared shape, not listening yet. */
+export interface ServerBase {
+  app: FastifyInstance
+  /** Answer `err` in our error format: the one place a refusal becomes a response on a reply. */
+  refuse: (request: FastifyRequest, reply: FastifyReply, err: GateError) => FastifyReply
+}
+
+/** The request's path as an access line shows it: without the query, which may carry anything. */
+export function accessPath (request: FastifyRequest): string {
+  const url = request.raw.url ?? ''
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+/** Milliseconds to two decimals, as access lines give them. */
+export function roundMs (ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+/** Fastify's own errors (a body it could not read, a bug of ours) as our refusals. */
+function toRefusal (error: { statusCode?: number, message: string }): GateError {
+  if (error instanceof GateError) return error
+  const status = error.statusCode ?? 500
+  if (status === 431) return new GateError('PORTVAKT_ERR_HEADERS_TOO_LARGE', 'the request headers are too large')
+  if (status >= 400 && status < 500) return new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the request could not be read', { cause: error })
+  return new GateError('PORTVAKT_ERR_INTERNAL', 'something went wrong in portvakt', { cause: error })
+}
+
+function createFastify (options: ServerBaseOptions, onUnread: ServerRoad['onUnread'], refuse: ServerBase['refuse']): FastifyInstance {
+  const { limits } = options
+  return Fastify({
+    http: { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs },
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleSocketTimeoutMs,
+    clientErrorHandler: (err, socket) => {
+      const refusal = answerClientError(err, socket)
+      if (refusal !== undefined) onUnread(refusal, { method: undefined, path: undefined, ms: undefined })
+    },
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // Each side writes one access line per request; Fastify's two default lines would double the cost.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify makes a pino child per request for request.log, which portvakt never uses.
+    childLoggerFactory: (logger) => logger,
+    // The whole path is a wildcard parameter; the default 100-character cap would 404 long paths.
+    routerOptions: { maxParamLength: 65_536 },
+    requestIdHeader: false,
+    return503OnClosing: true,
+    // The router refuses a malformed percent-encoding before any hook runs; answer in our format.
+    frameworkErrors: (error, request, reply) => {
+      refuse(request, reply, error.code === 'FST_ERR_BAD_URL'
+        ? new GateError('PORTVAKT_ERR_BAD_PATH', 'the request target could not be read (malformed percent-encoding)', { cause: error })
+        : new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the request could not be read', { cause: error }))
+    }
+  })
+}
+
+/** Build a server with the shared shape; the caller adds its routes and hooks, then listens. */
+export function createServerBase (options: ServerBaseOptions): ServerBase {
+  const { logger: log, road } = options
+  const refuse = (request: FastifyRequest, reply: FastifyReply, err: GateError): FastifyReply => {
+    const where = road.onRefusal(request, err)
+    if (isOurFailure(err)) log.error({ code: err.code, ...where, err: err.cause ?? err }, err.message)
+    const response = toErrorResponse(err)
+    return reply.code(response.status).headers(response.headers).send(response.body)
+  }
+  const app = createFastify(options, road.onUnread, refuse)
+  // Bodies are the road's to stream (or hold): Fastify neither parses nor limits them.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+  app.addHook('onResponse', (request, reply, done) => {
+    road.onAnswered(request, reply)
+    done()
+  })
+  // Node hands CONNECT to the server's 'connect' listeners, never to Fastify: refused here, with an
+  // access line like any refusal.
+  app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const started = performance.now()
+    const refusal = refuseConnect(socket)
+    road.onUnread(refusal, { method: req.method, path: connectTargetForLog(req.url), ms: performance.now() - started })
+  })
+  app.setNotFoundHandler((request, reply) => {
+    refuse(request, reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`))
+  })
+  app.setErrorHandler((error: { statusCode?: number, message: string }, request, reply) => { refuse(request, reply, toRefusal(error)) })
+  return { app, refuse }
+}

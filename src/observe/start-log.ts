@@ -1,0 +1,34 @@
+/**
+ * What the start-up line (and a reload's line) says about the configuration in force (STYLE §5):
+ * the settings with proxies masked, the routes and the egress targets, so "why was this a 403?" is
+ * answered without a debugger. Nothing secret is in any of it.
+ */
+import type { Settings } from '../config/env.js'
+import { describeProxyUrl } from '../config/proxy-url.js'
+import type { RouteTable } from '../config/routes.js'
+
+/** The settings: proxies masked (host shown, credentials never) and left out when unset. */
+export function describeSettings (settings: Settings): object {
+  const { proxy } = settings
+  return {
+    ...settings,
+    issuerSource: undefined,
+    proxy: { httpProxy: describeProxyUrl(proxy.httpProxy), httpsProxy: describeProxyUrl(proxy.httpsProxy), noProxy: proxy.noProxy || undefined }
+  }
+}
+
+/** The routes: id, public, scopes (with anyOf), audience and consumers. */
+export function describeRoutes (table: RouteTable): object[] {
+  return table.routes.map((r) => ({
+    route: r.id,
+    public: r.public || undefined,
+    scopes: r.scopes === undefined ? undefined : `${r.scopes.mode === 'any' ? 'anyOf ' : ''}${r.scopes.list.join(' ')}`,
+    audience: r.audience,
+    consumers: r.consumers === undefined ? undefined : [...r.consumers]
+  }))
+}
+
+/** The egress targets: name, url, the token request's target and resource. */
+export function describeEgress (table: RouteTable): object[] {
+  return table.egress.map((e) => ({ name: e.name, url: e.url, target: e.target, resource: e.resource }))
+}
