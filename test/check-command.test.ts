@@ -2,6 +2,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { checkRoutes } from '../src/commands/check.js'
 import { runPortvakt } from './helpers/cli.js'
+import { naisManifest } from './helpers/config.js'
 
 const ROUTES = `routes:
   - path: /api/v1/arbeidsforhold
@@ -25,20 +26,7 @@ const BAD_ROUTES = `routes:
     scopes: [not a scope]
 `
 
-function manifest (exposes: string): string {
-  return `apiVersion: nais.io/v1alpha1
-kind: Application
-metadata:
-  name: arbeid-api
-  namespace: arbeid
-spec:
-  image: ghcr.io/navikt/arbeid-api
-  maskinporten:
-    enabled: true
-    scopes:
-      exposes:
-${exposes}`
-}
+const manifest = naisManifest
 
 const EXPOSES = `        - name: arbeidsforhold.read
           enabled: true
