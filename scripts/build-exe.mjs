@@ -32,7 +32,7 @@ if (options['node-tarball'] !== undefined && options.arch === undefined) fail('-
 // Separate work folders, so builds for two CPUs can run side by side.
 const work = join(root, 'dist', options.arch === undefined ? 'exe' : `exe-${options.arch}`)
 const bundle = join(work, 'portvakt.cjs')
-const output = join(root, 'dist', options.arch === undefined ? 'portvakt' : `portvakt-linux-${options.arch}`)
+const output = options.arch === undefined ? join(root, 'dist', 'portvakt') : join(root, 'dist', `portvakt-linux-${options.arch}`)
 
 function fail (message) {
   process.stderr.write(`build:exe: ${message}\n`)
