@@ -14,6 +14,7 @@
 #   FROM ghcr.io/navikt/portvakt:<version> AS portvakt
 #   FROM gcr.io/distroless/java21-debian12:nonroot
 #   COPY --from=portvakt /tini /portvakt /usr/local/bin/
+#   COPY --from=portvakt /usr/lib/libatomic.so.1 /usr/lib/
 #   COPY build/libs/app.jar /app/app.jar
 #   ENTRYPOINT ["tini", "--", "portvakt", "serve", "--", "java", "-jar", "/app/app.jar"]
 #

@@ -1,7 +1,7 @@
 /**
  * scripts/build-exe.mjs for another CPU (--arch): it takes only the Node builds package-lock.json
  * pins, and refuses a node tarball that is not the one the lock names. The cross build itself
- * fetches a 50 MB package, so it runs in the release workflow, not here (README, Install and release).
+ * fetches a 50 MB package, so it runs in the release workflow, not here (README, Single executable; .github/workflows/release.yml).
  */
 import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'

@@ -113,5 +113,7 @@ t.test('the runtime is non-root, production, with an exec-form ENTRYPOINT and no
 
 t.test('a comment shows an app team the same-pod pattern', async (t) => {
   t.match(text, '#   COPY --from=portvakt /tini /portvakt /usr/local/bin/')
+  t.match(text, '#   COPY --from=portvakt /usr/lib/libatomic.so.1 /usr/lib/', 'and the library the executable needs that distroless lacks')
+  t.match(readFileSync(join(ROOT, 'README.md'), 'utf8'), '   COPY --from=portvakt /usr/lib/libatomic.so.1 /usr/lib/', 'the README shows it too')
   t.match(text, '#   ENTRYPOINT ["tini", "--", "portvakt", "serve", "--", "java", "-jar", "/app/app.jar"]')
 })
