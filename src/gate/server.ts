@@ -51,6 +51,10 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>
 }
 
+function newState (): RequestState {
+  return { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
+}
+
 function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord {
   const state = request.portvakt
   return {
@@ -72,14 +76,13 @@ function gateRoad (options: ServerOptions): ServerRoad {
   const accessLog = options.logger.child({}, { redact: { paths: [] } })
   return {
     onRefusal: (request, err) => {
-      // Null (or absent) for a request the router refused before any hook ran: no route, no state.
-      const state = request.portvakt
-      if (state !== null && state !== undefined) {
-        state.outcome = err.outcome
-        state.reason = err.reason
-        state.code = err.code
-      }
-      return { route: state?.route?.id }
+      // A request refused before the decision ran (by the router, or the base's Host check) has no
+      // state yet: it gets one, so its access line and metrics say what it was refused for.
+      const state = request.portvakt ?? (request.portvakt = newState())
+      state.outcome = err.outcome
+      state.reason = err.reason
+      state.code = err.code
+      return { route: state.route?.id }
     },
     onAnswered: (request, reply) => {
       const state = request.portvakt
@@ -110,7 +113,7 @@ function gateRoad (options: ServerOptions): ServerRoad {
  */
 function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): onRequestHookHandler {
   return (request, reply, done) => {
-    const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
+    const state = newState()
     request.portvakt = state
     const admit = (decision: Decision): void => {
       state.claims = decision.claims
