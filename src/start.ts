@@ -101,6 +101,7 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
     upstream: settings.upstream,
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     forwardToken: settings.forwardToken,
+    passHeaders: settings.passHeaders,
     routes: () => routes.current,
     verify,
     logger,

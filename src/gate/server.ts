@@ -39,6 +39,8 @@ export interface ServerOptions {
   upstream: string
   upstreamTimeoutMs: number
   forwardToken: boolean
+  /** other gateways' headers let through to the upstream, each in its one spelling (PORTVAKT_PASS_HEADERS); none by default */
+  passHeaders?: readonly string[]
   /** the route table in force (a function, so a reload can swap it atomically) */
   routes: () => RouteTable
   verify: TokenVerifier
@@ -168,6 +170,7 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     upstream: options.upstream,
     upstreamTimeoutMs: options.upstreamTimeoutMs,
     forwardToken: options.forwardToken,
+    passHeaders: options.passHeaders ?? [],
     onUpstreamError: refuse,
     onUpstreamHead: onResponseHead
   })
