@@ -134,3 +134,9 @@ t.test('PORTVAKT_PASS_HEADERS refuses, each named, our own, forwarding and metho
   }
   t.equal(problemsOf({ ...BASE, PORTVAKT_PASS_HEADERS: 'x-forwarded-user,accept,ssl-client-cert' }).length, 2, 'every bad name at once, the good one not among them')
 })
+
+t.test('PORTVAKT_ALLOW_EXPOSED_UPSTREAM is off unless set, and refuses what is not a boolean', async (t) => {
+  t.equal(loadSettings(BASE).allowExposedUpstream, false)
+  t.equal(loadSettings({ ...BASE, PORTVAKT_ALLOW_EXPOSED_UPSTREAM: 'true' }).allowExposedUpstream, true)
+  t.match(problemsOf({ ...BASE, PORTVAKT_ALLOW_EXPOSED_UPSTREAM: 'sure' }), [/^PORTVAKT_ALLOW_EXPOSED_UPSTREAM: "sure" is not a boolean/])
+})

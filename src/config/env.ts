@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   PORTVAKT_ALLOW_INSECURE_JWKS: boolean('false'),
   PORTVAKT_ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
   PORTVAKT_ADMIN_PORT: port('8079'),
+  PORTVAKT_ALLOW_EXPOSED_UPSTREAM: boolean('false'),
   PORTVAKT_UPSTREAM_READY_PATH: z.string().regex(/^\/[^\s#]*$/, 'a path on the upstream, starting with /, e.g. /internal/isready').optional(),
   PORTVAKT_SHUTDOWN_DELAY: duration('5s', 0, 300_000),
   PORTVAKT_SHUTDOWN_TIMEOUT: duration('30s', 0, 3_600_000),
@@ -73,6 +74,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   }),
   routesFile: e.PORTVAKT_ROUTES,
   upstream: e.PORTVAKT_UPSTREAM,
+  /** PORTVAKT_ALLOW_EXPOSED_UPSTREAM: readiness does not refuse an app listening beyond loopback (admin/exposure.ts) */
+  allowExposedUpstream: e.PORTVAKT_ALLOW_EXPOSED_UPSTREAM,
   host: e.PORTVAKT_HOST,
   port: e.PORTVAKT_PORT,
   clockToleranceSec: e.PORTVAKT_CLOCK_TOLERANCE / 1000,
