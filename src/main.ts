@@ -1,6 +1,7 @@
 /**
  * The only module that touches the process (STYLE §1): environment, listening, signals, exit codes.
  */
+import { readFile } from 'node:fs/promises'
 import { formatAnnotation, type CheckFormat } from './commands/annotations.js'
 import { checkRoutes } from './commands/check.js'
 import { requestDevToken, type TokenCommandOptions } from './commands/token.js'
@@ -32,7 +33,9 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
   const logger = createLogger(settings.logLevel)
   // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
   const outbound = createOutboundHttp(settings.proxy, issuerClientOptions(settings.jwks.timeoutMs))
-  const gateway = await startGateway(settings, logger, outbound.fetch).catch(failStart)
+  // The pod's listening sockets, for the check that the app is not reachable around the gate.
+  const readSocketTable = async (table: 'tcp' | 'tcp6'): Promise<string> => await readFile(`/proc/net/${table}`, 'utf8')
+  const gateway = await startGateway(settings, logger, outbound.fetch, readSocketTable).catch(failStart)
   const launcher = appCommand === undefined ? undefined : launchApp(settings, appCommand, logger, gateway)
   handleSignals(logger, gateway, outbound, launcher)
 }

@@ -3,6 +3,7 @@
  * by `serve` and `dev`; it takes everything as parameters and never reads the process (main.ts does).
  */
 import type { FastifyInstance } from 'fastify'
+import { startExposureCheck, type ReadSocketTable } from './admin/exposure.js'
 import { Readiness } from './admin/readiness.js'
 import { buildAdminServer } from './admin/server.js'
 import type { FetchResult, KeyStore } from './auth/keys.js'
@@ -101,6 +102,7 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
     upstream: settings.upstream,
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     forwardToken: settings.forwardToken,
+    passHeaders: settings.passHeaders,
     routes: () => routes.current,
     verify,
     logger,
@@ -163,8 +165,11 @@ function stopsOf (parts: Parts, settings: Settings, logger: Logger): Pick<Gatewa
   }
 }
 
-/** Start portvakt with `settings`; throws ConfigError on bad settings or routes. */
-export async function startGateway (settings: Settings, logger: Logger, fetchImpl: typeof fetch = fetch): Promise<Gateway> {
+/**
+ * Start portvakt with `settings`; throws ConfigError on bad settings or routes. With
+ * `readSocketTable` (main.ts gives /proc/net), readiness also checks the app listens on loopback only.
+ */
+export async function startGateway (settings: Settings, logger: Logger, fetchImpl: typeof fetch = fetch, readSocketTable?: ReadSocketTable): Promise<Gateway> {
   const parts = await assemble(settings, logger, fetchImpl)
   followReloads(parts, logger)
   await listenAll(parts, settings)
@@ -184,6 +189,8 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     port,
     adminPort
   }, 'portvakt started')
+  const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger })
+  if (exposure !== undefined) parts.readiness.addCheck(exposure)
   return {
     ...rest,
     port,

@@ -39,6 +39,8 @@ export interface ServerOptions {
   upstream: string
   upstreamTimeoutMs: number
   forwardToken: boolean
+  /** other gateways' headers let through to the upstream, each in its one spelling (PORTVAKT_PASS_HEADERS); none by default */
+  passHeaders?: readonly string[]
   /** the route table in force (a function, so a reload can swap it atomically) */
   routes: () => RouteTable
   verify: TokenVerifier
@@ -49,6 +51,10 @@ export interface ServerOptions {
   draining?: () => boolean
   /** overrides for the listener limits (tests); see http/limits.ts for the defaults and why */
   limits?: Partial<ServerLimits>
+}
+
+function newState (): RequestState {
+  return { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
 }
 
 function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord {
@@ -72,14 +78,13 @@ function gateRoad (options: ServerOptions): ServerRoad {
   const accessLog = options.logger.child({}, { redact: { paths: [] } })
   return {
     onRefusal: (request, err) => {
-      // Null (or absent) for a request the router refused before any hook ran: no route, no state.
-      const state = request.portvakt
-      if (state !== null && state !== undefined) {
-        state.outcome = err.outcome
-        state.reason = err.reason
-        state.code = err.code
-      }
-      return { route: state?.route?.id }
+      // A request refused before the decision ran (by the router, or the base's Host check) has no
+      // state yet: it gets one, so its access line and metrics say what it was refused for.
+      const state = request.portvakt ?? (request.portvakt = newState())
+      state.outcome = err.outcome
+      state.reason = err.reason
+      state.code = err.code
+      return { route: state.route?.id }
     },
     onAnswered: (request, reply) => {
       const state = request.portvakt
@@ -110,7 +115,7 @@ function gateRoad (options: ServerOptions): ServerRoad {
  */
 function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): onRequestHookHandler {
   return (request, reply, done) => {
-    const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
+    const state = newState()
     request.portvakt = state
     const admit = (decision: Decision): void => {
       state.claims = decision.claims
@@ -165,6 +170,7 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     upstream: options.upstream,
     upstreamTimeoutMs: options.upstreamTimeoutMs,
     forwardToken: options.forwardToken,
+    passHeaders: options.passHeaders ?? [],
     onUpstreamError: refuse,
     onUpstreamHead: onResponseHead
   })

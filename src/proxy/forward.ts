@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Pool, type Dispatcher } from 'undici'
 import { METHODS } from '../config/route-schema.js'
 import type { GateError } from '../http/errors.js'
-import { toUpstreamRequestHeaders } from './headers.js'
+import { createHeaderDrop, toUpstreamRequestHeaders } from './headers.js'
 import { toUpstreamResponseHeaders } from './hop-by-hop.js'
 import { toUpstreamError } from './upstream-error.js'
 
@@ -19,6 +19,8 @@ export interface ForwardOptions {
   upstream: string
   upstreamTimeoutMs: number
   forwardToken: boolean
+  /** other gateways' headers let through, each in its one spelling (PORTVAKT_PASS_HEADERS) */
+  passHeaders: readonly string[]
   /** map an upstream failure to a response (set by the server, which owns error responses) */
   onUpstreamError: (request: FastifyRequest, reply: FastifyReply, error: GateError) => void
   /** told when the upstream's head is in, before it is written; true: close the client's connection after it */
@@ -31,14 +33,14 @@ function hasBody (headers: IncomingHttpHeaders): boolean {
 }
 
 /** Forward one request; answers through `reply` until the upstream's head arrives, then on the raw socket. */
-function forwardOne (pool: Pool, options: ForwardOptions, host: string, request: FastifyRequest, reply: FastifyReply): void {
+function forwardOne (pool: Pool, options: ForwardOptions, drop: (name: string) => boolean, host: string, request: FastifyRequest, reply: FastifyReply): void {
   const req: IncomingMessage = request.raw
   const res: ServerResponse = reply.raw
   const headers = toUpstreamRequestHeaders(req.headers, {
     claims: request.portvakt?.claims,
     remoteAddress: req.socket.remoteAddress,
     host: req.headers.host,
-    forwardToken: options.forwardToken
+    drop
   })
   headers.host = host
   const body = hasBody(req.headers) ? req : null
@@ -101,6 +103,7 @@ function forwardOne (pool: Pool, options: ForwardOptions, host: string, request:
 /** Register the catch-all forwarding routes on `app` (its own encapsulated context). */
 export async function registerForwarding (app: FastifyInstance, options: ForwardOptions): Promise<void> {
   const upstream = new URL(options.upstream)
+  const drop = createHeaderDrop(options)
   const pool = new Pool(upstream.origin, {
     connections: 128,
     pipelining: 1,
@@ -112,7 +115,7 @@ export async function registerForwarding (app: FastifyInstance, options: Forward
     // Bodies stream through untouched: the server base registers no parser (http/server-base.ts).
     scope.addHook('onClose', async () => { await pool.close() })
     // A callback handler (not async): the reply is sent later, by forwardOne.
-    const handler = (request: FastifyRequest, reply: FastifyReply): void => { forwardOne(pool, options, upstream.host, request, reply) }
+    const handler = (request: FastifyRequest, reply: FastifyReply): void => { forwardOne(pool, options, drop, upstream.host, request, reply) }
     // The methods a route may list; others never reach forwarding (405).
     scope.route({ method: [...METHODS], url: '/', handler })
     scope.route({ method: [...METHODS], url: '/*', handler })
