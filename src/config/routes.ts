@@ -7,7 +7,11 @@ import { ConfigError } from './errors.js'
 import type { z } from 'zod'
 import { describeSchemaIssues, type Problem } from './schema-issues.js'
 import { parseLocatedYaml, type LocatedYaml } from './yaml-lines.js'
-import { EgressEntrySchema, METHODS, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
+import { checkHeadRequirements, pathsWithOwnHead, withImpliedHead } from './implied-head.js'
+import { checkRoute, compileRoute } from './route-compile.js'
+import { EgressEntrySchema, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method } from './route-schema.js'
+
+export { expandScope } from './route-compile.js'
 
 /** A route ready for the gate. */
 export interface Route {
@@ -55,44 +59,6 @@ export interface RouteTable {
   readonly source: string
 }
 
-/** Expand a scope by the NAIS rule: `nav:<product><sep><name>`, sep `/` iff name has `/`, else `:`. */
-export function expandScope (scope: ScopeInput): string {
-  if (typeof scope === 'string') return scope
-  const separator = scope.separator ?? (scope.name.includes('/') ? '/' : ':')
-  return `nav:${scope.product}${separator}${scope.name}`
-}
-
-function compileRoute (input: RouteInput, defaultAudience: string | null | undefined, line: number): Route {
-  const methods = input.methods ?? METHODS
-  const scopes = input.scopes === undefined
-    ? undefined
-    : Array.isArray(input.scopes)
-      ? { mode: 'all' as const, list: Object.freeze(input.scopes.map(expandScope)) }
-      : { mode: 'any' as const, list: Object.freeze(input.scopes.anyOf.map(expandScope)) }
-  const audience = input.audience === undefined ? defaultAudience : input.audience
-  const label = input.methods === undefined ? '*' : methods.join(',')
-  return Object.freeze({
-    id: `${label} ${input.path}`,
-    path: input.path,
-    methods: Object.freeze([...methods]),
-    public: input.public === true,
-    scopes: scopes === undefined ? undefined : Object.freeze(scopes),
-    audience: input.public === true ? undefined : audience ?? undefined,
-    consumers: input.consumers === undefined ? undefined : new Set(input.consumers),
-    line
-  })
-}
-
-function checkRoute (input: RouteInput, where: string): string[] {
-  const problems: string[] = []
-  if (input.public === true && input.scopes !== undefined) problems.push(`${where}: a route is either public: true or has scopes, not both`)
-  if (input.public !== true && input.scopes === undefined) problems.push(`${where}: say which scopes the route needs (scopes: [...]), or mark it public: true`)
-  if (input.public === true && (input.consumers !== undefined || (input.audience !== undefined && input.audience !== null))) {
-    problems.push(`${where}: a public route takes no token, so consumers and audience mean nothing there; remove them`)
-  }
-  return problems
-}
-
 function compileEgress (input: EgressInput, line: number): EgressTarget {
   const url = new URL(input.url)
   const base = url.href.endsWith('/') ? url.href.slice(0, -1) : url.href
@@ -132,11 +98,13 @@ function compileRouteList (document: Record<string, unknown>, yaml: LocatedYaml,
   const audience = RouteTableSchema.shape.audience.safeParse(document.audience)
   const routes: Route[] = []
   const byPath = new Map<string, Map<string, Route>>()
-  for (const { input, index } of wellFormed(document, 'routes', RouteEntrySchema)) {
+  const inputs = wellFormed(document, 'routes', RouteEntrySchema)
+  const ownHead = pathsWithOwnHead(inputs.map((i) => i.input))
+  for (const { input, index } of inputs) {
     const line = yaml.lineOf(['routes', index])
     const where = `${file}:${line}: routes.${index} (${input.path})`
     problems.push(...checkRoute(input, where).map((text) => ({ line, text })))
-    const route = compileRoute(input, audience.success ? audience.data : undefined, line)
+    const route = compileRoute(input, withImpliedHead(input, ownHead), audience.success ? audience.data : undefined, line)
     const methods = byPath.get(route.path) ?? new Map<string, Route>()
     for (const method of route.methods) {
       const other = methods.get(method)
@@ -146,6 +114,7 @@ function compileRouteList (document: Record<string, unknown>, yaml: LocatedYaml,
     byPath.set(route.path, methods)
     routes.push(route)
   }
+  problems.push(...checkHeadRequirements(routes, file))
   return { routes, byPath }
 }
 
