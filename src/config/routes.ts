@@ -7,6 +7,7 @@ import { ConfigError } from './errors.js'
 import type { z } from 'zod'
 import { describeSchemaIssues, type Problem } from './schema-issues.js'
 import { parseLocatedYaml, type LocatedYaml } from './yaml-lines.js'
+import { describeCaseCollisions, foldCase, indexByFold } from './case-fold.js'
 import { checkHeadRequirements, pathsWithOwnHead, withImpliedHead } from './implied-head.js'
 import { checkRoute, compileRoute } from './route-compile.js'
 import { EgressEntrySchema, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method } from './route-schema.js'
@@ -30,6 +31,10 @@ export interface Route {
 
 /** Routes sharing one path prefix, by method. */
 export interface PathEntry {
+  /** the prefix, as written in the table */
+  readonly path: string
+  /** the line of its first route */
+  readonly line: number
   readonly byMethod: ReadonlyMap<string, Route>
   /** the Allow header for a 405 on this path */
   readonly allow: string
@@ -53,6 +58,14 @@ export interface EgressTarget {
 export interface RouteTable {
   readonly routes: readonly Route[]
   readonly byPath: ReadonlyMap<string, PathEntry>
+  /** the path entries by folded path (case-fold.ts); more than one where paths differ only by case */
+  readonly byFold: ReadonlyMap<string, readonly PathEntry[]>
+  /** true when every path is its own fold (lower case), so a lower-case ASCII request needs no folded lookup */
+  readonly foldStable: boolean
+  /** the most segments any route path has: no longer prefix of a request can match */
+  readonly depth: number
+  /** what `check` warns about and the start line logs: paths that differ only by letter case */
+  readonly warnings: readonly string[]
   /** egress targets, in file order; empty when the file has none */
   readonly egress: readonly EgressTarget[]
   readonly egressByName: ReadonlyMap<string, EgressTarget>
@@ -143,9 +156,21 @@ export function parseRoutes (text: string, file: string): RouteTable {
   if (problems.length > 0) throw new ConfigError(`${file} has problems`, problems.sort((a, b) => a.line - b.line).map((p) => p.text))
   const entries = new Map<string, PathEntry>()
   for (const [path, methods] of byPath) {
-    entries.set(path, Object.freeze({ byMethod: methods, allow: [...methods.keys()].join(', ') }))
+    const line = routes.find((r) => r.path === path)?.line ?? 1
+    entries.set(path, Object.freeze({ path, line, byMethod: methods, allow: [...methods.keys()].join(', ') }))
   }
-  return Object.freeze({ routes: Object.freeze(routes), byPath: entries, egress: Object.freeze([...egressByName.values()]), egressByName, source: file })
+  const byFold = indexByFold(entries.values())
+  return Object.freeze({
+    routes: Object.freeze(routes),
+    byPath: entries,
+    byFold,
+    foldStable: [...entries.keys()].every((path) => foldCase(path) === path),
+    depth: Math.max(0, ...[...entries.keys()].map((path) => path === '/' ? 0 : path.split('/').length - 1)),
+    warnings: Object.freeze(describeCaseCollisions(byFold, file)),
+    egress: Object.freeze([...egressByName.values()]),
+    egressByName,
+    source: file
+  })
 }
 
 /** Read and compile the route table at `file`. */
