@@ -61,7 +61,7 @@ t.test('routes that differ only by letter case are refused in every spelling, an
   for (const path of ['/api/dup', '/api/Dup', '/api/DUP/x']) {
     t.equal(outcome(path), 'PORTVAKT_ERR_BAD_PATH: the routes /api/dup and /api/Dup differ only by letter case, and an app that ignores case could serve this path from any of them; the route table must name them apart', path)
   }
-  t.same(table.warnings, ['routes.yaml: /api/dup (line 7) and /api/Dup (line 8) differ only by letter case; an app that routes without regard to case (Express, ASP.NET Core) cannot tell them apart, so portvakt refuses requests under any of them (400): rename all but one'])
+  t.same(table.warnings, ['routes.yaml:7: /api/dup and /api/Dup (line 8) differ only by letter case; an app that routes without regard to case (Express, ASP.NET Core) cannot tell them apart, so portvakt refuses requests under any of them (400): rename all but one'])
   t.equal(table.foldStable, false, 'a table with capitals folds every path it is asked')
   t.equal(parseRoutes('routes:\n  - { path: /a/b, public: true }\n', 'r.yaml').foldStable, true)
 })

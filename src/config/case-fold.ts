@@ -48,8 +48,8 @@ export function indexByFold (entries: Iterable<PathEntry>): Map<string, readonly
 
 /** A warning for each set of route paths that differ only by letter case, naming their lines. */
 export function describeCaseCollisions (byFold: ReadonlyMap<string, readonly PathEntry[]>, file: string): string[] {
-  return [...byFold.values()].filter((entries) => entries.length > 1).map((entries) => {
-    const where = entries.map((e) => `${e.path} (line ${e.line})`).join(' and ')
-    return `${file}: ${where} differ only by letter case; an app that routes without regard to case (Express, ASP.NET Core) cannot tell them apart, so portvakt refuses requests under any of them (400): rename all but one`
+  return [...byFold.values()].filter((entries) => entries.length > 1).map(([first, ...others]) => {
+    const where = [first?.path, ...others.map((e) => `${e.path} (line ${e.line})`)].join(' and ')
+    return `${file}:${first?.line ?? 1}: ${where} differ only by letter case; an app that routes without regard to case (Express, ASP.NET Core) cannot tell them apart, so portvakt refuses requests under any of them (400): rename all but one`
   })
 }

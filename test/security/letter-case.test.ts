@@ -75,7 +75,7 @@ t.test('letter case attacks', async (t) => {
     for (const target of ['/api/dup', '/api/Dup', '/api/DUP/x']) {
       assertDenied(t, h, await send(target, admin), { status: 400, code: 'PORTVAKT_ERR_BAD_PATH', message: /^the routes \/api\/dup and \/api\/Dup differ only by letter case/, secrets: [admin] })
     }
-    t.match(h.logs().filter((l) => l.level === 40).map((l) => l.warnings), [[/\/api\/dup \(line 12\) and \/api\/Dup \(line 14\) differ only by letter case/]], 'the start warns of them')
+    t.match(h.logs().filter((l) => l.level === 40).map((l) => l.warnings), [[/routes\.yaml:12: \/api\/dup and \/api\/Dup \(line 14\) differ only by letter case/]], 'the start warns of them')
   })
 
   t.test('each refusal has its access line', async (t) => {
