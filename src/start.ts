@@ -13,6 +13,7 @@ import type { TokenCache } from './auth/token-cache.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
+import type { RouteTable } from './config/routes.js'
 import { EgressHolder } from './egress/holder.js'
 import type { EgressListener } from './egress/start.js'
 import { buildServer } from './gate/server.js'
@@ -68,6 +69,11 @@ function reportKeyFetch (logger: Logger, metrics: Metrics): (result: FetchResult
   }
 }
 
+/** What `portvakt check` warns about the table, logged once it is in force. */
+function warnAboutRoutes (logger: Logger, table: RouteTable): void {
+  if (table.warnings.length > 0) logger.warn({ warnings: table.warnings }, 'the route table in force has warnings (portvakt check shows them too)')
+}
+
 /** Log and count each reload; the egress listener follows the table (started by its first targets, stopped when none are left). */
 function followReloads (parts: Parts, logger: Logger): void {
   parts.routes.onReload(parts.metrics.observeReload)
@@ -77,6 +83,7 @@ function followReloads (parts: Parts, logger: Logger): void {
       return
     }
     logger.info({ trigger: result.trigger, routes: describeRoutes(result.table), egress: describeEgress(result.table) }, 'route table reloaded')
+    warnAboutRoutes(logger, result.table)
     void parts.egressHolder.follow()
   })
 }
@@ -191,6 +198,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   }, 'portvakt started')
   const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger })
   if (exposure !== undefined) parts.readiness.addCheck(exposure)
+  warnAboutRoutes(logger, table)
   return {
     ...rest,
     port,
