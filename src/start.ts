@@ -60,12 +60,21 @@ function portOf (app: FastifyInstance, fallback: number): number {
   return typeof address === 'object' && address !== null ? address.port : fallback
 }
 
-/** Log and count each key fetch. */
+/** Log and count each key fetch; the keys left out of a new document, one line each. */
 function reportKeyFetch (logger: Logger, metrics: Metrics): (result: FetchResult, keys: KeyStore) => void {
   return (result, keys) => {
     metrics.observeJwksFetch(result)
-    if (result.ok) logger.info({ keys: result.keys, trigger: result.trigger }, 'signing keys fetched')
-    else logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
+    if (!result.ok) {
+      logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
+      return
+    }
+    const { outcome, leftOut } = result.fetched
+    logger.info({ keys: result.keys, trigger: result.trigger, outcome }, 'signing keys fetched')
+    if (outcome === 'same') return
+    for (const key of leftOut) {
+      if (key.secret) logger.error({ kid: key.kid, index: key.index, reason: key.reason }, 'the JWKS publishes a private or secret key: left out; rotate it at the issuer')
+      else logger.warn({ kid: key.kid, index: key.index, reason: key.reason }, 'signing key left out of the JWKS in use')
+    }
   }
 }
 
