@@ -9,10 +9,12 @@ import type { TokenVerifier } from '../auth/verify.js'
 import type { Route, RouteTable } from '../config/routes.js'
 import { GateError, type Outcome, type TokenRejection } from '../http/errors.js'
 import { deriveLimits, type ServerLimits } from '../http/limits.js'
+import { arrivedOnClosingConnection } from '../http/linger.js'
 import { accessPath, createServerBase, roundMs, type ServerBase, type ServerRoad } from '../http/server-base.js'
 import type { Logger } from '../observe/log.js'
 import type { RequestRecord } from '../observe/metrics.js'
 import { registerForwarding } from '../proxy/forward.js'
+import { DEFAULT_POOL, type SlotLimits } from '../proxy/slots.js'
 import { decide, type Decision } from './decide.js'
 
 /** Per-request state the gate leaves for forwarding and the access log. */
@@ -47,8 +49,10 @@ export interface ServerOptions {
   onRequestDone?: (record: RequestRecord) => void
   /** true once shutdown has begun: responses then close their connection */
   draining?: () => boolean
-  /** overrides for the listener limits (tests); see http/limits.ts for the defaults and why */
+  /** the listener limits (PORTVAKT_BODY_*, PORTVAKT_MAX_CONNECTIONS; tests tighten others); see http/limits.ts for the defaults and why */
   limits?: Partial<ServerLimits>
+  /** the upstream pool (PORTVAKT_UPSTREAM_CONNECTIONS, _STREAMS, _QUEUE_TIMEOUT) */
+  pool?: SlotLimits
 }
 
 function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord {
@@ -110,6 +114,11 @@ function gateRoad (options: ServerOptions): ServerRoad {
  */
 function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): onRequestHookHandler {
   return (request, reply, done) => {
+    // Pipelined behind an answer after which this connection closes: never served (RFC 9112 §9.6).
+    if (arrivedOnClosingConnection(request.raw)) {
+      reply.hijack()
+      return
+    }
     const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
     request.portvakt = state
     const admit = (decision: Decision): void => {
@@ -143,7 +152,8 @@ function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): on
 
 /** Build the gate's server (not listening). */
 export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
-  const { app, refuse } = createServerBase({ logger: options.logger, limits: deriveLimits(options.upstreamTimeoutMs, options.limits), road: gateRoad(options) })
+  const limits = deriveLimits(options.upstreamTimeoutMs, options.limits)
+  const { app, refuse } = createServerBase({ logger: options.logger, limits, road: gateRoad(options) })
   app.decorateRequest('portvakt', null)
 
   app.addHook('onRequest', decisionHook(options, refuse))
@@ -165,6 +175,8 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     upstream: options.upstream,
     upstreamTimeoutMs: options.upstreamTimeoutMs,
     forwardToken: options.forwardToken,
+    limits,
+    pool: options.pool ?? DEFAULT_POOL,
     onUpstreamError: refuse,
     onUpstreamHead: onResponseHead
   })
