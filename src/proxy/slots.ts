@@ -36,22 +36,25 @@ interface Waiter {
 export class UpstreamSlots {
   private inUse = 0
   private streamsInUse = 0
-  // Only ever holds requests that did not fit when they came or since: each release serves them first.
+  // Only ever holds requests that did not fit when they came or since: each release serves them
+  // first, so a newcomer that fits never jumps a waiter that would.
   private readonly waiting: Waiter[] = []
 
   constructor (private readonly limits: SlotLimits) {}
 
+  /** Take a connection at once if one is free for this kind of request; false: `wait` for one. */
+  tryTake (streamed: boolean): boolean {
+    if (!this.fits(streamed)) return false
+    this.hold(streamed)
+    return true
+  }
+
   /**
-   * Take a connection for a request: `granted` runs at once when one is free, else when one comes
-   * free, or `timedOut` runs after the queue timeout. Returns a function that gives up the wait
-   * (the client went away); it does nothing once the connection was granted.
+   * Wait for a connection: `granted` runs when one comes free for this request, or `timedOut` after
+   * the queue timeout. Returns a function that gives up the wait (the client went away); it does
+   * nothing once either has run.
    */
-  take (streamed: boolean, granted: () => void, timedOut: () => void): () => void {
-    if (this.fits(streamed)) {
-      this.hold(streamed)
-      granted()
-      return noop
-    }
+  wait (streamed: boolean, granted: () => void, timedOut: () => void): () => void {
     const waiter: Waiter = {
       streamed,
       granted,
@@ -99,5 +102,3 @@ export class UpstreamSlots {
     return true
   }
 }
-
-function noop (): void {}
