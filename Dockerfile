@@ -14,6 +14,7 @@
 #   FROM ghcr.io/navikt/portvakt:<version> AS portvakt
 #   FROM gcr.io/distroless/java21-debian12:nonroot
 #   COPY --from=portvakt /tini /portvakt /usr/local/bin/
+#   COPY --from=portvakt /usr/lib/libatomic.so.1 /usr/lib/
 #   COPY build/libs/app.jar /app/app.jar
 #   ENTRYPOINT ["tini", "--", "portvakt", "serve", "--", "java", "-jar", "/app/app.jar"]
 #
@@ -24,7 +25,9 @@
 # first on PATH, so the image's own Node only runs npm; it is the same major (test/node-version.test.ts).
 # Debian 13: Debian 12's regular security support ended 2026-06-10, before Node 26's end of life.
 FROM node:26.12-trixie AS build
-RUN apt-get update && apt-get install -y --no-install-recommends tini
+# libatomic1: Node 25 and later link libatomic.so.1 (readelf -d), which distroless cc does not carry
+# (https://github.com/GoogleContainerTools/distroless/issues/1981); the runtime stage copies it.
+RUN apt-get update && apt-get install -y --no-install-recommends libatomic1 tini
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -35,7 +38,8 @@ RUN npm run build:exe
 
 # Run: distroless (glibc and libstdc++, which the executable needs; no shell, no package manager),
 # as the non-root user 65532, on the same Debian release as the build stage. No Node, no node_modules,
-# no keys: tini (static), the executable and the routes.
+# no keys: tini (static), the executable, libatomic (the one library it needs that cc lacks; /usr/lib
+# is on the loader's default path, so the glob keeps this stage free of the CPU's triplet) and the routes.
 FROM gcr.io/distroless/cc-debian13:nonroot AS runtime
 ENV NODE_ENV=production
 # The memory-lean heap (README Performance, Memory): less RSS under load, for no CPU measurable on
@@ -44,6 +48,7 @@ ENV NODE_OPTIONS="--max-semi-space-size=8"
 WORKDIR /app
 COPY --from=build /usr/bin/tini-static /tini
 COPY --from=build /src/dist/portvakt /portvakt
+COPY --from=build /usr/lib/*-linux-gnu/libatomic.so.1.2.0 /usr/lib/libatomic.so.1
 COPY config/routes.yaml /app/config/routes.yaml
 USER 65532:65532
 EXPOSE 8080 8079

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 // Check NAIS manifests against the platform's own schema: the `Application` CRD's
-// spec.versions[0].schema.openAPIV3Schema (nais/liberator, kept in ../shared/reference/).
+// spec.versions[0].schema.openAPIV3Schema.
 //
-//   node scripts/validate-nais.mjs nais.yaml docs/nais-gateway.yaml [--crd path/to/nais.io_applications.yaml]
+//   node scripts/validate-nais.mjs nais.yaml docs/nais-gateway.yaml --crd nais.io_applications.yaml
+//
+// The CRD, either of (the error below says the same):
+//   kubectl get crd applications.nais.io -o yaml > nais.io_applications.yaml      (the cluster's own)
+//   https://github.com/nais/liberator/blob/main/config/crd/bases/nais.io_applications.yaml
+// Without --crd it is read from ../shared/reference/ beside this repository, where CI keeps it.
 //
 // Exit 0: all valid. 1: problems, one line each with the manifest path. 2: the CRD file is missing.
 // Stricter than a bare JSON Schema check in one way the API server also is: a field the schema
@@ -73,7 +78,13 @@ function main (argv) {
     return 2
   }
   if (crdFile === undefined || !existsSync(crdFile)) {
-    process.stderr.write(`the NAIS Application CRD is not at ${crdFile}; pass --crd <path>\n`)
+    process.stderr.write([
+      crdFile === undefined ? '--crd needs the CRD file after it' : `the NAIS Application CRD is not at ${crdFile}`,
+      'Get it, then pass --crd <file>:',
+      '  kubectl get crd applications.nais.io -o yaml > nais.io_applications.yaml   (from a NAIS cluster)',
+      '  or config/crd/bases/nais.io_applications.yaml in https://github.com/nais/liberator',
+      ''
+    ].join('\n'))
     return 2
   }
   const check = loadValidator(crdFile)

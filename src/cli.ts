@@ -17,5 +17,5 @@ if (answer !== undefined) {
 } else if (call.kind === 'token') {
   token(call.options).catch(failStart)
 } else if (call.kind === 'check') {
-  check(call.routesFile, call.manifestFile).catch(failStart)
+  check(call.routesFile, call.manifestFile, call.format).catch(failStart)
 }

@@ -1,6 +1,8 @@
 /**
  * The only module that touches the process (STYLE §1): environment, listening, signals, exit codes.
  */
+import { readFile } from 'node:fs/promises'
+import { formatAnnotation, type CheckFormat } from './commands/annotations.js'
 import { checkRoutes } from './commands/check.js'
 import { requestDevToken, type TokenCommandOptions } from './commands/token.js'
 import { ConfigError } from './config/errors.js'
@@ -31,7 +33,9 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
   const logger = createLogger(settings.logLevel)
   // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
   const outbound = createOutboundHttp(settings.proxy, issuerClientOptions(settings.jwks.timeoutMs))
-  const gateway = await startGateway(settings, logger, outbound.fetch).catch(failStart)
+  // The pod's listening sockets, for the check that the app is not reachable around the gate.
+  const readSocketTable = async (table: 'tcp' | 'tcp6'): Promise<string> => await readFile(`/proc/net/${table}`, 'utf8')
+  const gateway = await startGateway(settings, logger, outbound.fetch, readSocketTable).catch(failStart)
   const launcher = appCommand === undefined ? undefined : launchApp(settings, appCommand, logger, gateway)
   handleSignals(logger, gateway, outbound, launcher)
 }
@@ -144,14 +148,21 @@ export async function token (options: Omit<TokenCommandOptions, 'issuerUrl'>): P
   }
 }
 
-/** `portvakt check`: the compiled table on stdout, problems on stderr; exit 1 when there is any error. */
-export async function check (routesFile: string | undefined, manifestFile: string | undefined): Promise<void> {
+/**
+ * `portvakt check`: the compiled table on stdout, problems on stderr (as GitHub annotations on
+ * stdout with `--format github`); exit 1 when there is any error.
+ */
+export async function check (routesFile: string | undefined, manifestFile: string | undefined, format: CheckFormat = 'text'): Promise<void> {
   // Empty counts as unset, as in loadSettings.
   const file = routesFile ?? (process.env.PORTVAKT_ROUTES || 'config/routes.yaml')
   const report = await checkRoutes(file, manifestFile)
   if (report.table !== undefined) process.stdout.write(report.table)
-  for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`)
-  for (const error of report.errors) process.stderr.write(`error: ${error}\n`)
+  const files = manifestFile === undefined ? [file] : [file, manifestFile]
+  const say = (level: 'error' | 'warning', problem: string): boolean => format === 'github'
+    ? process.stdout.write(formatAnnotation(level, problem, files))
+    : process.stderr.write(`${level}: ${problem}\n`)
+  for (const warning of report.warnings) say('warning', warning)
+  for (const error of report.errors) say('error', error)
   const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
   if (report.ok) {
     const exposed = manifestFile === undefined ? '' : `, and ${manifestFile} exposes every route scope and consumes every egress scope`

@@ -3,6 +3,7 @@
  * by `serve` and `dev`; it takes everything as parameters and never reads the process (main.ts does).
  */
 import type { FastifyInstance } from 'fastify'
+import { startExposureCheck, type ReadSocketTable } from './admin/exposure.js'
 import { Readiness } from './admin/readiness.js'
 import { buildAdminServer } from './admin/server.js'
 import type { FetchResult, KeyStore } from './auth/keys.js'
@@ -12,6 +13,7 @@ import type { TokenCache } from './auth/token-cache.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
+import type { RouteTable } from './config/routes.js'
 import { EgressHolder } from './egress/holder.js'
 import type { EgressListener } from './egress/start.js'
 import { buildServer } from './gate/server.js'
@@ -58,13 +60,27 @@ function portOf (app: FastifyInstance, fallback: number): number {
   return typeof address === 'object' && address !== null ? address.port : fallback
 }
 
-/** Log and count each key fetch. */
+/** Log and count each key fetch; the keys left out of a new document, one line each. */
 function reportKeyFetch (logger: Logger, metrics: Metrics): (result: FetchResult, keys: KeyStore) => void {
   return (result, keys) => {
     metrics.observeJwksFetch(result)
-    if (result.ok) logger.info({ keys: result.keys, trigger: result.trigger }, 'signing keys fetched')
-    else logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
+    if (!result.ok) {
+      logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
+      return
+    }
+    const { outcome, leftOut } = result.fetched
+    logger.info({ keys: result.keys, trigger: result.trigger, outcome }, 'signing keys fetched')
+    if (outcome === 'same') return
+    for (const key of leftOut) {
+      if (key.secret) logger.error({ kid: key.kid, index: key.index, reason: key.reason }, 'the JWKS publishes a private or secret key: left out; rotate it at the issuer')
+      else logger.warn({ kid: key.kid, index: key.index, reason: key.reason }, 'signing key left out of the JWKS in use')
+    }
   }
+}
+
+/** What `portvakt check` warns about the table, logged once it is in force. */
+function warnAboutRoutes (logger: Logger, table: RouteTable): void {
+  if (table.warnings.length > 0) logger.warn({ warnings: table.warnings }, 'the route table in force has warnings (portvakt check shows them too)')
 }
 
 /** Log and count each reload; the egress listener follows the table (started by its first targets, stopped when none are left). */
@@ -76,6 +92,7 @@ function followReloads (parts: Parts, logger: Logger): void {
       return
     }
     logger.info({ trigger: result.trigger, routes: describeRoutes(result.table), egress: describeEgress(result.table) }, 'route table reloaded')
+    warnAboutRoutes(logger, result.table)
     void parts.egressHolder.follow()
   })
 }
@@ -101,6 +118,7 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
     upstream: settings.upstream,
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     forwardToken: settings.forwardToken,
+    passHeaders: settings.passHeaders,
     limits: settings.listener,
     pool: settings.upstreamPool,
     routes: () => routes.current,
@@ -165,8 +183,11 @@ function stopsOf (parts: Parts, settings: Settings, logger: Logger): Pick<Gatewa
   }
 }
 
-/** Start portvakt with `settings`; throws ConfigError on bad settings or routes. */
-export async function startGateway (settings: Settings, logger: Logger, fetchImpl: typeof fetch = fetch): Promise<Gateway> {
+/**
+ * Start portvakt with `settings`; throws ConfigError on bad settings or routes. With
+ * `readSocketTable` (main.ts gives /proc/net), readiness also checks the app listens on loopback only.
+ */
+export async function startGateway (settings: Settings, logger: Logger, fetchImpl: typeof fetch = fetch, readSocketTable?: ReadSocketTable): Promise<Gateway> {
   const parts = await assemble(settings, logger, fetchImpl)
   followReloads(parts, logger)
   await listenAll(parts, settings)
@@ -186,6 +207,9 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     port,
     adminPort
   }, 'portvakt started')
+  const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger })
+  if (exposure !== undefined) parts.readiness.addCheck(exposure)
+  warnAboutRoutes(logger, table)
   return {
     ...rest,
     port,

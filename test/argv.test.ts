@@ -20,9 +20,16 @@ t.test('token: a lifetime that is not a number, or an unknown option, is a usage
 })
 
 t.test('check: an optional route file and --manifest; two files is a usage error', async (t) => {
-  t.same(parseCommand('check', []), { kind: 'check', routesFile: undefined, manifestFile: undefined })
-  t.same(parseCommand('check', ['r.yaml', '--manifest', 'nais.yaml']), { kind: 'check', routesFile: 'r.yaml', manifestFile: 'nais.yaml' })
+  t.same(parseCommand('check', []), { kind: 'check', routesFile: undefined, manifestFile: undefined, format: 'text' })
+  t.same(parseCommand('check', ['r.yaml', '--manifest', 'nais.yaml']), { kind: 'check', routesFile: 'r.yaml', manifestFile: 'nais.yaml', format: 'text' })
   t.match(parseCommand('check', ['a.yaml', 'b.yaml']), { kind: 'usage', message: 'check takes one route file' })
+})
+
+t.test('check: --format is text or github; any other value is a usage error', async (t) => {
+  t.match(parseCommand('check', ['--format', 'github']), { kind: 'check', format: 'github' })
+  t.match(parseCommand('check', ['--format', 'text']), { kind: 'check', format: 'text' })
+  t.match(parseCommand('check', ['--format', 'json']), { kind: 'usage', message: '--format is text or github' })
+  t.match(parseCommand('check', ['--help']), { text: /--format github/ })
 })
 
 t.test('serve: nothing, or -- and the app command; anything else is a usage error', async (t) => {

@@ -2,6 +2,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { checkRoutes } from '../src/commands/check.js'
 import { runPortvakt } from './helpers/cli.js'
+import { naisManifest } from './helpers/config.js'
 
 const ROUTES = `routes:
   - path: /api/v1/arbeidsforhold
@@ -25,20 +26,7 @@ const BAD_ROUTES = `routes:
     scopes: [not a scope]
 `
 
-function manifest (exposes: string): string {
-  return `apiVersion: nais.io/v1alpha1
-kind: Application
-metadata:
-  name: arbeid-api
-  namespace: arbeid
-spec:
-  image: ghcr.io/navikt/arbeid-api
-  maskinporten:
-    enabled: true
-    scopes:
-      exposes:
-${exposes}`
-}
+const manifest = naisManifest
 
 const EXPOSES = `        - name: arbeidsforhold.read
           enabled: true
@@ -141,6 +129,21 @@ t.test('portvakt check exits 1 listing every problem with its line', async (t) =
   t.equal(result.stdout, '')
   t.match(result.stderr, /error: routes\.yaml:3: routes\.0 \(\/api\/v1\/arbeidsforhold\): unknown key "methds"/)
   t.match(result.stderr, /error: routes\.yaml:6: routes\.1\.scopes/)
+  t.match(result.stderr, /routes\.yaml: 2 problems\n$/)
+})
+
+t.test('portvakt check --format github prints each problem as an annotation on its file and line, and exits 1', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': ROUTES, 'nais.yaml': BAD_MANIFEST })
+  const result = await runPortvakt(['check', 'routes.yaml', '--manifest', 'nais.yaml', '--format', 'github'], { env: {}, cwd: dir, inheritEnv: true })
+  t.equal(result.code, 1)
+  const annotations = result.stdout.split('\n').filter((l) => l.startsWith('::'))
+  t.same(annotations, [
+    '::warning file=nais.yaml,line=12,title=portvakt check::nav:arbeid:arbeidsforhold.raed is exposed but no route needs it; a token with only this scope reaches nothing',
+    '::error file=routes.yaml,line=2,title=portvakt check::GET,HEAD /api/v1/arbeidsforhold needs nav:arbeid:arbeidsforhold.read, which nais.yaml does not expose (spec.maskinporten.scopes.exposes); did you mean nav:arbeid:arbeidsforhold.raed?',
+    '::error file=routes.yaml,line=7,title=portvakt check::* /api/v1/rapport needs nav:arbeid:rapport.admin, which nais.yaml:23 exposes without enabled: true, so no consumer can get it'
+  ])
+  t.match(result.stdout, /^LINE +PATH/, 'the compiled table still prints')
+  t.notMatch(result.stderr, /^(error|warning): /m, 'no text lines beside the annotations')
   t.match(result.stderr, /routes\.yaml: 2 problems\n$/)
 })
 
@@ -252,4 +255,14 @@ t.test('portvakt check prints the egress table on stdout', async (t) => {
   const result = await runPortvakt(['check', 'routes.yaml'], { env: {}, cwd: dir, inheritEnv: true })
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /^LINE +EGRESS +URL +SCOPES +RESOURCE\n5 +skatt +https:\/\/api\.skatteetaten\.no\/v1 /m)
+})
+
+t.test('portvakt check warns of routes that differ only by letter case, naming both lines, and still exits 0', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': `routes:\n  - { path: /api/admin, scopes: [nav:x:admin] }\n  - { path: /api/x, scopes: [nav:x:read] }\n  - { path: /api/Admin, scopes: [nav:x:read] }\n` })
+  const result = await runPortvakt(['check', 'routes.yaml'], { env: {}, cwd: dir, inheritEnv: true })
+  t.equal(result.code, 0)
+  t.match(result.stdout, /routes\.yaml: valid \(1 warning\)\n$/)
+  t.equal(result.stderr, 'warning: routes.yaml:2: /api/admin and /api/Admin (line 4) differ only by letter case; an app that routes without regard to case (Express, ASP.NET Core) cannot tell them apart, so portvakt refuses requests under any of them (400): rename all but one\n')
+  const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'missing.yaml'))
+  t.match(report.warnings, [/differ only by letter case/], 'the warning stays when the manifest cannot be read')
 })

@@ -126,3 +126,43 @@ t.test('refuses a size or count it cannot read, saying how to write one, and a s
   t.match(problems, [/PORTVAKT_UPSTREAM_CONNECTIONS: "1" is not a whole number of connections from 2/, /PORTVAKT_BODY_BUFFER: "64 kilo" is not a size .* write e\.g\. 65536, 64KiB or 1MiB/, /PORTVAKT_BODY_MIN_RATE: "-1" is not a whole number of bytes a second/, /PORTVAKT_MAX_CONNECTIONS: "many"/])
   t.match(problemsOf({ ...BASE, PORTVAKT_UPSTREAM_CONNECTIONS: '8', PORTVAKT_UPSTREAM_STREAMS: '8' }), [/PORTVAKT_UPSTREAM_STREAMS: 8 leaves none of the 8 upstream connections .* set it below 8/])
 })
+
+t.test('PORTVAKT_PASS_HEADERS takes other gateways\' headers only, kept lower case as written; none by default', async (t) => {
+  t.same(loadSettings(BASE).passHeaders, [])
+  const s = loadSettings({ ...BASE, PORTVAKT_PASS_HEADERS: ' SSL-Client-Cert, x-auth-request-email,ssl-client-cert,SSL_CIPHER ,' })
+  t.same(s.passHeaders, ['ssl-client-cert', 'x-auth-request-email', 'ssl_cipher'])
+  t.ok(Object.isFrozen(s.passHeaders))
+})
+
+t.test('PORTVAKT_PASS_HEADERS refuses, each named, our own, forwarding and method-override headers, names not dropped, prefixes and non-names', async (t) => {
+  const cases: Array<[string, RegExp]> = [
+    ['x-maskinporten-consumer', /x-maskinporten-consumer is portvakt's own/],
+    ['X_Maskinporten_Scope', /X_Maskinporten_Scope is portvakt's own/],
+    ['x-maskinporten-anything', /portvakt's own/],
+    ['x-forwarded-for', /forwarding or method-override header/],
+    ['X-Forwarded-User', /forwarding or method-override header/],
+    ['x-forwarded-client-cert', /forwarding or method-override header/],
+    ['forwarded', /forwarding/],
+    ['x-original-url', /forwarding/],
+    ['x-real-ip', /forwarding/],
+    ['X-HTTP-Method-Override', /method-override/],
+    ['accept', /accept reaches the app anyway/],
+    ['x-custom', /reaches the app anyway/],
+    ['ssl-client-*', /a prefix can't be let through/],
+    ['ssl client cert', /is not a header name/],
+    ['x-auth-request-user:', /is not a header name/]
+  ]
+  for (const [value, message] of cases) {
+    const problems = problemsOf({ ...BASE, PORTVAKT_PASS_HEADERS: value })
+    t.equal(problems.length, 1, value)
+    t.match(problems[0], /^PORTVAKT_PASS_HEADERS: /)
+    t.match(problems[0], message, value)
+  }
+  t.equal(problemsOf({ ...BASE, PORTVAKT_PASS_HEADERS: 'x-forwarded-user,accept,ssl-client-cert' }).length, 2, 'every bad name at once, the good one not among them')
+})
+
+t.test('PORTVAKT_ALLOW_EXPOSED_UPSTREAM is off unless set, and refuses what is not a boolean', async (t) => {
+  t.equal(loadSettings(BASE).allowExposedUpstream, false)
+  t.equal(loadSettings({ ...BASE, PORTVAKT_ALLOW_EXPOSED_UPSTREAM: 'true' }).allowExposedUpstream, true)
+  t.match(problemsOf({ ...BASE, PORTVAKT_ALLOW_EXPOSED_UPSTREAM: 'sure' }), [/^PORTVAKT_ALLOW_EXPOSED_UPSTREAM: "sure" is not a boolean/])
+})

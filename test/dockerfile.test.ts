@@ -2,8 +2,10 @@
  * The Dockerfile, checked without a Docker engine: every file it copies exists, every command it
  * runs is one CI runs on the same files, and the runtime stage is small, non-root and keyless.
  */
+import { execFile } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
+import { promisify } from 'node:util'
 import t from 'tap'
 import { parseDockerfile, readCopy, type Stage } from './helpers/dockerfile.js'
 import { requiredNodeMajor } from './helpers/node-version.js'
@@ -56,16 +58,33 @@ t.test('every COPY from the build context names a file that exists and is not .d
   }
 })
 
-t.test('the runtime stage copies from the build stage only tini and the executable the build makes', async (t) => {
+t.test('the runtime stage copies from the build stage only tini, the executable the build makes and libatomic', async (t) => {
   const copies = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => readCopy(i.args)).filter((c) => c.from !== undefined)
   t.same(copies, [
     { from: 'build', sources: ['/usr/bin/tini-static'], destination: '/tini' },
-    { from: 'build', sources: ['/src/dist/portvakt'], destination: '/portvakt' }
+    { from: 'build', sources: ['/src/dist/portvakt'], destination: '/portvakt' },
+    { from: 'build', sources: ['/usr/lib/*-linux-gnu/libatomic.so.1.2.0'], destination: '/usr/lib/libatomic.so.1' }
   ])
-  t.ok(build.instructions.some((i) => i.keyword === 'RUN' && /apt-get install .*\btini$/.test(i.args)), 'the build stage installs Debian\'s tini, which has /usr/bin/tini-static')
+  t.ok(build.instructions.some((i) => i.keyword === 'RUN' && /apt-get install .*\blibatomic1 tini$/.test(i.args)), 'the build stage installs Debian\'s tini, which has /usr/bin/tini-static, and libatomic1')
   t.match(readFileSync(join(ROOT, 'test', 'launcher-init.test.ts'), 'utf8'), "const TINI = '/usr/bin/tini-static'", 'the PID 1 test runs the same tini')
   t.ok(build.instructions.some((i) => i.keyword === 'WORKDIR' && i.args === '/src'), 'the build works in /src')
   t.match(readFileSync(join(ROOT, 'scripts', 'build-exe.mjs'), 'utf8'), "join(root, 'dist', 'portvakt')", 'build:exe writes dist/portvakt')
+})
+
+// What gcr.io/distroless/cc-debian13 holds besides the kernel's vDSO: base-debian13's libc6 and
+// libssl3t64, and cc's libgcc-s1, libstdc++6, libgomp1 and zlib1g
+// (https://github.com/GoogleContainerTools/distroless/blob/main/cc/config.bzl).
+const DISTROLESS_CC = new Set(['linux-vdso.so.1', 'libc.so.6', 'libm.so.6', 'libdl.so.2', 'libpthread.so.0', 'librt.so.1',
+  'ld-linux-x86-64.so.2', 'ld-linux-aarch64.so.1', 'libssl.so.3', 'libcrypto.so.3', 'libgcc_s.so.1', 'libstdc++.so.6', 'libgomp.so.1', 'libz.so.1'])
+
+t.test('every shared library the executable loads is in distroless cc or copied into the runtime stage', { skip: process.platform === 'linux' ? false : 'ldd reads Linux executables' }, async (t) => {
+  // The executable is a copy of the Node that builds it with the bundle injected (scripts/build-exe.mjs),
+  // so it loads what this Node loads.
+  const { stdout } = await promisify(execFile)('ldd', [process.execPath])
+  const needed = stdout.split('\n').map((l) => /^\s*(\S+)/.exec(l)?.[1]).filter((name) => name !== undefined).map((name) => basename(name))
+  t.ok(needed.includes('libc.so.6'), `ldd listed ${needed.join(', ')}`)
+  const copied = runtime.instructions.filter((i) => i.keyword === 'COPY').map((i) => basename(readCopy(i.args).destination))
+  for (const library of needed) t.ok(DISTROLESS_CC.has(library) || copied.includes(library), `${library}: in distroless cc, or copied in`)
 })
 
 t.test('every RUN is a command CI runs', async (t) => {
@@ -94,5 +113,7 @@ t.test('the runtime is non-root, production, with an exec-form ENTRYPOINT and no
 
 t.test('a comment shows an app team the same-pod pattern', async (t) => {
   t.match(text, '#   COPY --from=portvakt /tini /portvakt /usr/local/bin/')
+  t.match(text, '#   COPY --from=portvakt /usr/lib/libatomic.so.1 /usr/lib/', 'and the library the executable needs that distroless lacks')
+  t.match(readFileSync(join(ROOT, 'README.md'), 'utf8'), '   COPY --from=portvakt /usr/lib/libatomic.so.1 /usr/lib/', 'the README shows it too')
   t.match(text, '#   ENTRYPOINT ["tini", "--", "portvakt", "serve", "--", "java", "-jar", "/app/app.jar"]')
 })

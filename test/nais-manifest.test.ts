@@ -13,7 +13,7 @@ import { expandScope, loadRoutes } from '../src/config/routes.js'
 
 const ROOT = process.cwd()
 const CRD = join(ROOT, '..', 'shared', 'reference', 'nais.io_applications.yaml')
-const NO_CRD = existsSync(CRD) ? false : `the NAIS Application CRD is not at ${CRD} (CI has it there); schema checks skipped`
+const NO_CRD = existsSync(CRD) ? false : `the NAIS Application CRD is not at ${CRD} (CI has it there; test/README.md says how to get it); schema checks skipped`
 const run = promisify(execFile)
 
 interface Exposed { name: string, product: string, separator?: '/' | ':' | '.', enabled: boolean }
@@ -122,10 +122,16 @@ t.test('the validator reports unknown fields, wrong types and scope names the pl
   t.match(result.stdout, 'spec.maskinporten.scopes.exposes.0.name: must match pattern')
 })
 
-t.test('the validator says where the CRD should be when it is missing', async (t) => {
-  const result = await run(process.execPath, [join(ROOT, 'scripts', 'validate-nais.mjs'), 'nais.yaml', '--crd', '/nonexistent/crd.yaml']).catch((err: { code: number, stderr: string }) => err)
-  t.equal((result as { code: number }).code, 2)
-  t.match((result as { stderr: string }).stderr, 'the NAIS Application CRD is not at /nonexistent/crd.yaml')
+t.test('the validator says where the CRD should be when it is missing, and how to get it', async (t) => {
+  for (const [args, first] of [[['--crd', '/nonexistent/crd.yaml'], 'the NAIS Application CRD is not at /nonexistent/crd.yaml'], [['--crd'], '--crd needs the CRD file after it']] as const) {
+    const result = await run(process.execPath, [join(ROOT, 'scripts', 'validate-nais.mjs'), 'nais.yaml', ...args]).catch((err: { code: number, stderr: string }) => err)
+    t.equal((result as { code: number }).code, 2)
+    const lines = (result as { stderr: string }).stderr.split('\n')
+    t.equal(lines[0], first)
+    t.equal(lines[1], 'Get it, then pass --crd <file>:')
+    t.match(lines[2], 'kubectl get crd applications.nais.io -o yaml > nais.io_applications.yaml')
+    t.match(lines[3], 'config/crd/bases/nais.io_applications.yaml in https://github.com/nais/liberator')
+  }
 })
 
 t.test('nais.yaml exposes exactly the scopes config/routes.yaml requires', async (t) => {

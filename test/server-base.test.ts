@@ -169,6 +169,22 @@ for (const start of [startGate, startEgressListener]) {
       t.equal(listener.forwarded(), 0)
     })
 
+    t.test('refuses a missing, repeated or invalid Host with 400 in our format before its road, logged and counted', async (t) => {
+      const heads = ['', 'Host: 127.0.0.1\r\nhost: evil.example\r\n', 'Host: user@127.0.0.1\r\n', 'Host: 127.0.0.1:\r\n', 'Host: 127.1\r\n']
+      const counted = listener.counted(400)
+      for (const head of heads) {
+        const answer = await sendRaw(url, `GET /skatt/x HTTP/1.1\r\n${head}Connection: keep-alive\r\n\r\n`)
+        t.equal(answer.status, 400, JSON.stringify(head))
+        t.match(JSON.parse(answer.body), { code: 'PORTVAKT_ERR_MALFORMED_REQUEST', message: /Host/ })
+        t.equal(answer.headers.connection, 'close', 'the connection is closed, whatever the client asked')
+        t.equal(answer.headers['www-authenticate'], undefined)
+      }
+      const lines = listener.lines().filter((l) => l.msg === listener.accessMessage && l.path === '/skatt/x' && l.status === 400)
+      t.equal(lines.length, heads.length, 'an access line each')
+      t.equal(listener.counted(400) - counted, heads.length, 'and counted')
+      t.equal(listener.forwarded(), 0, 'nothing went further')
+    })
+
     t.test('answers a method it never forwards with 405 in our format', async (t) => {
       const answer = await sendRaw(url, 'TRACE /skatt/x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')
       t.equal(answer.status, 405)

@@ -20,22 +20,40 @@ export interface Claims {
   readonly iat: number
 }
 
-// Printable text without control characters: claims we copy into headers or logs must not hold CR/LF.
-const SAFE_TEXT = /^[^\x00-\x1f\x7f]*$/
+// What a claim copied into a request header may hold: printable ASCII and printable Latin-1
+// (U+00A0-U+00FF, so the scopes the NAIS manifest allows, with æ, ø and å, pass). Node refuses to
+// send anything above U+00FF (https://nodejs.org/api/http.html#httpvalidateheadervaluename-value),
+// which would make the token a 502; control characters, C0 and C1 (U+0080-U+009F), could split or
+// end a header in the app's reading. Latin-1 goes as one byte per character, as HTTP/1.1 has always
+// sent header text (RFC 9110 §5.5: obs-text); docs/security.md says how apps read it.
+const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]*$/
+
+/**
+ * A claim portvakt copies into a request header: a string of header-safe characters, or absent.
+ * Throws the refusal (bad_claim, naming the claim) otherwise. Every claim that becomes a header goes
+ * through here, so none can make the token a 502 or a second header.
+ */
+export function readHeaderClaim (name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw invalidToken('bad_claim', `the token's ${name} claim must be a string`)
+  if (!HEADER_SAFE.test(value)) throw invalidToken('bad_claim', `the token's ${name} claim holds a character that cannot be sent in a header (a control character, or one above U+00FF)`)
+  return value
+}
 
 /** Read the claims of a payload whose signature, issuer and times are checked; throws a refusal. */
 export function readClaims (payload: JWTPayload, policy: TokenPolicy): Claims {
-  const { scope, client_id: clientId, consumer, aud } = payload as Record<string, unknown>
+  const { consumer, aud } = payload as Record<string, unknown>
   const exp = payload.exp as number
   const iat = payload.iat as number
   if (livesTooLong(policy, exp, iat)) throw invalidToken('lifetime_too_long', 'the token lives longer than this API allows')
-  if (scope !== undefined && (typeof scope !== 'string' || !SAFE_TEXT.test(scope))) throw invalidToken('bad_claim', 'the token\'s scope claim must be a space-separated string')
-  if (clientId !== undefined && (typeof clientId !== 'string' || !SAFE_TEXT.test(clientId))) throw invalidToken('bad_claim', 'the token\'s client_id claim must be a string')
+  const scope = readHeaderClaim('scope', payload.scope)
+  const clientId = readHeaderClaim('client_id', payload.client_id)
   let audience: readonly string[] = []
   if (typeof aud === 'string') audience = [aud]
   else if (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) audience = aud
   else if (aud !== undefined) throw invalidToken('bad_claim', 'the token\'s aud claim must be a string or a list of strings')
   const id = typeof consumer === 'object' && consumer !== null ? (consumer as Record<string, unknown>).ID : undefined
+  // Nine ASCII digits or no consumer at all: always header-safe (\d is ASCII only without the u flag).
   const orgno = typeof id === 'string' ? /^0192:(\d{9})$/.exec(id)?.[1] : undefined
   // RFC 6749 §3.3: scopes are separated by spaces (0x20) only; tabs or NBSP are part of a scope.
   const scopes = new Set((scope ?? '').split(' ').filter((s) => s !== ''))

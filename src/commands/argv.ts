@@ -4,6 +4,7 @@
  * process.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { CHECK_FORMATS, type CheckFormat } from './annotations.js'
 import type { TokenCommandOptions } from './token.js'
 
 /** The commands parsed here: all of them. */
@@ -16,7 +17,7 @@ export type Invocation =
   | { kind: 'serve', app: string[] | undefined }
   | { kind: 'dev' }
   | { kind: 'token', options: Omit<TokenCommandOptions, 'issuerUrl'> }
-  | { kind: 'check', routesFile: string | undefined, manifestFile: string | undefined }
+  | { kind: 'check', routesFile: string | undefined, manifestFile: string | undefined, format: CheckFormat }
 
 /** `portvakt --help`: the commands, and the settings most runs need. */
 export const GENERAL_HELP = `portvakt: a Maskinporten auth gate in front of your API
@@ -91,7 +92,7 @@ Environment:
 Exit 1 when the dev issuer is not running or refuses, or PORTVAKT_DEV_ISSUER_PORT is not a port;
 2 on a bad or missing option (no --scope).
 `,
-  check: `Usage: portvakt check [routes.yaml] [--manifest nais.yaml]
+  check: `Usage: portvakt check [routes.yaml] [--manifest nais.yaml] [--format github]
 
 Validates a route table without starting anything and prints it compiled: path, methods, scopes
 after expansion, audience, consumers, public; then the egress targets: name, url, scopes, resource. Exit 0 when valid, 1 with every problem and its line.
@@ -100,6 +101,8 @@ Options:
   --manifest <file>  also cross-check with the NAIS manifest's spec.maskinporten.scopes:
                      a route scope not in exposes (or not enabled) is an error, an unused one a warning;
                      an egress scope not in consumes is an error, a consumed one no egress uses a warning
+  --format github    each problem as a GitHub Actions annotation (::error file=…,line=…::…) on stdout,
+                     shown on that file and line in the run and the pull request (default: text)
 Environment:
   PORTVAKT_ROUTES  config/routes.yaml  the route table when no file is given
 `,
@@ -114,7 +117,7 @@ const OPTIONS: Record<Exclude<Command, 'serve'>, ParseArgsConfig['options']> = {
     expires: { type: 'string' },
     fresh: { type: 'boolean' }
   },
-  check: { manifest: { type: 'string' } }
+  check: { manifest: { type: 'string' }, format: { type: 'string' } }
 }
 
 /** Whether `command` is one of portvakt's commands. */
@@ -166,7 +169,9 @@ export function parseCommand (command: Command, args: string[]): Invocation {
   if (command === 'dev') return { kind: 'dev' }
   if (command === 'check') {
     if (parsed.positionals.length > 1) return { kind: 'usage', message: 'check takes one route file', help }
-    return { kind: 'check', routesFile: parsed.positionals[0], manifestFile: values.manifest as string | undefined }
+    const format = (values.format ?? 'text') as CheckFormat
+    if (!CHECK_FORMATS.includes(format)) return { kind: 'usage', message: `--format is ${CHECK_FORMATS.join(' or ')}`, help }
+    return { kind: 'check', routesFile: parsed.positionals[0], manifestFile: values.manifest as string | undefined, format }
   }
   const expires = values.expires as string | undefined
   if (expires !== undefined && !/^\d+$/.test(expires)) return { kind: 'usage', message: '--expires is a number of seconds', help }

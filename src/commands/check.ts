@@ -126,14 +126,15 @@ export async function checkRoutes (routesFile: string, manifestFile?: string): P
     return { ok: false, table: undefined, errors: err.problems, warnings: [] }
   }
   const text = formatRouteTable(table)
-  if (manifestFile === undefined) return { ok: true, table: text, errors: [], warnings: [] }
+  // The table's own warnings (paths that differ only by letter case) come first.
+  if (manifestFile === undefined) return { ok: true, table: text, errors: [], warnings: table.warnings }
   let scopes: ManifestScopes
   try {
     scopes = await loadManifestScopes(manifestFile)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    return { ok: false, table: text, errors: err.problems, warnings: [] }
+    return { ok: false, table: text, errors: err.problems, warnings: table.warnings }
   }
   const { errors, warnings } = crossCheckManifest(table, scopes, manifestFile)
-  return { ok: errors.length === 0, table: text, errors, warnings }
+  return { ok: errors.length === 0, table: text, errors, warnings: [...table.warnings, ...warnings] }
 }

@@ -3,6 +3,7 @@
  * durations, ports, booleans, URLs, algorithm lists. Each names what is wrong in words a user can act on.
  */
 import { z } from 'zod'
+import { foldHeaderName, headerFamily } from './dropped-headers.js'
 import { parseDuration } from './duration.js'
 
 /** Ports the NAIS platform's own sidecars use in every pod; we must never listen on them. */
@@ -118,4 +119,30 @@ export const algorithms = z.string().default('RS256').transform((text, ctx) => {
     return z.NEVER
   }
   return list
+})
+
+// RFC 9110 §5.6.2: a field name is a token.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+/** Why one PORTVAKT_PASS_HEADERS entry can't be let through, or undefined when it can. */
+function passRefusal (raw: string): string | undefined {
+  if (!TOKEN.test(raw)) return `"${raw}" is not a header name`
+  if (raw.includes('*')) return `"${raw}": name whole headers; a prefix can't be let through`
+  const family = headerFamily(foldHeaderName(raw))
+  if (family === undefined) return `${raw} reaches the app anyway (it is not dropped); list only names from docs/security.md#identity-headers-of-other-gateways`
+  if (family === 'ours') return `${raw} is portvakt's own (X-Maskinporten-*): no client may ever set it`
+  if (family === 'forwarding') return `${raw} is a forwarding or method-override header: portvakt always drops it (it sets X-Forwarded-For, -Proto and -Host itself)`
+  return undefined
+}
+
+/**
+ * Other gateways' headers to let through, comma-separated, checked folded (`SSL_Client_Cert` is
+ * ssl-client-cert) and kept in lower case as written: the proxy in front sets and replaces one
+ * spelling, so only that one passes, and a client's other spellings of it stay dropped. None by default.
+ */
+export const passHeaders = z.string().default('').transform((text, ctx) => {
+  const names = text.split(',').map((n) => n.trim()).filter((n) => n !== '')
+  const problems = names.map(passRefusal).filter((p) => p !== undefined)
+  for (const message of problems) ctx.addIssue({ code: 'custom', message })
+  return problems.length > 0 ? z.NEVER : Object.freeze([...new Set(names.map((n) => n.toLowerCase()))])
 })

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
-import { algorithms, boolean, duration, httpUrl, optionalWholeNumber, port, size, wholeNumber } from './env-values.js'
+import { algorithms, boolean, duration, httpUrl, optionalWholeNumber, passHeaders, port, size, wholeNumber } from './env-values.js'
 import { isLoopbackUrl } from './loopback.js'
 import { maskProxyUrl } from './proxy-url.js'
 
@@ -23,6 +23,7 @@ const EnvSchema = z.object({
   PORTVAKT_MAX_TOKEN_LIFETIME: duration('680s', 1_000, 86_400_000),
   PORTVAKT_ALGORITHMS: algorithms,
   PORTVAKT_FORWARD_TOKEN: boolean('true'),
+  PORTVAKT_PASS_HEADERS: passHeaders,
   PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 1, 3_600_000),
   PORTVAKT_UPSTREAM_CONNECTIONS: wholeNumber('128', 2, 65_536, 'connections'),
   PORTVAKT_UPSTREAM_STREAMS: optionalWholeNumber(1, 65_535, 'connections'),
@@ -39,6 +40,7 @@ const EnvSchema = z.object({
   PORTVAKT_ALLOW_INSECURE_JWKS: boolean('false'),
   PORTVAKT_ADMIN_HOST: z.string().min(1).default('0.0.0.0'),
   PORTVAKT_ADMIN_PORT: port('8079'),
+  PORTVAKT_ALLOW_EXPOSED_UPSTREAM: boolean('false'),
   PORTVAKT_UPSTREAM_READY_PATH: z.string().regex(/^\/[^\s#]*$/, 'a path on the upstream, starting with /, e.g. /internal/isready').optional(),
   PORTVAKT_SHUTDOWN_DELAY: duration('5s', 0, 300_000),
   PORTVAKT_SHUTDOWN_TIMEOUT: duration('30s', 0, 3_600_000),
@@ -79,12 +81,16 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   }),
   routesFile: e.PORTVAKT_ROUTES,
   upstream: e.PORTVAKT_UPSTREAM,
+  /** PORTVAKT_ALLOW_EXPOSED_UPSTREAM: readiness does not refuse an app listening beyond loopback (admin/exposure.ts) */
+  allowExposedUpstream: e.PORTVAKT_ALLOW_EXPOSED_UPSTREAM,
   host: e.PORTVAKT_HOST,
   port: e.PORTVAKT_PORT,
   clockToleranceSec: e.PORTVAKT_CLOCK_TOLERANCE / 1000,
   maxTokenLifetimeSec: e.PORTVAKT_MAX_TOKEN_LIFETIME / 1000,
   algorithms: Object.freeze(e.PORTVAKT_ALGORITHMS),
   forwardToken: e.PORTVAKT_FORWARD_TOKEN,
+  /** other gateways' identity headers the upstream may get from the client (config/dropped-headers.ts) */
+  passHeaders: e.PORTVAKT_PASS_HEADERS,
   upstreamTimeoutMs: e.PORTVAKT_UPSTREAM_TIMEOUT,
   /** the upstream pool and its share for streamed uploads (proxy/slots.ts); half by default */
   upstreamPool: Object.freeze({ connections: e.PORTVAKT_UPSTREAM_CONNECTIONS, streams: e.PORTVAKT_UPSTREAM_STREAMS ?? Math.floor(e.PORTVAKT_UPSTREAM_CONNECTIONS / 2), queueTimeoutMs: e.PORTVAKT_UPSTREAM_QUEUE_TIMEOUT }),

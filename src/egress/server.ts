@@ -14,7 +14,7 @@ import { checkPath } from '../gate/path.js'
 import { readBody } from '../http/body.js'
 import { bodyTooSlow, GateError } from '../http/errors.js'
 import { deriveLimits, type ServerLimits } from '../http/limits.js'
-import { arrivedOnClosingConnection, settleConnection } from '../http/linger.js'
+import { settleConnection } from '../http/linger.js'
 import { accessPath, createServerBase, roundMs, type ServerRoad } from '../http/server-base.js'
 import type { Logger } from '../observe/log.js'
 import { buildOutboundHeaders, buildReturnHeaders, sendOutbound, type OutboundBody } from './outbound.js'
@@ -145,9 +145,7 @@ export async function buildEgressServer (options: EgressServerOptions): Promise<
   const limits = deriveLimits(options.timeoutMs, options.limits)
   const { app } = createServerBase({ logger: options.logger, limits, road: egressRoad(options.logger, requests) })
   app.decorateRequest('egress', null)
-  app.addHook('onRequest', async (request, reply) => {
-    // Pipelined behind an answer after which this connection closes: never served (RFC 9112 §9.6).
-    if (arrivedOnClosingConnection(request.raw)) return reply.hijack()
+  app.addHook('onRequest', async (request) => {
     request.egress = { name: undefined, retried: false }
     // A body coded other than chunked alone would go out as if plain (Transfer-Encoding is hop-by-hop).
     checkTransferEncoding(request.headers)

@@ -9,7 +9,6 @@ import type { TokenVerifier } from '../auth/verify.js'
 import type { Route, RouteTable } from '../config/routes.js'
 import { GateError, type Outcome, type TokenRejection } from '../http/errors.js'
 import { deriveLimits, type ServerLimits } from '../http/limits.js'
-import { arrivedOnClosingConnection } from '../http/linger.js'
 import { accessPath, createServerBase, roundMs, type ServerBase, type ServerRoad } from '../http/server-base.js'
 import type { Logger } from '../observe/log.js'
 import type { RequestRecord } from '../observe/metrics.js'
@@ -41,6 +40,8 @@ export interface ServerOptions {
   upstream: string
   upstreamTimeoutMs: number
   forwardToken: boolean
+  /** other gateways' headers let through to the upstream, each in its one spelling (PORTVAKT_PASS_HEADERS); none by default */
+  passHeaders?: readonly string[]
   /** the route table in force (a function, so a reload can swap it atomically) */
   routes: () => RouteTable
   verify: TokenVerifier
@@ -53,6 +54,10 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>
   /** the upstream pool (PORTVAKT_UPSTREAM_CONNECTIONS, _STREAMS, _QUEUE_TIMEOUT) */
   pool?: SlotLimits
+}
+
+function newState (): RequestState {
+  return { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
 }
 
 function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord {
@@ -76,14 +81,13 @@ function gateRoad (options: ServerOptions): ServerRoad {
   const accessLog = options.logger.child({}, { redact: { paths: [] } })
   return {
     onRefusal: (request, err) => {
-      // Null (or absent) for a request the router refused before any hook ran: no route, no state.
-      const state = request.portvakt
-      if (state !== null && state !== undefined) {
-        state.outcome = err.outcome
-        state.reason = err.reason
-        state.code = err.code
-      }
-      return { route: state?.route?.id }
+      // A request refused before the decision ran (by the router, or the base's Host check) has no
+      // state yet: it gets one, so its access line and metrics say what it was refused for.
+      const state = request.portvakt ?? (request.portvakt = newState())
+      state.outcome = err.outcome
+      state.reason = err.reason
+      state.code = err.code
+      return { route: state.route?.id }
     },
     onAnswered: (request, reply) => {
       const state = request.portvakt
@@ -114,12 +118,7 @@ function gateRoad (options: ServerOptions): ServerRoad {
  */
 function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): onRequestHookHandler {
   return (request, reply, done) => {
-    // Pipelined behind an answer after which this connection closes: never served (RFC 9112 §9.6).
-    if (arrivedOnClosingConnection(request.raw)) {
-      reply.hijack()
-      return
-    }
-    const state: RequestState = { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
+    const state = newState()
     request.portvakt = state
     const admit = (decision: Decision): void => {
       state.claims = decision.claims
@@ -175,6 +174,7 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     upstream: options.upstream,
     upstreamTimeoutMs: options.upstreamTimeoutMs,
     forwardToken: options.forwardToken,
+    passHeaders: options.passHeaders ?? [],
     limits,
     pool: options.pool ?? DEFAULT_POOL,
     onUpstreamError: refuse,

@@ -32,6 +32,7 @@ export type TokenRejection =
   | 'bad_alg'
   | 'bad_signature'
   | 'unknown_kid'
+  | 'unusable_key'
   | 'wrong_issuer'
   | 'wrong_audience'
   | 'expired'

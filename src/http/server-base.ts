@@ -2,7 +2,7 @@
  * The server shape both listeners build on (STYLE §17): the gate (gate/server.ts) and the egress
  * side (egress/server.ts) each add only their own road. Here, once for both: Fastify's options and
  * the listener limits (limits.ts), bodies passed through unparsed, CONNECT and what Node's parser
- * refuses answered in our error format (client-error.ts), 404/405 and Fastify's own errors in our
+ * refuses answered in our error format (client-error.ts), the Host header checked (host.ts), 404/405 and Fastify's own errors in our
  * format, the one way a refusal is answered and logged, and an access line for every answer, for
  * requests Fastify read and for those it never saw. A fix here is a fix in both.
  */
@@ -13,8 +13,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino'
 import { answerClientError, connectTargetForLog, refuseConnect } from './client-error.js'
 import { GateError, isOurFailure, toErrorResponse } from './errors.js'
+import { checkHost } from './host.js'
 import type { ServerLimits } from './limits.js'
-import { settleConnection } from './linger.js'
+import { arrivedOnClosingConnection, settleConnection } from './linger.js'
 
 /** A request Fastify never saw: a CONNECT, or a head Node's parser refused. */
 export interface UnreadRequest {
@@ -73,7 +74,8 @@ function toRefusal (error: { statusCode?: number, message: string }): GateError 
 function createFastify (options: ServerBaseOptions, onUnread: ServerRoad['onUnread'], refuse: ServerBase['refuse']): FastifyInstance {
   const { limits } = options
   return Fastify({
-    http: { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs },
+    // requireHostHeader off: Node's own 400 for a missing Host has no body; checkHost answers it in our format.
+    http: { maxHeaderSize: limits.maxHeaderBytes, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: limits.checkIntervalMs, requireHostHeader: false },
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: limits.idleSocketTimeoutMs,
@@ -140,6 +142,18 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
   // Bodies are the road's to stream (or hold): Fastify neither parses nor limits them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+  // First of every request's hooks: a Host that is missing, repeated or not host[:port] is refused
+  // before either side's road looks at the request.
+  app.addHook('onRequest', (request, reply, done) => {
+    // Pipelined behind an answer after which this connection closes: never served (RFC 9112 §9.6).
+    if (arrivedOnClosingConnection(request.raw)) {
+      reply.hijack()
+      return
+    }
+    const refusal = checkHost(request.raw)
+    if (refusal === undefined) done()
+    else refuse(request, reply, refusal)
+  })
   app.addHook('onResponse', (request, reply, done) => {
     road.onAnswered(request, reply)
     done()

@@ -114,10 +114,13 @@ function requestSeries (registry: Registry): Metrics['observeRequest'] {
 function jwksSeries (registry: Registry): Pick<Metrics, 'observeJwksFetch' | 'watchKeys'> {
   const fetches = counter(registry, 'portvakt_jwks_fetches_total', 'JWKS fetches by result (ok, error) and trigger (start, schedule, unknown_kid, retry)', ['result', 'trigger'])
   const keyCount = new Gauge({ name: 'portvakt_jwks_keys', help: 'Keys in the JWKS in use', registers: [registry] })
+  const leftOut = new Gauge({ name: 'portvakt_jwks_keys_left_out', help: 'Keys of the JWKS in use that are not used (too weak, malformed, private, ambiguous; the log says why)', registers: [registry] })
   return {
     observeJwksFetch: (result) => {
       fetches.inc({ result: result.ok ? 'ok' : 'error', trigger: result.trigger })
-      if (result.ok) keyCount.set(result.keys)
+      if (!result.ok) return
+      keyCount.set(result.keys)
+      leftOut.set(result.fetched.leftOut.length)
     },
     watchKeys: (keys) => {
       gaugeOf(registry, 'portvakt_jwks_keys_age_seconds', 'Age of the signing keys in use (since their fetch); NaN before the first fetch', () => (keys().ageMs ?? Number.NaN) / 1000)

@@ -15,7 +15,7 @@ import { METHODS } from '../config/route-schema.js'
 import { hasBody, readBody, type BodyRules, type RequestBody } from '../http/body.js'
 import type { GateError } from '../http/errors.js'
 import type { LingerLimits } from '../http/linger.js'
-import { toUpstreamRequestHeaders } from './headers.js'
+import { createHeaderDrop, toUpstreamRequestHeaders } from './headers.js'
 import { UpstreamSlots, type SlotLimits } from './slots.js'
 import { noop, Turn, type Forwarding } from './turn.js'
 
@@ -24,6 +24,8 @@ export interface ForwardOptions {
   upstream: string
   upstreamTimeoutMs: number
   forwardToken: boolean
+  /** other gateways' headers let through, each in its one spelling (PORTVAKT_PASS_HEADERS) */
+  passHeaders: readonly string[]
   /** how request bodies are read, and how a connection is closed with a body still coming */
   limits: BodyRules & LingerLimits
   /** the pool's size, its share for streamed bodies, and the wait for a connection */
@@ -43,7 +45,7 @@ function forwardOne (f: Forwarding, request: FastifyRequest, reply: FastifyReply
     claims: request.portvakt?.claims,
     remoteAddress: req.socket.remoteAddress,
     host: req.headers.host,
-    forwardToken: f.options.forwardToken
+    drop: f.drop
   }) as Record<string, string | string[]>
   headers.host = f.host
   const turn = new Turn(f, request, reply, headers)
@@ -71,7 +73,7 @@ export async function registerForwarding (app: FastifyInstance, options: Forward
     headersTimeout: options.upstreamTimeoutMs,
     bodyTimeout: options.upstreamTimeoutMs
   })
-  const f: Forwarding = { pool, slots: new UpstreamSlots(options.pool), host: upstream.host, options }
+  const f: Forwarding = { pool, slots: new UpstreamSlots(options.pool), drop: createHeaderDrop(options), host: upstream.host, options }
   await app.register(async (scope) => {
     // Bodies are read here: the server base registers no parser (http/server-base.ts).
     scope.addHook('onClose', async () => { await pool.close() })

@@ -1,9 +1,11 @@
 /**
  * Header hygiene for what the upstream receives: identity headers are ours alone (STYLE §10), and
- * client-sent forwarding or method-override headers are dropped so the app can't be misled by them.
+ * client-sent forwarding, method-override and other gateways' identity headers are dropped so the
+ * app can't be misled by them.
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Claims } from '../auth/claims.js'
+import { DROPPED_HEADERS, foldHeaderName, headerFamily } from '../config/dropped-headers.js'
 import { copyEndToEnd } from './hop-by-hop.js'
 
 /** The identity headers portvakt sets for the upstream. */
@@ -13,50 +15,54 @@ export const IDENTITY_HEADERS = Object.freeze({
   scope: 'x-maskinporten-scope'
 })
 
-// Client-sent headers that would let a caller pose as a proxy hop (an address, scheme, host or URL a
-// hop before us saw) or change the method the app sees. Apps behind oauth2-proxy or Envoy trust
-// names like X-Forwarded-User and X-Forwarded-Client-Cert as identity, so every X-Forwarded-* goes.
-const DROPPED = new Set([
-  'forwarded', 'x-forwarded', 'true-client-ip', 'x-real-ip', 'x-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip',
-  'x-rewrite-url', 'x-http-method-override', 'x-http-method', 'x-method-override'
-])
-// Any name with these prefixes: our identity headers (and any the app may one day read next to
-// them), forwarding headers, and the original-URL family (X-Original-URL, X-Original-Forwarded-For).
-const DROPPED_PREFIXES = ['x-maskinporten-', 'x-forwarded-', 'x-original-']
+// Node hands us lower-case names; only a name with upper case, `_` or `.` needs the (allocating) fold.
+const NEEDS_FOLDING = /[A-Z_.]/
 
-/** Header names as an upstream might read them: lower case, with `_` or `.` standing for `-`. */
-function canonical (name: string): string {
-  return name.toLowerCase().replace(/[_.]/g, '-')
+/** What the upstream must not get from the client. */
+export interface HeaderDropOptions {
+  /** false: the client's Authorization is dropped too (PORTVAKT_FORWARD_TOKEN=false) */
+  forwardToken: boolean
+  /** other gateways' headers to let through, each in the one spelling given (PORTVAKT_PASS_HEADERS) */
+  passHeaders: readonly string[]
 }
 
-// Node hands us lower-case names; only a name with upper case, `_` or `.` needs the (allocating) rewrite.
-const NEEDS_CANONICAL = /[A-Z_.]/
-
-/** Whether a client-sent header must not reach the upstream. */
-export function isDroppedHeader (name: string): boolean {
-  const key = NEEDS_CANONICAL.test(name) ? canonical(name) : name
-  if (DROPPED.has(key)) return true
-  for (const prefix of DROPPED_PREFIXES) if (key.startsWith(prefix)) return true
-  return false
+/**
+ * Whether a client-sent header must not reach the upstream: any name on the drop lists
+ * (config/dropped-headers.ts) in any case, `_` or `.` for `-`, unless it is a gateway header the
+ * settings let through in that spelling. Built once per server; called for every header of every
+ * request (with Node's lower-case names).
+ */
+export function createHeaderDrop (options: HeaderDropOptions): (name: string) => boolean {
+  const refused = options.passHeaders.filter((name) => headerFamily(foldHeaderName(name)) !== 'gateway')
+  // The settings refuse these at start; a caller that skipped them must not let ours through.
+  if (refused.length > 0) throw new Error(`only other gateways' headers can be let through, not ${refused.join(', ')}`)
+  const pass = new Set(options.passHeaders.map((name) => name.toLowerCase()))
+  const { exact, prefix } = DROPPED_HEADERS
+  const dropped = (name: string): boolean => {
+    const key = NEEDS_FOLDING.test(name) ? foldHeaderName(name) : name
+    return exact.has(key) || prefix.test(key)
+  }
+  // Built for the settings at hand, so a request pays only for the rules that are on.
+  if (pass.size === 0) return options.forwardToken ? dropped : (name) => name === 'authorization' || dropped(name)
+  return (name) => (!options.forwardToken && name === 'authorization') || (!pass.has(name) && dropped(name))
 }
 
 /** What the proxy knows about the request when it rewrites headers. */
 export interface ForwardContext {
   claims: Claims | undefined
   remoteAddress: string | undefined
+  /** the client's Host, validated by the server base (http/host.ts) */
   host: string | undefined
-  forwardToken: boolean
+  /** from createHeaderDrop */
+  drop: (name: string) => boolean
 }
-
-// With PORTVAKT_FORWARD_TOKEN=false the upstream does not get the caller's token either.
-const isDroppedHeaderOrToken = (name: string): boolean => name === 'authorization' || isDroppedHeader(name)
 
 /**
  * The headers the upstream receives: the client's end-to-end headers minus the dropped ones (one
  * pass, copyEndToEnd), then ours set. A new object; the request's own headers are left as they are.
  */
 export function toUpstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {
-  const headers = copyEndToEnd(incoming, ctx.forwardToken ? isDroppedHeader : isDroppedHeaderOrToken)
+  const headers = copyEndToEnd(incoming, ctx.drop)
   if (ctx.remoteAddress !== undefined) headers['x-forwarded-for'] = ctx.remoteAddress
   // The gate listens on plain HTTP (TLS ends at the ingress in front), so this hop was http.
   headers['x-forwarded-proto'] = 'http'

@@ -19,6 +19,8 @@ import { toUpstreamError } from './upstream-error.js'
 export interface Forwarding {
   pool: Pool
   slots: UpstreamSlots
+  /** which client headers never reach the upstream (headers.ts, createHeaderDrop) */
+  drop: (name: string) => boolean
   host: string
   options: ForwardOptions
 }

@@ -50,6 +50,8 @@ export interface BuildOptions {
   jwksDown?: boolean
   /** the outbound fetch to give startGateway (default: global fetch) */
   fetch?: typeof fetch
+  /** reads /proc/net/tcp(6) for the exposure check (default: none, the check is off) */
+  readSocketTable?: (table: 'tcp' | 'tcp6') => Promise<string>
 }
 
 /** Everything a test needs to drive and observe one portvakt. */
@@ -92,7 +94,7 @@ export async function build (t: Test, options: BuildOptions = {}): Promise<Harne
   const sink = new Writable({ write (chunk: Buffer, _enc, done) { text += chunk.toString(); done() } })
   const logger = createLogger(settings.logLevel, sink)
   if (options.jwksDown === true) jwks.down = true
-  const gateway = await startGateway(settings, logger, options.fetch)
+  const gateway = await startGateway(settings, logger, options.fetch, options.readSocketTable)
   t.teardown(async () => {
     await gateway.close()
     await close(upstream.server)

@@ -1,4 +1,4 @@
-/** Route-table problems as a list, for asserting on each line-numbered message. */
+/** Route-table problems as a list, for asserting on each line-numbered message; a NAIS manifest to check them against. */
 import { ConfigError } from '../../src/config/errors.js'
 import { parseRoutes } from '../../src/config/routes.js'
 
@@ -11,4 +11,20 @@ export function problemsOf (yaml: string): readonly string[] {
     throw err
   }
   return []
+}
+
+/** A NAIS Application manifest whose spec.maskinporten.scopes.exposes is `exposes` (YAML list items, indented 8); its first item is on line 12. */
+export function naisManifest (exposes: string): string {
+  return `apiVersion: nais.io/v1alpha1
+kind: Application
+metadata:
+  name: arbeid-api
+  namespace: arbeid
+spec:
+  image: ghcr.io/navikt/arbeid-api
+  maskinporten:
+    enabled: true
+    scopes:
+      exposes:
+${exposes}`
 }
