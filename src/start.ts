@@ -107,7 +107,7 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
   const metrics = createMetrics()
   const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
   const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: fetchImpl, onFetch: reportKeyFetch(logger, metrics) })
-  const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, routes: () => routes.current, logger }, settings.shutdown.timeoutMs)
+  const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, limits: settings.listener, routes: () => routes.current, logger }, settings.shutdown.timeoutMs)
   const readiness = new Readiness({
     keys: () => keys.status(),
     routesLoaded: () => routes.current.routes.length > 0 || routes.current.egress.length > 0,
@@ -119,6 +119,8 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     forwardToken: settings.forwardToken,
     passHeaders: settings.passHeaders,
+    limits: settings.listener,
+    pool: settings.upstreamPool,
     routes: () => routes.current,
     verify,
     logger,
