@@ -102,11 +102,13 @@ Exit 1 when the dev issuer is not running or refuses, or PORTVAKT_DEV_ISSUER_POR
   check: `Usage: portvakt check [routes.yaml] [--manifest nais.yaml] [--format github]
 
 Validates a route table without starting anything and prints it compiled: path, methods, scopes
-after expansion, audience, consumers, public; then the egress targets: name, url, scopes, resource. Exit 0 when valid, 1 with every problem and its line.
+after expansion, audience, consumers, public, delegation and system-user rules; then the egress
+targets: name, url, scopes, resource. Exit 0 when valid, 1 with every problem and its line.
 
 Options:
   --manifest <file>  also cross-check with the NAIS manifest's spec.maskinporten.scopes:
-                     a route scope not in exposes (or not enabled) is an error, an unused one a warning;
+                     a route scope not in exposes (or not enabled) is an error, an unused one a warning,
+                     so is a delegation: required route on scopes without delegationSource;
                      an egress scope not in consumes is an error, a consumed one no egress uses a warning
   --format github    each problem as a GitHub Actions annotation (::error file=…,line=…::…) on stdout,
                      shown on that file and line in the run and the pull request (default: text)
