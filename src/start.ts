@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import { startExposureCheck, type ReadSocketTable } from './admin/exposure.js'
 import { Readiness } from './admin/readiness.js'
+import { startAltinn, type AltinnSide } from './altinn/start.js'
 import { buildAdminServer } from './admin/server.js'
 import type { FetchResult, KeyStore } from './auth/keys.js'
 import { createPolicy } from './auth/policy.js'
@@ -39,6 +40,8 @@ export interface Gateway {
   adminPort: number
   readiness: Readiness
   metrics: Metrics
+  /** Altinn's PDP for routes with `altinn`; undefined when PORTVAKT_ALTINN_URL is unset */
+  altinn: AltinnSide | undefined
   /** the egress listener while the route table in force lists egress targets */
   readonly egress: EgressListener | undefined
   /** stop at once (tests) */
@@ -105,6 +108,7 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
   }
   const routes = await RouteHolder.load(settings.routesFile)
   const metrics = createMetrics()
+  const altinn = await startAltinn({ settings: settings.altinn, tokenEndpoint: settings.egress.tokenEndpoint, proxy: settings.proxy, table: routes.current, logger, onCall: metrics.observeAltinnCall })
   const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
   const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: fetchImpl, onFetch: reportKeyFetch(logger, metrics) })
   const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, limits: settings.listener, routes: () => routes.current, logger }, settings.shutdown.timeoutMs)
@@ -123,14 +127,15 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
     pool: settings.upstreamPool,
     routes: () => routes.current,
     verify,
+    altinn: altinn?.decider,
     logger,
     onRequestDone: metrics.observeRequest,
     draining: () => readiness.isDraining
   })
   const admin = buildAdminServer({ readiness, registry: metrics.registry })
   metrics.watchKeys(() => keys.status())
-  metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egressHolder.stats() })
-  return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder }
+  metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egressHolder.stats(), altinn: () => altinn?.decider.stats() })
+  return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder, altinn }
 }
 
 /** Open the listeners: admin, egress (when the table lists targets), then the gate; on a failure close everything again. */
@@ -146,7 +151,7 @@ async function listenAll (parts: Parts, settings: Settings): Promise<void> {
     // A port in use must not leave the other listeners, the key schedule or the watch behind.
     parts.keys.stop()
     parts.routes.close()
-    await Promise.allSettled([parts.app.close(), parts.admin.close(), parts.egressHolder.close()])
+    await Promise.allSettled([parts.app.close(), parts.admin.close(), parts.egressHolder.close(), parts.altinn?.close()])
     throw err
   }
 }
@@ -166,6 +171,7 @@ function stopsOf (parts: Parts, settings: Settings, logger: Logger): Pick<Gatewa
       await parts.app.close()
       await parts.admin.close()
       await egressHolder.close()
+      await parts.altinn?.close()
     },
     shutdown: async (options = {}) => {
       // From here on a reload changes nothing about the egress listener.
@@ -177,6 +183,7 @@ function stopsOf (parts: Parts, settings: Settings, logger: Logger): Pick<Gatewa
       parts.keys.stop()
       parts.routes.close()
       await parts.admin.close()
+      await parts.altinn?.close()
       if (options.keepEgress !== true) await closeEgress(Math.max(0, deadline - Date.now()))
     },
     closeEgress

@@ -4,6 +4,7 @@
  * reported at once, naming the variable to set (§3).
  */
 import { z } from 'zod'
+import { ALTINN_ENV, altinnSettings, checkAltinnEnv } from './altinn-env.js'
 import { ConfigError } from './errors.js'
 import { algorithms, boolean, duration, httpUrl, optionalWholeNumber, passHeaders, port, size, wholeNumber } from './env-values.js'
 import { isLoopbackUrl } from './loopback.js'
@@ -56,6 +57,7 @@ const EnvSchema = z.object({
   PORTVAKT_EGRESS_TIMEOUT: duration('30s', 1, 3_600_000),
   PORTVAKT_EGRESS_REFRESH_INTERVAL: duration('10s', 0, 3_600_000),
   NO_PROXY: z.string().optional(),
+  ...ALTINN_ENV,
   PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
 })
 
@@ -114,7 +116,9 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
     timeoutMs: e.PORTVAKT_EGRESS_TIMEOUT,
     /** at most one skip_cache token fetch per target this often */
     refreshIntervalMs: e.PORTVAKT_EGRESS_REFRESH_INTERVAL
-  })
+  }),
+  /** Altinn's PDP, for routes with `altinn` (config/altinn-env.ts) */
+  altinn: altinnSettings(e)
 }))
 
 /** Everything portvakt reads from the environment, typed and checked. */
@@ -123,6 +127,8 @@ export type Settings = z.output<typeof SettingsSchema>
 export type IssuerSource = Settings['issuerSource']
 /** What both listeners hold a client to. */
 export type ListenerSettings = Settings['listener']
+/** The Altinn PDP's settings. */
+export type AltinnSettings = Settings['altinn']
 /** The egress side's settings. */
 export type EgressSettings = Settings['egress']
 /** The on-premises webproxy as NAIS sets it, named as undici's EnvHttpProxyAgent takes it. */
@@ -208,7 +214,7 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const { env: partial, problems } = parseEachVariable(present)
   const proxy = readProxy(partial)
-  problems.push(...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
+  problems.push(...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkAltinnEnv(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   // Every variable parsed on its own, so the whole schema parses too.
   return SettingsSchema.parse(present)

@@ -13,6 +13,8 @@ export function describeSettings (settings: Settings): object {
   return {
     ...settings,
     issuerSource: undefined,
+    // The key itself never reaches a log: only where it comes from.
+    altinn: { ...settings.altinn, subscriptionKey: settings.altinn.subscriptionKey === undefined ? undefined : 'file' in settings.altinn.subscriptionKey ? `file ${settings.altinn.subscriptionKey.file}` : 'set' },
     proxy: { httpProxy: describeProxyUrl(proxy.httpProxy), httpsProxy: describeProxyUrl(proxy.httpsProxy), noProxy: proxy.noProxy || undefined }
   }
 }
