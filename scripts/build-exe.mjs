@@ -39,7 +39,7 @@ function fail (message) {
   process.exit(1)
 }
 
-const { engines } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const { engines, version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const major = /^>=(\d+)/.exec(engines.node)?.[1]
 if (major === undefined) throw new Error(`package.json engines.node is "${engines.node}"; build:exe expects ">=<major>"`)
 if (process.versions.node.split('.')[0] !== major) {
@@ -94,7 +94,9 @@ await build({
   sourcemap: false,
   legalComments: 'inline',
   // ws (under @fastify/http-proxy) tries optional native add-ons a SEA cannot load; say they are off.
-  define: { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
+  // The version is baked in (src/version.ts): the executable has no package.json beside it, and
+  // import.meta, which would find one, does not exist in a CommonJS bundle.
+  define: { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"', PORTVAKT_VERSION: JSON.stringify(version), 'import.meta.url': 'undefined' },
   logLevel: 'warning',
   // The shebang of src/cli.ts would be a syntax error inside the SEA wrapper.
   banner: { js: '/* portvakt single executable bundle; see scripts/build-exe.mjs */' }

@@ -22,6 +22,7 @@ import { drainListener } from './http/shutdown.js'
 import type { Logger } from './observe/log.js'
 import { createMetrics, type Metrics } from './observe/metrics.js'
 import { describeEgress, describeRoutes, describeSettings } from './observe/start-log.js'
+import { portvaktVersion } from './version.js'
 
 /** A running portvakt. */
 export interface Gateway {
@@ -194,6 +195,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   const adminPort = portOf(parts.admin, settings.admin.port)
   const table = parts.routes.current
   logger.info({
+    version: portvaktVersion(),
     // The runtime's version answers "is this pod on a Node with that fix?" (the executable embeds its own).
     node: process.version,
     settings: describeSettings(settings),

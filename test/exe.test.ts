@@ -4,7 +4,7 @@
  * build takes a while (esbuild bundle, SEA blob, a copy of the node binary with the blob injected).
  */
 import { execFile } from 'node:child_process'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
@@ -49,6 +49,11 @@ t.test('the single executable serves the end-to-end curl test with no Node and n
   const help = runCli(t, exe, ['--help'], { PATH: '/nonexistent' }, dir)
   t.equal(await help.exited, 0)
   t.match(help.stdout(), 'serve -- <app command…>')
+  // Baked in at build time: there is no package.json beside the executable to read it from.
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+  const versionRun = runCli(t, exe, ['--version'], { PATH: '/nonexistent' }, dir)
+  t.equal(await versionRun.exited, 0)
+  t.equal(versionRun.stdout(), `portvakt ${version} (node ${process.version})\n`)
 
   // The app is the test fixture, named by absolute path: portvakt itself finds no node on PATH.
   const { run: portvakt, mint, appPort } = await launchPortvakt(t, {
