@@ -61,13 +61,13 @@ t.test('the single executable serves the end-to-end curl test with no Node and n
     cwd: dir,
     env: { PATH: '/nonexistent', PORTVAKT_ROUTES: 'config/routes.yaml' }
   })
-  const started = await portvakt.waitFor(/"msg":"portvakt started"/)
+  const started = await portvakt.waitFor(/"message":"portvakt started"/)
   const port = startedPort(started)
   // The executable embeds the Node that built it: the one this suite runs on, the major engines names.
   const embedded = (JSON.parse(started) as { node: string }).node
   t.equal(embedded, process.version, 'the executable embeds the Node that npm run build:exe ran on')
   t.equal(embedded.split('.')[0], `v${requiredNodeMajor()}`, 'that Node is the major package.json engines requires')
-  await portvakt.waitFor(/"msg":"app accepts connections"/)
+  await portvakt.waitFor(/"message":"app accepts connections"/)
   const url = `http://127.0.0.1:${port}/api/v1/arbeidsforhold/42`
 
   const ok = await curl(url, await mint())

@@ -108,3 +108,11 @@ export const passHeaders = z.string().default('').transform((text, ctx) => {
   for (const message of problems) ctx.addIssue({ code: 'custom', message })
   return problems.length > 0 ? z.NEVER : Object.freeze([...new Set(names.map((n) => n.toLowerCase()))])
 })
+
+/** The log lines' shapes (observe/log.ts): `nais` (logstash-logback-encoder's field names) or `pino` (pino's own). */
+export const LOG_FORMATS = ['nais', 'pino'] as const
+/** One of LOG_FORMATS. */
+export type LogFormat = typeof LOG_FORMATS[number]
+
+/** PORTVAKT_LOG_FORMAT: the log lines' shape, nais by default. */
+export const logFormat = z.enum(LOG_FORMATS, { error: `write ${LOG_FORMATS.join(' or ')}` }).default('nais')

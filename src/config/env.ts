@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
-import { algorithms, boolean, duration, httpUrl, passHeaders, port } from './env-values.js'
+import { algorithms, boolean, duration, httpUrl, logFormat, passHeaders, port } from './env-values.js'
 import { isLoopbackUrl } from './loopback.js'
 import { maskProxyUrl } from './proxy-url.js'
 
@@ -49,7 +49,8 @@ const EnvSchema = z.object({
   PORTVAKT_EGRESS_TIMEOUT: duration('30s', 1, 3_600_000),
   PORTVAKT_EGRESS_REFRESH_INTERVAL: duration('10s', 0, 3_600_000),
   NO_PROXY: z.string().optional(),
-  PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+  PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORTVAKT_LOG_FORMAT: logFormat
 })
 
 type Env = z.output<typeof EnvSchema>
@@ -95,6 +96,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   /** the proxy for every outbound call (issuer metadata, JWKS, egress); empty strings mean none */
   proxy: Object.freeze(readProxy(e)),
   logLevel: e.PORTVAKT_LOG_LEVEL,
+  /** the log lines' shape: nais (logstash's field names, the default) or pino (pino's own) */
+  logFormat: e.PORTVAKT_LOG_FORMAT,
   /** the egress side: where tokens come from and where the app calls */
   egress: Object.freeze({
     /** NAIS_TOKEN_ENDPOINT; required only when the route table lists egress targets */
