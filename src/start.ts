@@ -120,6 +120,7 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     forwardToken: settings.forwardToken,
     passHeaders: settings.passHeaders,
+    trustedHops: settings.trustedHops,
     routes: () => routes.current,
     verify,
     logger,

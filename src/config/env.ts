@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
-import { algorithms, boolean, duration, httpUrl, logFormat, passHeaders, port } from './env-values.js'
+import { algorithms, boolean, duration, httpUrl, logFormat, passHeaders, port, trustedHops } from './env-values.js'
 import { isLoopbackUrl } from './loopback.js'
 import { maskProxyUrl } from './proxy-url.js'
 
@@ -24,6 +24,7 @@ const EnvSchema = z.object({
   PORTVAKT_ALGORITHMS: algorithms,
   PORTVAKT_FORWARD_TOKEN: boolean('true'),
   PORTVAKT_PASS_HEADERS: passHeaders,
+  PORTVAKT_TRUSTED_HOPS: trustedHops,
   PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 1, 3_600_000),
   PORTVAKT_TOKEN_CACHE_SIZE: z.string().regex(/^\d+$/, 'write a whole number of entries (0 turns the cache off)').default('10000').transform(Number),
   PORTVAKT_JWKS_TIMEOUT: duration('5s', 1, 60_000),
@@ -85,6 +86,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   forwardToken: e.PORTVAKT_FORWARD_TOKEN,
   /** other gateways' identity headers the upstream may get from the client (config/dropped-headers.ts) */
   passHeaders: e.PORTVAKT_PASS_HEADERS,
+  /** proxies in front whose X-Forwarded-For, -Proto and -Host are passed on (proxy/forwarded-for.ts); 0: none */
+  trustedHops: e.PORTVAKT_TRUSTED_HOPS,
   upstreamTimeoutMs: e.PORTVAKT_UPSTREAM_TIMEOUT,
   /** verified tokens remembered (0: off); see auth/token-cache.ts */
   tokenCacheSize: e.PORTVAKT_TOKEN_CACHE_SIZE,

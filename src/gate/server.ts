@@ -13,6 +13,7 @@ import { accessPath, createServerBase, roundMs, type ServerBase, type ServerRoad
 import type { Logger } from '../observe/log.js'
 import type { RequestRecord } from '../observe/metrics.js'
 import { registerForwarding } from '../proxy/forward.js'
+import { clientAddress } from '../proxy/forwarded-for.js'
 import { decide, type Decision } from './decide.js'
 
 /** Per-request state the gate leaves for forwarding and the access log. */
@@ -41,6 +42,8 @@ export interface ServerOptions {
   forwardToken: boolean
   /** other gateways' headers let through to the upstream, each in its one spelling (PORTVAKT_PASS_HEADERS); none by default */
   passHeaders?: readonly string[]
+  /** PORTVAKT_TRUSTED_HOPS: proxies in front whose forwarding headers are passed on and read for the client's address; 0 by default */
+  trustedHops?: number
   /** the route table in force (a function, so a reload can swap it atomically) */
   routes: () => RouteTable
   verify: TokenVerifier
@@ -76,6 +79,7 @@ function gateRoad (options: ServerOptions): ServerRoad {
   // The access line holds only fields we build (never a header or a token), so it skips the
   // redaction pass, which costs about as much as the rest of the line (bench/README.md).
   const accessLog = options.logger.child({}, { redact: { paths: [] } })
+  const hops = options.trustedHops ?? 0
   return {
     onRefusal: (request, err) => {
       // A request refused before the decision ran (by the router, or the base's Host check) has no
@@ -88,6 +92,7 @@ function gateRoad (options: ServerOptions): ServerRoad {
     },
     onAnswered: (request, reply) => {
       const state = request.portvakt
+      const raw = request.raw
       accessLog.info({
         method: request.method,
         path: accessPath(request),
@@ -97,12 +102,13 @@ function gateRoad (options: ServerOptions): ServerRoad {
         outcome: state?.outcome,
         reason: state?.reason,
         code: state?.code,
-        ms: roundMs(reply.elapsedTime)
+        ms: roundMs(reply.elapsedTime),
+        clientAddress: clientAddress(raw.socket.remoteAddress, raw.headers['x-forwarded-for'], hops)
       }, 'access')
       options.onRequestDone?.(recordOf(request, reply))
     },
-    onUnread: (refusal, { method, path, ms }) => {
-      accessLog.info({ method, path, status: refusal.status, outcome: refusal.outcome, code: refusal.code, ms: ms === undefined ? undefined : roundMs(ms) }, 'access')
+    onUnread: (refusal, { method, path, ms, address }) => {
+      accessLog.info({ method, path, status: refusal.status, outcome: refusal.outcome, code: refusal.code, ms: ms === undefined ? undefined : roundMs(ms), clientAddress: address }, 'access')
       options.onRequestDone?.({ route: undefined, method: method ?? '', status: refusal.status, outcome: refusal.outcome, reason: undefined, code: refusal.code, seconds: (ms ?? 0) / 1000, upstreamSeconds: undefined })
     }
   }
@@ -171,6 +177,7 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     upstreamTimeoutMs: options.upstreamTimeoutMs,
     forwardToken: options.forwardToken,
     passHeaders: options.passHeaders ?? [],
+    trustedHops: options.trustedHops,
     onUpstreamError: refuse,
     onUpstreamHead: onResponseHead
   })

@@ -21,6 +21,8 @@ export interface ForwardOptions {
   forwardToken: boolean
   /** other gateways' headers let through, each in its one spelling (PORTVAKT_PASS_HEADERS) */
   passHeaders: readonly string[]
+  /** PORTVAKT_TRUSTED_HOPS: above 0 the proxy in front's X-Forwarded-For, -Proto and -Host are passed on */
+  trustedHops?: number
   /** map an upstream failure to a response (set by the server, which owns error responses) */
   onUpstreamError: (request: FastifyRequest, reply: FastifyReply, error: GateError) => void
   /** told when the upstream's head is in, before it is written; true: close the client's connection after it */
@@ -40,7 +42,8 @@ function forwardOne (pool: Pool, options: ForwardOptions, drop: (name: string) =
     claims: request.portvakt?.claims,
     remoteAddress: req.socket.remoteAddress,
     host: req.headers.host,
-    drop
+    drop,
+    trustForwarded: options.trustedHops !== undefined && options.trustedHops > 0
   })
   headers.host = host
   const body = hasBody(req.headers) ? req : null
