@@ -8,6 +8,7 @@ import { ConfigError } from './errors.js'
 import { algorithms, boolean, duration, httpUrl, logFormat, passHeaders, port, trustedHops } from './env-values.js'
 import { isLoopbackUrl } from './loopback.js'
 import { maskProxyUrl } from './proxy-url.js'
+import { readTracing, type TracingSettings } from './tracing-env.js'
 
 export { RESERVED_PORTS } from './env-values.js'
 
@@ -112,8 +113,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   })
 }))
 
-/** Everything portvakt reads from the environment, typed and checked. */
-export type Settings = z.output<typeof SettingsSchema>
+/** Everything portvakt reads from the environment, typed and checked; `tracing` from the OTEL_* variables (tracing-env.ts), undefined when off. */
+export type Settings = z.output<typeof SettingsSchema> & { readonly tracing: TracingSettings | undefined }
 /** How portvakt finds its issuer: both given, or discovered from RFC 8414 metadata. */
 export type IssuerSource = Settings['issuerSource']
 /** The egress side's settings. */
@@ -195,8 +196,9 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const { env: partial, problems } = parseEachVariable(present)
   const proxy = readProxy(partial)
-  problems.push(...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
+  const { tracing, problems: tracingProblems } = readTracing(present)
+  problems.push(...tracingProblems, ...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   // Every variable parsed on its own, so the whole schema parses too.
-  return SettingsSchema.parse(present)
+  return Object.freeze({ ...SettingsSchema.parse(present), tracing })
 }

@@ -11,6 +11,7 @@ import { GateError, type Outcome, type TokenRejection } from '../http/errors.js'
 import { deriveLimits, type ServerLimits } from '../http/limits.js'
 import { accessPath, createServerBase, roundMs, type ServerBase, type ServerRoad } from '../http/server-base.js'
 import type { Logger } from '../observe/log.js'
+import { spanStarter, type RequestSpan, type Tracing } from '../observe/tracing.js'
 import type { RequestRecord } from '../observe/metrics.js'
 import { registerForwarding } from '../proxy/forward.js'
 import { clientAddress } from '../proxy/forwarded-for.js'
@@ -54,6 +55,8 @@ export interface ServerOptions {
   draining?: () => boolean
   /** overrides for the listener limits (tests); see http/limits.ts for the defaults and why */
   limits?: Partial<ServerLimits>
+  /** on: a server span per request, a client span for the upstream call (observe/tracing.ts) */
+  tracing?: Tracing | undefined
 }
 
 function newState (): RequestState {
@@ -72,6 +75,25 @@ function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord 
     seconds: reply.elapsedTime / 1000,
     upstreamSeconds: state?.upstreamMs === undefined ? undefined : state.upstreamMs / 1000
   }
+}
+
+/** End a request's server span with what the gate decided (never a token: the claims named here only). */
+function endSpan (span: RequestSpan, request: FastifyRequest, reply: FastifyReply, address: string | undefined, hops: number): void {
+  const state = request.portvakt
+  // The scheme the client used, as a trusted proxy in front reports it; this hop's otherwise.
+  const proto = hops > 0 ? request.raw.headers['x-forwarded-proto'] : undefined
+  span.end({
+    status: reply.statusCode,
+    route: state?.route?.path,
+    routeId: state?.route?.id,
+    outcome: state?.outcome,
+    code: state?.code,
+    reason: state?.reason,
+    consumer: state?.claims?.orgno,
+    clientId: state?.claims?.clientId,
+    clientAddress: address,
+    scheme: proto === 'https' || proto === 'http' ? proto : 'http'
+  })
 }
 
 /** The gate's access lines and records, for the shared server shape. */
@@ -93,6 +115,9 @@ function gateRoad (options: ServerOptions): ServerRoad {
     onAnswered: (request, reply) => {
       const state = request.portvakt
       const raw = request.raw
+      const address = clientAddress(raw.socket.remoteAddress, raw.headers['x-forwarded-for'], hops)
+      const span = request.span
+      if (span !== null) endSpan(span, request, reply, address, hops)
       accessLog.info({
         method: request.method,
         path: accessPath(request),
@@ -103,7 +128,9 @@ function gateRoad (options: ServerOptions): ServerRoad {
         reason: state?.reason,
         code: state?.code,
         ms: roundMs(reply.elapsedTime),
-        clientAddress: clientAddress(raw.socket.remoteAddress, raw.headers['x-forwarded-for'], hops)
+        clientAddress: address,
+        trace_id: span?.traceId,
+        span_id: span?.spanId
       }, 'access')
       options.onRequestDone?.(recordOf(request, reply))
     },
@@ -154,8 +181,9 @@ function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): on
 
 /** Build the gate's server (not listening). */
 export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
-  const { app, refuse } = createServerBase({ logger: options.logger, limits: deriveLimits(options.upstreamTimeoutMs, options.limits), road: gateRoad(options) })
+  const { app, refuse } = createServerBase({ logger: options.logger, limits: deriveLimits(options.upstreamTimeoutMs, options.limits), road: gateRoad(options), onRequestStart: spanStarter(options.tracing) })
   app.decorateRequest('portvakt', null)
+  app.decorateRequest('span', null)
 
   app.addHook('onRequest', decisionHook(options, refuse))
 

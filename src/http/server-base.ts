@@ -43,6 +43,8 @@ export interface ServerBaseOptions {
   logger: Logger
   limits: ServerLimits
   road: ServerRoad
+  /** told first of every request Fastify reads, before any check (the roads start its trace span here) */
+  onRequestStart?: ((request: FastifyRequest) => void) | undefined
 }
 
 /** A server with the shared shape, not listening yet. */
@@ -118,7 +120,15 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
   // Bodies are the road's to stream (or hold): Fastify neither parses nor limits them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
-  // First of every request's hooks: a Host that is missing, repeated or not host[:port] is refused
+  // Registered only when given: with tracing off a request pays nothing for it.
+  const { onRequestStart } = options
+  if (onRequestStart !== undefined) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      onRequestStart(request)
+      done()
+    })
+  }
+  // First of the checks: a Host that is missing, repeated or not host[:port] is refused
   // before either side's road looks at the request.
   app.addHook('onRequest', (request, reply, done) => {
     const refusal = checkHost(request.raw)

@@ -35,7 +35,7 @@ function hasBody (headers: IncomingHttpHeaders): boolean {
 }
 
 /** Forward one request; answers through `reply` until the upstream's head arrives, then on the raw socket. */
-function forwardOne (pool: Pool, options: ForwardOptions, drop: (name: string) => boolean, host: string, request: FastifyRequest, reply: FastifyReply): void {
+function forwardOne (pool: Pool, options: ForwardOptions, drop: (name: string) => boolean, upstream: URL, request: FastifyRequest, reply: FastifyReply): void {
   const req: IncomingMessage = request.raw
   const res: ServerResponse = reply.raw
   const headers = toUpstreamRequestHeaders(req.headers, {
@@ -45,7 +45,9 @@ function forwardOne (pool: Pool, options: ForwardOptions, drop: (name: string) =
     drop,
     trustForwarded: options.trustedHops !== undefined && options.trustedHops > 0
   })
-  headers.host = host
+  headers.host = upstream.host
+  // Tracing on: a client span for the call, whose trace headers replace the client's.
+  const call = request.span?.startCall('upstream', req.method ?? 'GET', upstream.origin + (req.url ?? '/'), headers)
   const body = hasBody(req.headers) ? req : null
   if (body === null) delete headers['content-length']
   let controller: Dispatcher.DispatchController | undefined
@@ -67,6 +69,7 @@ function forwardOne (pool: Pool, options: ForwardOptions, drop: (name: string) =
     onResponseStart (_c, statusCode, upstreamHeaders) {
       // 1xx interim answers (100 Continue) are between the pool and the upstream.
       if (statusCode < 200) return
+      call?.respond(statusCode)
       const out = toUpstreamResponseHeaders(upstreamHeaders)
       reply.hijack()
       // Draining (the server says), or an HTTP/1 connection that can't be reused while the request
@@ -84,10 +87,13 @@ function forwardOne (pool: Pool, options: ForwardOptions, drop: (name: string) =
     },
     onResponseEnd () {
       finished = true
+      call?.end()
       res.end()
     },
     onResponseError (_c, error) {
       finished = true
+      call?.fail((error as { code?: string }).code ?? error.name)
+      call?.end()
       // The client left first (we aborted): there is no one to answer, and the upstream did nothing wrong.
       if (res.destroyed && !res.headersSent) return
       if (!res.headersSent && !reply.sent) {
@@ -118,7 +124,7 @@ export async function registerForwarding (app: FastifyInstance, options: Forward
     // Bodies stream through untouched: the server base registers no parser (http/server-base.ts).
     scope.addHook('onClose', async () => { await pool.close() })
     // A callback handler (not async): the reply is sent later, by forwardOne.
-    const handler = (request: FastifyRequest, reply: FastifyReply): void => { forwardOne(pool, options, drop, upstream.host, request, reply) }
+    const handler = (request: FastifyRequest, reply: FastifyReply): void => { forwardOne(pool, options, drop, upstream, request, reply) }
     // The methods a route may list; others never reach forwarding (405).
     scope.route({ method: [...METHODS], url: '/', handler })
     scope.route({ method: [...METHODS], url: '/*', handler })
