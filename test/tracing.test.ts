@@ -43,7 +43,7 @@ for (const protocol of PROTOCOLS) {
     const token = await h.mint({ claims: { scope: 'nav:arbeid:arbeidsforhold.read', client_id: 'the-client' } })
     const res = await askRawHeaders(`${h.url}/api/v1/arbeidsforhold/42?secret=s3cr3t-in-query&page=2`, ['authorization', `Bearer ${token}`, 'user-agent', 'curl/8'])
     t.equal(res.status, 200)
-    const access = h.logs().find((l) => l.msg === 'access') as Record<string, string>
+    const access = h.logs().find((l) => l.msg === 'access') as { trace_id: string, span_id: string }
     t.match(access.trace_id, /^[0-9a-f]{32}$/, 'the access line names the trace')
     t.match(access.span_id, /^[0-9a-f]{16}$/)
     const spans = await spansOf(rx, access.trace_id, 2)
