@@ -4,38 +4,9 @@
  * upstream call whose id the app receives as its parent in traceparent, the ids in the access line,
  * the service named apart from the app, and no token anywhere in a span.
  */
-import t, { type Test } from 'tap'
-import { build, type Harness } from './helpers/build.js'
-import { askRawHeaders, resetSeen } from './helpers/attack.js'
-import { pollUntil } from './helpers/poll.js'
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './helpers/otlp-receiver.js'
-
-const PROTOCOLS = ['grpc', 'http/protobuf', 'http/json'] as const
-
-/** A receiver and a portvakt exporting to it over `protocol`, both closed when `t` ends. */
-export async function traced (t: Test, protocol: typeof PROTOCOLS[number], env: Record<string, string> = {}): Promise<{ h: Harness, rx: OtlpReceiver }> {
-  const rx = await startOtlpReceiver()
-  t.teardown(rx.close)
-  const h = await build(t, {
-    env: {
-      OTEL_EXPORTER_OTLP_ENDPOINT: protocol === 'grpc' ? rx.grpcUrl : rx.httpUrl,
-      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
-      OTEL_EXPORTER_OTLP_INSECURE: 'true',
-      OTEL_SERVICE_NAME: 'myapp',
-      OTEL_RESOURCE_ATTRIBUTES: 'service.name=myapp,service.namespace=team,k8s.container.name=myapp',
-      OTEL_PROPAGATORS: 'tracecontext,baggage',
-      OTEL_TRACES_SAMPLER: 'parentbased_always_on',
-      OTEL_BSP_SCHEDULE_DELAY: '10',
-      ...env
-    }
-  })
-  return { h, rx }
-}
-
-/** The spans of one trace once `count` of them are in. */
-export async function spansOf (rx: OtlpReceiver, traceId: string, count: number): Promise<ReceivedSpan[]> {
-  return await pollUntil(() => rx.spans.filter((s) => s.traceId === traceId), (spans) => spans.length >= count)
-}
+import t from 'tap'
+import { askRawHeaders } from './helpers/attack.js'
+import { PROTOCOLS, spansOf, traced } from './helpers/tracing.js'
 
 for (const protocol of PROTOCOLS) {
   t.test(`${protocol}: a server span and an upstream client span per request; the app gets the client span as its parent`, async (t) => {
