@@ -44,12 +44,13 @@ const endpoint = z.string().transform((text, ctx) => {
   return z.NEVER
 })
 
-const count = (fallback: string, min: number, max: number) => z.string().default(fallback).transform((text, ctx) => {
+const wholeNumber = (min: number, max: number) => z.string().transform((text, ctx) => {
   const n = Number(text)
   if (/^\d+$/.test(text) && n >= min && n <= max) return n
   ctx.addIssue({ code: 'custom', message: `"${text}" is not a whole number from ${min} to ${max}` })
   return z.NEVER
 })
+const count = (fallback: string, min: number, max: number) => z.string().default(fallback).pipe(wholeNumber(min, max))
 
 /** One variable each; a signal-specific one (OTEL_EXPORTER_OTLP_TRACES_*) wins over the generic one. */
 const OtelSchema = z.object({
@@ -61,8 +62,8 @@ const OtelSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: z.enum(OTLP_PROTOCOLS, { error: `write ${OTLP_PROTOCOLS.join(', ')}` }).optional(),
   OTEL_EXPORTER_OTLP_HEADERS: keyValues.optional(),
   OTEL_EXPORTER_OTLP_TRACES_HEADERS: keyValues.optional(),
-  OTEL_EXPORTER_OTLP_TIMEOUT: count('10000', 1, 600_000).optional(),
-  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: count('10000', 1, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_TIMEOUT: wholeNumber(1, 600_000).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: wholeNumber(1, 600_000).optional(),
   OTEL_EXPORTER_OTLP_COMPRESSION: z.enum(['gzip', 'none'], { error: 'write gzip or none' }).optional(),
   OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: z.enum(['gzip', 'none'], { error: 'write gzip or none' }).optional(),
   // Read for its validity only: the endpoint's scheme (http or https) decides, as the spec says it
