@@ -120,7 +120,7 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
   const metrics = createMetrics()
   const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
   const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: tracing?.traceFetch(fetchImpl, 'jwks') ?? fetchImpl, onFetch: reportKeyFetch(logger, metrics) })
-  const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, routes: () => routes.current, logger, tracing }, settings.shutdown.timeoutMs)
+  const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, limits: settings.listener, routes: () => routes.current, logger, tracing }, settings.shutdown.timeoutMs)
   const readiness = new Readiness({
     keys: () => keys.status(),
     routesLoaded: () => routes.current.routes.length > 0 || routes.current.egress.length > 0,
@@ -133,6 +133,8 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
     forwardToken: settings.forwardToken,
     passHeaders: settings.passHeaders,
     trustedHops: settings.trustedHops,
+    limits: settings.listener,
+    pool: settings.upstreamPool,
     routes: () => routes.current,
     verify,
     logger,

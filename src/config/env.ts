@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
-import { algorithms, boolean, duration, httpUrl, logFormat, passHeaders, port, trustedHops } from './env-values.js'
+import { algorithms, boolean, duration, httpUrl, logFormat, optionalWholeNumber, passHeaders, port, size, trustedHops, wholeNumber } from './env-values.js'
 import { isLoopbackUrl } from './loopback.js'
 import { maskProxyUrl } from './proxy-url.js'
 import { readTracing, type TracingSettings } from './tracing-env.js'
@@ -27,6 +27,13 @@ const EnvSchema = z.object({
   PORTVAKT_PASS_HEADERS: passHeaders,
   PORTVAKT_TRUSTED_HOPS: trustedHops,
   PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 1, 3_600_000),
+  PORTVAKT_UPSTREAM_CONNECTIONS: wholeNumber('128', 2, 65_536, 'connections'),
+  PORTVAKT_UPSTREAM_STREAMS: optionalWholeNumber(1, 65_535, 'connections'),
+  PORTVAKT_UPSTREAM_QUEUE_TIMEOUT: duration('5s', 1, 3_600_000),
+  PORTVAKT_BODY_BUFFER: size('64KiB', 0, 64 * 1024 * 1024),
+  PORTVAKT_BODY_MIN_RATE: wholeNumber('240', 0, 1024 ** 3, 'bytes a second'),
+  PORTVAKT_BODY_RATE_WINDOW: duration('5s', 100, 3_600_000),
+  PORTVAKT_MAX_CONNECTIONS: wholeNumber('1024', 0, 1_048_576, 'connections'),
   PORTVAKT_TOKEN_CACHE_SIZE: z.string().regex(/^\d+$/, 'write a whole number of entries (0 turns the cache off)').default('10000').transform(Number),
   PORTVAKT_JWKS_TIMEOUT: duration('5s', 1, 60_000),
   PORTVAKT_JWKS_COOLDOWN: duration('30s', 0, 3_600_000),
@@ -90,6 +97,10 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   /** proxies in front whose X-Forwarded-For, -Proto and -Host are passed on (proxy/forwarded-for.ts); 0: none */
   trustedHops: e.PORTVAKT_TRUSTED_HOPS,
   upstreamTimeoutMs: e.PORTVAKT_UPSTREAM_TIMEOUT,
+  /** the upstream pool and its share for streamed uploads (proxy/slots.ts); half by default */
+  upstreamPool: Object.freeze({ connections: e.PORTVAKT_UPSTREAM_CONNECTIONS, streams: e.PORTVAKT_UPSTREAM_STREAMS ?? Math.floor(e.PORTVAKT_UPSTREAM_CONNECTIONS / 2), queueTimeoutMs: e.PORTVAKT_UPSTREAM_QUEUE_TIMEOUT }),
+  /** what both listeners hold a client to: bodies, their pace, open connections (http/limits.ts) */
+  listener: Object.freeze({ bodyBufferBytes: e.PORTVAKT_BODY_BUFFER, bodyMinBytesPerSecond: e.PORTVAKT_BODY_MIN_RATE, bodyRateWindowMs: e.PORTVAKT_BODY_RATE_WINDOW, maxConnections: e.PORTVAKT_MAX_CONNECTIONS }),
   /** verified tokens remembered (0: off); see auth/token-cache.ts */
   tokenCacheSize: e.PORTVAKT_TOKEN_CACHE_SIZE,
   jwks: Object.freeze({ timeoutMs: e.PORTVAKT_JWKS_TIMEOUT, cooldownMs: e.PORTVAKT_JWKS_COOLDOWN, maxAgeMs: e.PORTVAKT_JWKS_MAX_AGE, staleMaxMs: e.PORTVAKT_JWKS_STALE_MAX }),
@@ -117,6 +128,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
 export type Settings = z.output<typeof SettingsSchema> & { readonly tracing: TracingSettings | undefined }
 /** How portvakt finds its issuer: both given, or discovered from RFC 8414 metadata. */
 export type IssuerSource = Settings['issuerSource']
+/** What both listeners hold a client to. */
+export type ListenerSettings = Settings['listener']
 /** The egress side's settings. */
 export type EgressSettings = Settings['egress']
 /** The on-premises webproxy as NAIS sets it, named as undici's EnvHttpProxyAgent takes it. */
@@ -166,6 +179,12 @@ function checkPorts (env: Partial<Env>): string[] {
   return problems
 }
 
+function checkStreams (env: Partial<Env>): string[] {
+  const { PORTVAKT_UPSTREAM_STREAMS: streams, PORTVAKT_UPSTREAM_CONNECTIONS: connections } = env
+  if (streams === undefined || connections === undefined || streams < connections) return []
+  return [`PORTVAKT_UPSTREAM_STREAMS: ${streams} leaves none of the ${connections} upstream connections (PORTVAKT_UPSTREAM_CONNECTIONS) to requests without a streamed body; set it below ${connections}`]
+}
+
 function checkProxy (name: string, href: string): string[] {
   if (href === '') return []
   try {
@@ -197,7 +216,7 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
   const { env: partial, problems } = parseEachVariable(present)
   const proxy = readProxy(partial)
   const { tracing, problems: tracingProblems } = readTracing(present)
-  problems.push(...tracingProblems, ...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
+  problems.push(...tracingProblems, ...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   // Every variable parsed on its own, so the whole schema parses too.
   return Object.freeze({ ...SettingsSchema.parse(present), tracing })

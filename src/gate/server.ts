@@ -15,6 +15,7 @@ import { spanStarter, type RequestSpan, type Tracing } from '../observe/tracing.
 import type { RequestRecord } from '../observe/metrics.js'
 import { registerForwarding } from '../proxy/forward.js'
 import { clientAddress } from '../proxy/forwarded-for.js'
+import { DEFAULT_POOL, type SlotLimits } from '../proxy/slots.js'
 import { decide, type Decision } from './decide.js'
 
 /** Per-request state the gate leaves for forwarding and the access log. */
@@ -53,8 +54,10 @@ export interface ServerOptions {
   onRequestDone?: (record: RequestRecord) => void
   /** true once shutdown has begun: responses then close their connection */
   draining?: () => boolean
-  /** overrides for the listener limits (tests); see http/limits.ts for the defaults and why */
+  /** the listener limits (PORTVAKT_BODY_*, PORTVAKT_MAX_CONNECTIONS; tests tighten others); see http/limits.ts for the defaults and why */
   limits?: Partial<ServerLimits>
+  /** the upstream pool (PORTVAKT_UPSTREAM_CONNECTIONS, _STREAMS, _QUEUE_TIMEOUT) */
+  pool?: SlotLimits
   /** on: a server span per request, a client span for the upstream call (observe/tracing.ts) */
   tracing?: Tracing | undefined
 }
@@ -181,7 +184,8 @@ function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): on
 
 /** Build the gate's server (not listening). */
 export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
-  const { app, refuse } = createServerBase({ logger: options.logger, limits: deriveLimits(options.upstreamTimeoutMs, options.limits), road: gateRoad(options), onRequestStart: spanStarter(options.tracing) })
+  const limits = deriveLimits(options.upstreamTimeoutMs, options.limits)
+  const { app, refuse } = createServerBase({ logger: options.logger, limits, road: gateRoad(options), onRequestStart: spanStarter(options.tracing) })
   app.decorateRequest('portvakt', null)
   app.decorateRequest('span', null)
 
@@ -206,6 +210,8 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     forwardToken: options.forwardToken,
     passHeaders: options.passHeaders ?? [],
     trustedHops: options.trustedHops,
+    limits,
+    pool: options.pool ?? DEFAULT_POOL,
     onUpstreamError: refuse,
     onUpstreamHead: onResponseHead
   })
