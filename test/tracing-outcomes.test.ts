@@ -74,3 +74,14 @@ t.test('with PORTVAKT_TRUSTED_HOPS the span has the scheme and client address th
   await askRawHeaders(`${ctx.h.url}/public`, ['x-forwarded-proto', 'gopher'])
   t.match((await spansOfLast(ctx, 2)).server, { attributes: { 'url.scheme': 'http' } }, 'a scheme that is neither http nor https is not taken')
 })
+
+t.test('no upstream connection free in time (503): the call span ends as an error, with our code', async (t) => {
+  const ctx = await traced(t, 'http/protobuf', { PORTVAKT_UPSTREAM_CONNECTIONS: '2', PORTVAKT_UPSTREAM_QUEUE_TIMEOUT: '50ms' })
+  const token = await ctx.h.mint()
+  const statuses = await Promise.all([0, 1, 2].map(async () => (await askRawHeaders(`${ctx.h.url}/slow/600`, ['authorization', `Bearer ${token}`])).status))
+  t.same(statuses.sort(), [200, 200, 503])
+  const busy = ctx.h.logs().find((l) => l.msg === 'access' && l.status === 503) as { trace_id: string }
+  const spans = await spansOf(ctx.rx, busy.trace_id, 2)
+  t.match(spans.find((s) => s.kind === 'CLIENT'), { status: 'ERROR', attributes: { 'portvakt.call': 'upstream', 'error.type': 'PORTVAKT_ERR_UPSTREAM_BUSY' } })
+  t.match(spans.find((s) => s.kind === 'SERVER'), { status: 'ERROR', attributes: { 'error.type': 'PORTVAKT_ERR_UPSTREAM_BUSY', 'http.response.status_code': 503 } })
+})
