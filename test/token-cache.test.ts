@@ -38,7 +38,7 @@ const KEY_A = 'RS256\u0000a'
 const KEY_B = 'RS256\u0000b'
 
 function claimsFor (exp: number, iat: number, scope = 'a:b'): Claims {
-  return Object.freeze({ scope, scopes: new Set([scope]), clientId: 'c', orgno: undefined, aud: [], exp, iat })
+  return Object.freeze({ scope, scopes: new Set([scope]), clientId: 'c', orgno: undefined, aud: [], exp, iat, supplier: undefined, delegationSource: undefined, systemUser: undefined })
 }
 
 t.test('a token seen before is answered from the cache with the same claims', async (t) => {

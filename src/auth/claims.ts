@@ -1,9 +1,12 @@
 /**
  * The claims portvakt acts on, read from a verified payload: checked for type and safe to put in a
  * header or a log line. The claim rules that are not time rules (those are the policy's, policy.ts)
- * live here, so a new claim (delegation, Altinn system users) has one place to go.
+ * live here; whom else a token speaks for (a delegation's supplier, an Altinn system user) is read
+ * beside it, in party-claims.ts.
  */
 import type { JWTPayload } from 'jose'
+import { isHeaderSafe } from './header-safe.js'
+import { readPartyClaims, type SystemUser } from './party-claims.js'
 import { livesTooLong, type TokenPolicy } from './policy.js'
 import { invalidToken } from './refusals.js'
 
@@ -18,25 +21,24 @@ export interface Claims {
   readonly aud: readonly string[]
   readonly exp: number
   readonly iat: number
+  /** a delegated token's supplier, the orgno from `supplier.ID` (party-claims.ts) */
+  readonly supplier: string | undefined
+  /** a delegated token's `delegation_source`, as it came (an issuer URL, not checked) */
+  readonly delegationSource: string | undefined
+  /** the Altinn system user of the token's `urn:altinn:systemuser` entry (party-claims.ts) */
+  readonly systemUser: SystemUser | undefined
 }
-
-// What a claim copied into a request header may hold: printable ASCII and printable Latin-1
-// (U+00A0-U+00FF, so the scopes the NAIS manifest allows, with æ, ø and å, pass). Node refuses to
-// send anything above U+00FF (https://nodejs.org/api/http.html#httpvalidateheadervaluename-value),
-// which would make the token a 502; control characters, C0 and C1 (U+0080-U+009F), could split or
-// end a header in the app's reading. Latin-1 goes as one byte per character, as HTTP/1.1 has always
-// sent header text (RFC 9110 §5.5: obs-text); docs/security.md says how apps read it.
-const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]*$/
 
 /**
  * A claim portvakt copies into a request header: a string of header-safe characters, or absent.
  * Throws the refusal (bad_claim, naming the claim) otherwise. Every claim that becomes a header goes
- * through here, so none can make the token a 502 or a second header.
+ * through here or, for the supplier and system user, through the same check (header-safe.ts), so none
+ * can make the token a 502 or a second header.
  */
 export function readHeaderClaim (name: string, value: unknown): string | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'string') throw invalidToken('bad_claim', `the token's ${name} claim must be a string`)
-  if (!HEADER_SAFE.test(value)) throw invalidToken('bad_claim', `the token's ${name} claim holds a character that cannot be sent in a header (a control character, or one above U+00FF)`)
+  if (!isHeaderSafe(value)) throw invalidToken('bad_claim', `the token's ${name} claim holds a character that cannot be sent in a header (a control character, or one above U+00FF)`)
   return value
 }
 
@@ -57,5 +59,6 @@ export function readClaims (payload: JWTPayload, policy: TokenPolicy): Claims {
   const orgno = typeof id === 'string' ? /^0192:(\d{9})$/.exec(id)?.[1] : undefined
   // RFC 6749 §3.3: scopes are separated by spaces (0x20) only; tabs or NBSP are part of a scope.
   const scopes = new Set((scope ?? '').split(' ').filter((s) => s !== ''))
-  return Object.freeze({ scope: scope ?? '', scopes, clientId, orgno, aud: audience, exp, iat })
+  const { supplier, delegationSource, systemUser } = readPartyClaims(payload)
+  return Object.freeze({ scope: scope ?? '', scopes, clientId, orgno, aud: audience, exp, iat, supplier, delegationSource, systemUser })
 }

@@ -50,6 +50,10 @@ const ENTRY_OVERHEAD_BYTES = 640
 function estimateBytes (claims: Claims): number {
   let text = claims.scope.length * 2 + (claims.clientId?.length ?? 0) + (claims.orgno?.length ?? 0)
   for (const a of claims.aud) text += a.length
+  // A delegation or a system user: the strings, and their own small objects (~100 B each).
+  if (claims.supplier !== undefined) text += 50 + claims.supplier.length + (claims.delegationSource?.length ?? 0)
+  const user = claims.systemUser
+  if (user !== undefined) text += 50 + user.id.length + user.org.length + (user.systemId?.length ?? 0)
   return ENTRY_OVERHEAD_BYTES + text * 2
 }
 

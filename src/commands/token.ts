@@ -1,9 +1,10 @@
 /** `portvakt token`: ask the running dev issuer for a token, in the NAIS token endpoint's format. */
 import { isCompactJws } from '../auth/compact-jws.js'
 import { ConfigError } from '../config/errors.js'
+import { partyRequestFields, type PartyFlags } from './token-flags.js'
 
 /** What to ask the dev issuer for. */
-export interface TokenCommandOptions {
+export interface TokenCommandOptions extends PartyFlags {
   /** the dev issuer's base URL, e.g. http://127.0.0.1:8090 */
   issuerUrl: string
   scopes: readonly string[]
@@ -38,6 +39,7 @@ export async function requestDevToken (options: TokenCommandOptions, fetchImpl: 
   if (options.orgno !== undefined) body.consumer_orgno = options.orgno
   if (options.expiresIn !== undefined) body.expires_in = options.expiresIn
   if (options.fresh === true) body.skip_cache = true
+  Object.assign(body, partyRequestFields(options))
   let response: Response
   try {
     response = await fetchImpl(endpoint, {

@@ -1,5 +1,6 @@
 /** One route entry, checked and compiled on its own: scopes expanded, methods and id settled. */
 import { METHODS, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
+import { checkParties, compileParties } from './party-rules.js'
 import type { Route } from './routes.js'
 
 /** Expand a scope by the NAIS rule: `nav:<product><sep><name>`, sep `/` iff name has `/`, else `:`. */
@@ -27,6 +28,7 @@ export function compileRoute (input: RouteInput, listed: readonly Method[] | und
     scopes: scopes === undefined ? undefined : Object.freeze(scopes),
     audience: input.public === true ? undefined : audience ?? undefined,
     consumers: input.consumers === undefined ? undefined : new Set(input.consumers),
+    parties: input.public === true ? undefined : compileParties(input),
     line
   })
 }
@@ -39,5 +41,6 @@ export function checkRoute (input: RouteInput, where: string): string[] {
   if (input.public === true && (input.consumers !== undefined || (input.audience !== undefined && input.audience !== null))) {
     problems.push(`${where}: a public route takes no token, so consumers and audience mean nothing there; remove them`)
   }
+  problems.push(...checkParties(input, where))
   return problems
 }

@@ -9,6 +9,7 @@ import { describeSchemaIssues, type Problem } from './schema-issues.js'
 import { parseLocatedYaml, type LocatedYaml } from './yaml-lines.js'
 import { describeCaseCollisions, foldCase, indexByFold } from './case-fold.js'
 import { checkHeadRequirements, pathsWithOwnHead, withImpliedHead } from './implied-head.js'
+import type { PartyRules } from './party-rules.js'
 import { checkRoute, compileRoute } from './route-compile.js'
 import { EgressEntrySchema, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method } from './route-schema.js'
 
@@ -25,6 +26,8 @@ export interface Route {
   readonly scopes: { readonly mode: 'all' | 'any', readonly list: readonly string[] } | undefined
   readonly audience: string | undefined
   readonly consumers: ReadonlySet<string> | undefined
+  /** delegation and system-user rules (party-rules.ts); undefined when the route keeps the defaults */
+  readonly parties: PartyRules | undefined
   /** the line of the route in its file */
   readonly line: number
 }

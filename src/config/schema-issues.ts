@@ -15,7 +15,7 @@ export interface Problem {
 type Issue = z.core.$ZodIssue
 
 // What a string value is called in a message, by its key; other keys are named as they are.
-const NOUNS: Readonly<Record<string, string>> = { consumers: 'an org number', product: 'product', name: 'name' }
+const NOUNS: Readonly<Record<string, string>> = { consumers: 'an org number', suppliers: 'an org number', systemUserOrgs: 'an org number', systems: 'a system id', product: 'product', name: 'name' }
 
 /** `routes.2.scopes` plus the route's path when it has one, as the checks across routes name it. */
 function describePath (path: readonly PropertyKey[], document: unknown): string {

@@ -1,8 +1,10 @@
 /**
  * The dev token endpoint's input: the NAIS token endpoint's request format (https://docs.nais.io/auth/maskinporten/how-to/consume),
- * JSON or form-encoded, plus two dev-only fields. One zod schema (STYLE §2); the type is derived.
+ * JSON or form-encoded, with its `authorization_details` (system-grant.ts), plus dev-only fields.
+ * One zod schema (STYLE §2); the type is derived.
  */
 import { z } from 'zod'
+import { AuthorizationDetails, SYSTEM_USER_FIELDS } from './system-grant.js'
 
 /** The consumer orgno in dev tokens unless `consumer_orgno` says otherwise (a made-up test orgno). */
 export const DEV_ORGNO = '123456789'
@@ -20,6 +22,7 @@ export interface TokenError {
 // Form bodies carry everything as text, so booleans and numbers are accepted as text too.
 const FlexBoolean = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
 const FlexInt = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+const Orgno = (name: string): z.ZodType<string, unknown> => z.union([z.string(), z.number().transform(String)]).pipe(z.string().regex(/^\d{9}$/, `${name} is 9 digits`))
 
 const TokenRequestSchema = z.object({
   identity_provider: z.literal('maskinporten', { error: 'identity_provider must be "maskinporten" (the dev issuer is Maskinporten only)' }),
@@ -29,8 +32,19 @@ const TokenRequestSchema = z.object({
     .refine((scopes) => scopes.every((s) => /^[^\s\x00-\x1f\x7f:]+:[^\s\x00-\x1f\x7f]+$/.test(s)), 'every scope in target is "<prefix>:<subscope>", e.g. nav:arbeid:arbeidsforhold.read'),
   resource: z.string().refine((r) => URL.canParse(r), 'resource must be an absolute URI, e.g. https://arbeid.api.nav.no').optional(),
   skip_cache: FlexBoolean.default(false),
-  consumer_orgno: z.union([z.string(), z.number().transform(String)]).pipe(z.string().regex(/^\d{9}$/, 'consumer_orgno is 9 digits')).default(DEV_ORGNO),
-  expires_in: FlexInt.pipe(z.number().int().min(1).max(MAX_EXPIRES_IN, `expires_in is at most ${MAX_EXPIRES_IN} seconds`)).default(DEFAULT_EXPIRES_IN)
+  consumer_orgno: Orgno('consumer_orgno').default(DEV_ORGNO),
+  expires_in: FlexInt.pipe(z.number().int().min(1).max(MAX_EXPIRES_IN, `expires_in is at most ${MAX_EXPIRES_IN} seconds`)).default(DEFAULT_EXPIRES_IN),
+  // Dev-only: a delegated token (Maskinporten's grant names the customer in consumer_org; the NAIS
+  // endpoint has no such field, so here the supplier is named and consumer_orgno is the customer).
+  supplier: Orgno('supplier').optional(),
+  authorization_details: AuthorizationDetails.optional(),
+  ...SYSTEM_USER_FIELDS,
+  consumer_org: z.undefined({ error: 'the NAIS token endpoint has no consumer_org field (it would hand out a plain token); for a delegated dev token send supplier, and consumer_orgno for the customer' }).optional()
+}).superRefine((request, ctx) => {
+  if (request.authorization_details !== undefined) return
+  for (const field of ['system_id', 'systemuser_id'] as const) {
+    if (request[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} belongs to a system user: send authorization_details with a urn:altinn:systemuser entry too` })
+  }
 })
 
 /** A checked token request. */

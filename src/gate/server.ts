@@ -127,6 +127,8 @@ function gateRoad (options: ServerOptions): ServerRoad {
         route: state?.route?.id,
         status: reply.statusCode,
         consumer: state?.claims?.orgno,
+        supplier: state?.claims?.supplier,
+        systemuser_org: state?.claims?.systemUser?.org,
         outcome: state?.outcome,
         reason: state?.reason,
         code: state?.code,
@@ -165,7 +167,7 @@ function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): on
     }
     let decision: Decision | Promise<Decision>
     try {
-      decision = decide(request.raw as Parameters<typeof decide>[0], options.routes(), options.verify, (route) => { state.route = route })
+      decision = decide(request.raw as Parameters<typeof decide>[0], options.routes(), options.verify, state)
     } catch (err) {
       deny(err)
       return

@@ -15,6 +15,13 @@ export type ErrorCode =
   | 'PORTVAKT_ERR_TOKEN_INVALID'
   | 'PORTVAKT_ERR_INSUFFICIENT_SCOPE'
   | 'PORTVAKT_ERR_CONSUMER_NOT_ALLOWED'
+  | 'PORTVAKT_ERR_DELEGATION_REQUIRED'
+  | 'PORTVAKT_ERR_DELEGATION_FORBIDDEN'
+  | 'PORTVAKT_ERR_SUPPLIER_NOT_ALLOWED'
+  | 'PORTVAKT_ERR_SYSTEM_USER_REQUIRED'
+  | 'PORTVAKT_ERR_SYSTEM_USER_FORBIDDEN'
+  | 'PORTVAKT_ERR_SYSTEM_USER_ORG_NOT_ALLOWED'
+  | 'PORTVAKT_ERR_SYSTEM_NOT_ALLOWED'
   | 'PORTVAKT_ERR_KEYS_UNAVAILABLE'
   | 'PORTVAKT_ERR_UPSTREAM_UNAVAILABLE'
   | 'PORTVAKT_ERR_UPSTREAM_TIMEOUT'
@@ -41,6 +48,8 @@ export type TokenRejection =
   | 'lifetime_too_long'
   | 'missing_claim'
   | 'bad_claim'
+  | 'bad_delegation'
+  | 'bad_system_user'
 
 /** What a request's outcome was, for the access log and metrics. */
 export type Outcome =
@@ -83,6 +92,14 @@ const SPECS: Record<ErrorCode, ErrorSpec> = {
   PORTVAKT_ERR_TOKEN_INVALID: { status: 401, outcome: 'unauthenticated', bearerError: 'invalid_token' },
   PORTVAKT_ERR_INSUFFICIENT_SCOPE: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
   PORTVAKT_ERR_CONSUMER_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  // The route's delegation and system-user rules (auth/parties.ts): the token is genuine, the route not its own.
+  PORTVAKT_ERR_DELEGATION_REQUIRED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_DELEGATION_FORBIDDEN: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SUPPLIER_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SYSTEM_USER_REQUIRED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SYSTEM_USER_FORBIDDEN: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SYSTEM_USER_ORG_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SYSTEM_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
   PORTVAKT_ERR_KEYS_UNAVAILABLE: { status: 503, outcome: 'keys_unavailable' },
   PORTVAKT_ERR_UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'upstream_error' },
   PORTVAKT_ERR_UPSTREAM_TIMEOUT: { status: 504, outcome: 'upstream_error' },

@@ -25,7 +25,21 @@ export interface RequestRecord {
 }
 
 /** Why a token or its holder was refused, as the rejections metric labels it. */
-export type RejectionLabel = TokenRejection | 'missing' | 'insufficient_scope' | 'consumer_not_allowed'
+export type RejectionLabel = TokenRejection | 'missing' | 'insufficient_scope' | 'consumer_not_allowed' | PartyRuleLabel
+
+/** A route's delegation or system-user rule the token did not meet (auth/parties.ts). */
+export type PartyRuleLabel = 'delegation_required' | 'delegation_forbidden' | 'supplier_not_allowed' |
+  'system_user_required' | 'system_user_forbidden' | 'system_user_org_not_allowed' | 'system_not_allowed'
+
+const PARTY_RULE_LABELS: Partial<Record<ErrorCode, PartyRuleLabel>> = {
+  PORTVAKT_ERR_DELEGATION_REQUIRED: 'delegation_required',
+  PORTVAKT_ERR_DELEGATION_FORBIDDEN: 'delegation_forbidden',
+  PORTVAKT_ERR_SUPPLIER_NOT_ALLOWED: 'supplier_not_allowed',
+  PORTVAKT_ERR_SYSTEM_USER_REQUIRED: 'system_user_required',
+  PORTVAKT_ERR_SYSTEM_USER_FORBIDDEN: 'system_user_forbidden',
+  PORTVAKT_ERR_SYSTEM_USER_ORG_NOT_ALLOWED: 'system_user_org_not_allowed',
+  PORTVAKT_ERR_SYSTEM_NOT_ALLOWED: 'system_not_allowed'
+}
 
 /** The gateway's metrics and the ways to feed them. */
 export interface Metrics {
@@ -91,7 +105,7 @@ export function labelRejection (code: string | undefined, reason: TokenRejection
     case 'PORTVAKT_ERR_TOKEN_INVALID': return reason ?? 'malformed'
     case 'PORTVAKT_ERR_INSUFFICIENT_SCOPE': return 'insufficient_scope'
     case 'PORTVAKT_ERR_CONSUMER_NOT_ALLOWED': return 'consumer_not_allowed'
-    default: return undefined
+    default: return code === undefined ? undefined : PARTY_RULE_LABELS[code as ErrorCode]
   }
 }
 
