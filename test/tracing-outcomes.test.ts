@@ -5,6 +5,7 @@
  */
 import t from 'tap'
 import { askRawHeaders, sendRaw } from './helpers/attack.js'
+import { CUSTOMER, delegatedClaims, SUPPLIER, SYSTEM_ID, SYSTEM_USER_ID, SYSTEM_USER_ORG, systemUserClaims, VENDOR } from './helpers/party-claims.js'
 import { spansOf, traced } from './helpers/tracing.js'
 
 /** The spans of the request just answered (by its access line's trace id). */
@@ -84,4 +85,30 @@ t.test('no upstream connection free in time (503): the call span ends as an erro
   const spans = await spansOf(ctx.rx, busy.trace_id, 2)
   t.match(spans.find((s) => s.kind === 'CLIENT'), { status: 'ERROR', attributes: { 'portvakt.call': 'upstream', 'error.type': 'PORTVAKT_ERR_UPSTREAM_BUSY' } })
   t.match(spans.find((s) => s.kind === 'SERVER'), { status: 'ERROR', attributes: { 'error.type': 'PORTVAKT_ERR_UPSTREAM_BUSY', 'http.response.status_code': 503 } })
+})
+
+t.test('a delegated token\'s supplier and a system user\'s organisation and system on the server span; a plain token\'s has none of them', async (t) => {
+  const ctx = await traced(t, 'http/protobuf')
+  const { h } = ctx
+  const scope = 'nav:arbeid:arbeidsforhold.read'
+  const tokens = {
+    delegated: await h.mint({ claims: { scope, ...delegatedClaims() } }),
+    systemUser: await h.mint({ claims: { scope, ...systemUserClaims() } }),
+    plain: await h.mint({ claims: { scope } })
+  }
+  const expected = {
+    delegated: { 'portvakt.consumer': CUSTOMER, 'portvakt.supplier': SUPPLIER, 'portvakt.systemuser_org': undefined, 'portvakt.system_id': undefined },
+    systemUser: { 'portvakt.consumer': VENDOR, 'portvakt.supplier': undefined, 'portvakt.systemuser_org': SYSTEM_USER_ORG, 'portvakt.system_id': SYSTEM_ID },
+    plain: { 'portvakt.consumer': '123456789', 'portvakt.supplier': undefined, 'portvakt.systemuser_org': undefined, 'portvakt.system_id': undefined }
+  }
+  for (const [kind, token] of Object.entries(tokens) as Array<[keyof typeof tokens, string]>) {
+    const res = await askRawHeaders(`${h.url}/api/v1/arbeidsforhold/1`, ['authorization', `Bearer ${token}`])
+    t.equal(res.status, 200, kind)
+    const { server } = await spansOfLast(ctx, 2)
+    const attributes = server?.attributes as Record<string, unknown>
+    t.same(Object.fromEntries(Object.keys(expected[kind]).map((name) => [name, attributes[name]])), expected[kind], kind)
+  }
+  const everything = JSON.stringify(ctx.rx.spans)
+  t.notOk(Object.values(tokens).some((token) => everything.includes(token) || everything.includes(token.split('.')[1] ?? token)), 'no token, nor its claims segment, in any span')
+  t.notOk(everything.includes(SYSTEM_USER_ID), 'nor the system user\'s id')
 })

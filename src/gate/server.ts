@@ -94,6 +94,9 @@ function endSpan (span: RequestSpan, request: FastifyRequest, reply: FastifyRepl
     reason: state?.reason,
     consumer: state?.claims?.orgno,
     clientId: state?.claims?.clientId,
+    supplier: state?.claims?.supplier,
+    systemUserOrg: state?.claims?.systemUser?.org,
+    systemId: state?.claims?.systemUser?.systemId,
     clientAddress: address,
     scheme: proto === 'https' || proto === 'http' ? proto : 'http'
   })

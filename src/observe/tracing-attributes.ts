@@ -67,6 +67,9 @@ export function outcomeAttributes (o: RequestOutcome): Attributes {
     'portvakt.reason': o.reason,
     'portvakt.consumer': o.consumer,
     'portvakt.client_id': o.clientId,
+    'portvakt.supplier': o.supplier,
+    'portvakt.systemuser_org': o.systemUserOrg,
+    'portvakt.system_id': o.systemId,
     'portvakt.egress': o.egress
   }
   if (o.status >= 500) attributes[ATTR_ERROR_TYPE] = o.code ?? String(o.status)

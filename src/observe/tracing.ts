@@ -27,6 +27,10 @@ export interface RequestOutcome {
   /** the consumer's orgno and client_id, from the verified token */
   consumer?: string | undefined
   clientId?: string | undefined
+  /** a delegated token's supplier orgno; a system user's organisation and system (ids, never the token) */
+  supplier?: string | undefined
+  systemUserOrg?: string | undefined
+  systemId?: string | undefined
   /** the client's address as the access line records it (PORTVAKT_TRUSTED_HOPS) */
   clientAddress?: string | undefined
   /** the scheme the client used (X-Forwarded-Proto from a trusted proxy), http by default */
