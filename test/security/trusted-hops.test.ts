@@ -10,6 +10,7 @@ import { loadSettings } from '../../src/config/env.js'
 import { clientAddress } from '../../src/proxy/forwarded-for.js'
 import { build, type Harness } from '../helpers/build.js'
 import { askRawHeaders, resetSeen, sendRaw } from '../helpers/attack.js'
+import { delegatedClaims, SUPPLIER, SYSTEM_ID, SYSTEM_USER_ID, SYSTEM_USER_ORG, systemUserClaims } from '../helpers/party-claims.js'
 
 /** What the app saw of the forwarding headers, and what the access line recorded. */
 async function send (h: Harness, path: string, headers: string[], token?: string): Promise<{ status: number, seen: Record<string, unknown>, line: Record<string, unknown> | undefined }> {
@@ -58,6 +59,23 @@ t.test('with trusted hops, every other forwarding and identity header is still d
   const leaked = Object.keys(seen).filter((name) => /forward|real-ip|maskinporten|remote|original/.test(name) && !['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'].includes(name))
   t.same(leaked, [], 'nothing else of them reaches the app')
   t.notMatch(JSON.stringify(seen), /6\.6\.6\.6|gopher|admin|999999999/)
+})
+
+t.test('with trusted hops, a client\'s delegation and system-user identity headers are dropped: the app sees the token\'s, or none', async (t) => {
+  const h = await build(t, { env: { PORTVAKT_TRUSTED_HOPS: '1' } })
+  const scope = 'nav:arbeid:arbeidsforhold.read'
+  const forged = ['X-Maskinporten-Supplier', '999999999', 'x_maskinporten_systemuser_org', '999999999', 'X-Maskinporten-Systemuser-Id', 'forged-id', 'X.Maskinporten.System-Id', 'forged_system']
+  const identity = (seen: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(seen).filter(([name]) => /maskinporten/.test(name) && !/consumer|client-id|scope/.test(name)))
+  const plain = await send(h, '/api/v1/arbeidsforhold/1', [...INGRESS, ...forged], await h.mint({ claims: { scope } }))
+  t.equal(plain.status, 200)
+  t.same(identity(plain.seen), {}, 'a plain token: none of them')
+  const delegated = await send(h, '/api/v1/arbeidsforhold/1', [...INGRESS, ...forged], await h.mint({ claims: { scope, ...delegatedClaims() } }))
+  t.same(identity(delegated.seen), { 'x-maskinporten-supplier': SUPPLIER }, 'a delegated token: its supplier')
+  const systemUser = await send(h, '/api/v1/arbeidsforhold/1', [...INGRESS, ...forged], await h.mint({ claims: { scope, ...systemUserClaims() } }))
+  t.same(identity(systemUser.seen), { 'x-maskinporten-systemuser-org': SYSTEM_USER_ORG, 'x-maskinporten-systemuser-id': SYSTEM_USER_ID, 'x-maskinporten-system-id': SYSTEM_ID }, 'a system user: its own')
+  for (const { seen } of [plain, delegated, systemUser]) t.equal(seen['x-forwarded-proto'], 'https', 'while the ingress\'s forwarding headers pass')
+  const publicRoute = await send(h, '/public', [...INGRESS, ...forged])
+  t.same(identity(publicRoute.seen), {}, 'a public route: none')
 })
 
 t.test('with trusted hops and none of the headers sent (a caller inside the cluster), this hop\'s view as by default', async (t) => {
