@@ -127,7 +127,7 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
   dev.child.kill('SIGTERM')
   t.equal(await dev.exited, 0, 'stops cleanly on SIGTERM')
   t.notMatch(dev.stdout(), /eyJ[\w-]+\.eyJ/, 'no token in the logs')
-  t.match(dev.stdout(), /"msg":"dev token issued"/)
+  t.match(dev.stdout(), /"message":"dev token issued"/)
   t.match(dev.stdout(), /"altinn":"permit"/, 'the decision in the access line')
   t.notMatch(dev.stdout(), /portvakt-dev-subscription-key/, 'the subscription key in no log line')
 })

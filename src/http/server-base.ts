@@ -7,6 +7,7 @@
  * requests Fastify read and for those it never saw. A fix here is a fix in both.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 // pino's type, not observe/log.ts's re-export: the logger is handed in, and observe/ sits above http/.
@@ -24,6 +25,8 @@ export interface UnreadRequest {
   path: string | undefined
   /** when the request began is not known for a refused head */
   ms: number | undefined
+  /** the socket's peer */
+  address: string | undefined
 }
 
 /** What one side adds to the base: its bookkeeping of refusals and its access line. */
@@ -41,6 +44,8 @@ export interface ServerBaseOptions {
   logger: Logger
   limits: ServerLimits
   road: ServerRoad
+  /** told first of every request Fastify reads, before any check (the roads start its trace span here) */
+  onRequestStart?: ((request: FastifyRequest) => void) | undefined
 }
 
 /** A server with the shared shape, not listening yet. */
@@ -80,8 +85,10 @@ function createFastify (options: ServerBaseOptions, onUnread: ServerRoad['onUnre
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: limits.idleSocketTimeoutMs,
     clientErrorHandler: (err, socket) => {
+      // Read before the answer closes the socket: a closed one no longer knows its peer.
+      const address = (socket as Socket).remoteAddress
       const refusal = answerClientError(err, socket)
-      if (refusal !== undefined) onUnread(refusal, { method: undefined, path: undefined, ms: undefined })
+      if (refusal !== undefined) onUnread(refusal, { method: undefined, path: undefined, ms: undefined, address })
     },
     loggerInstance: options.logger as FastifyBaseLogger,
     // Each side writes one access line per request; Fastify's two default lines would double the cost.
@@ -142,7 +149,15 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
   // Bodies are the road's to stream (or hold): Fastify neither parses nor limits them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
-  // First of every request's hooks: a Host that is missing, repeated or not host[:port] is refused
+  // Registered only when given: with tracing off a request pays nothing for it.
+  const { onRequestStart } = options
+  if (onRequestStart !== undefined) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      onRequestStart(request)
+      done()
+    })
+  }
+  // First of the checks: a Host that is missing, repeated or not host[:port] is refused
   // before either side's road looks at the request.
   app.addHook('onRequest', (request, reply, done) => {
     // Pipelined behind an answer after which this connection closes: never served (RFC 9112 §9.6).
@@ -162,8 +177,9 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
   // access line like any refusal.
   app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     const started = performance.now()
+    const address = req.socket.remoteAddress
     const refusal = refuseConnect(socket)
-    road.onUnread(refusal, { method: req.method, path: connectTargetForLog(req.url), ms: performance.now() - started })
+    road.onUnread(refusal, { method: req.method, path: connectTargetForLog(req.url), ms: performance.now() - started, address })
   })
   app.setNotFoundHandler((request, reply) => {
     refuse(request, reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`))
