@@ -131,3 +131,22 @@ t.test('a HEAD route asking Altinn other than the GET on its path is refused', a
   - { path: /a, methods: [HEAD], scopes: [nav:x:a], systemUser: required, altinn: { resource: krav, action: read } }
 `)), [], 'the same question is fine')
 })
+
+t.test('portvakt check prints the Altinn question in its own column, only for a table that has one', async (t) => {
+  const { checkRoutes } = await import('../src/commands/check.js')
+  const dir = t.testdir({
+    'routes.yaml': all(`  - { path: /plain, scopes: [nav:x:a] }
+  - path: /krav
+    methods: [GET, POST]
+    scopes: [nav:x:a]
+    systemUser: required
+    altinn: { resource: kravogbetaling, action: { GET: read, HEAD: read, POST: write } }
+`),
+    'plain.yaml': all('  - { path: /plain, scopes: [nav:x:a] }\n')
+  })
+  const lines = ((await checkRoutes(`${dir}/routes.yaml`)).table ?? '').trimEnd().split('\n')
+  t.match(lines[0], /^LINE\s+PATH\s+METHODS\s+SCOPES\s+AUDIENCE\s+CONSUMERS\s+DELEGATION\s+SYSTEM USER\s+ALTINN$/)
+  t.match(lines[1], /^2\s+\/plain\s+.*\s+-$/)
+  t.match(lines[2], /^3\s+\/krav\s+GET,HEAD,POST\s+.*\s+required\s+kravogbetaling: GET,HEAD=read POST=write$/)
+  t.notMatch(((await checkRoutes(`${dir}/plain.yaml`)).table ?? '').split('\n')[0], /ALTINN/)
+})

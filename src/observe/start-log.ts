@@ -22,7 +22,7 @@ export function describeSettings (settings: Settings): object {
 
 const listOf = (set: ReadonlySet<string> | undefined): string[] | undefined => set === undefined ? undefined : [...set]
 
-/** The routes: id, public, scopes (with anyOf), audience, consumers, and delegation and system-user rules. */
+/** The routes: id, public, scopes (with anyOf), audience, consumers, delegation and system-user rules, the Altinn question. */
 export function describeRoutes (table: RouteTable): object[] {
   return table.routes.map((r) => ({
     route: r.id,
@@ -32,7 +32,8 @@ export function describeRoutes (table: RouteTable): object[] {
     consumers: listOf(r.consumers),
     ...(r.parties === undefined
       ? {}
-      : { delegation: r.parties.delegation, suppliers: listOf(r.parties.suppliers), systemUser: r.parties.systemUser, systemUserOrgs: listOf(r.parties.systemUserOrgs), systems: listOf(r.parties.systems) })
+      : { delegation: r.parties.delegation, suppliers: listOf(r.parties.suppliers), systemUser: r.parties.systemUser, systemUserOrgs: listOf(r.parties.systemUserOrgs), systems: listOf(r.parties.systems) }),
+    altinn: r.altinn === undefined ? undefined : { resource: r.altinn.resource, actions: Object.fromEntries(r.altinn.actions) }
   }))
 }
 
