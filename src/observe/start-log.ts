@@ -7,6 +7,10 @@ import type { Settings } from '../config/env.js'
 import { describeProxyUrl } from '../config/proxy-url.js'
 import type { RouteTable } from '../config/routes.js'
 
+function describeKeySource (source: Settings['altinn']['subscriptionKey']): string | undefined {
+  return source === undefined ? undefined : 'file' in source ? `file ${source.file}` : 'set'
+}
+
 /** The settings: proxies masked (host shown, credentials never) and left out when unset; the collector's headers by name only. */
 export function describeSettings (settings: Settings): object {
   const { proxy, tracing } = settings
@@ -14,8 +18,8 @@ export function describeSettings (settings: Settings): object {
     ...settings,
     issuerSource: undefined,
     tracing: tracing === undefined ? undefined : { ...tracing, headers: Object.keys(tracing.headers) },
-    // The key itself never reaches a log: only where it comes from.
-    altinn: { ...settings.altinn, subscriptionKey: settings.altinn.subscriptionKey === undefined ? undefined : 'file' in settings.altinn.subscriptionKey ? `file ${settings.altinn.subscriptionKey.file}` : 'set' },
+    // Only when Altinn is asked at all; the key itself never reaches a log, only where it comes from.
+    altinn: settings.altinn.baseUrl === undefined ? undefined : { ...settings.altinn, subscriptionKey: describeKeySource(settings.altinn.subscriptionKey) },
     proxy: { httpProxy: describeProxyUrl(proxy.httpProxy), httpsProxy: describeProxyUrl(proxy.httpsProxy), noProxy: proxy.noProxy || undefined }
   }
 }
