@@ -7,6 +7,7 @@
 import type { Claims } from '../auth/claims.js'
 import type { AltinnRule } from '../config/altinn-rules.js'
 import { GateError, type ErrorCode } from '../http/errors.js'
+import type { ObligationVerdict } from './obligations.js'
 import type { Verdict } from './xacml.js'
 import { altinnUnavailable } from './unavailable.js'
 import type { Question } from './xacml.js'
@@ -46,19 +47,33 @@ function refuse (code: ErrorCode, message: string): GateError {
   return new GateError(code, message)
 }
 
+// Words from Altinn's answer (a status message, a category) go into WWW-Authenticate's
+// error_description: printable ASCII only (RFC 6750 §3: %x20-21 / %x23-5B / %x5D-7E), or the header
+// could not be written at all.
+function printable (text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?')
+}
+
 /** What a verdict means for the request. */
 export function answerOf (verdict: Verdict): Answer {
+  if (verdict.decision === 'Permit') return answerOfPermit(verdict.obligations)
+  return answerOfRefusal(verdict)
+}
+
+function answerOfPermit (obligations: ObligationVerdict): Answer {
+  if (obligations.met) return { outcome: 'permit', refusal: undefined, cacheable: true }
+  return obligations.kind === 'level'
+    ? { outcome: 'auth_level', refusal: refuse('PORTVAKT_ERR_ALTINN_AUTH_LEVEL', `Altinn permits, but ${obligations.why}`), cacheable: true }
+    : { outcome: 'obligation', refusal: refuse('PORTVAKT_ERR_ALTINN_OBLIGATION', `Altinn permits with an obligation portvakt cannot honour: ${printable(obligations.why)}`), cacheable: true }
+}
+
+function answerOfRefusal (verdict: Exclude<Verdict, { decision: 'Permit' }>): Answer {
   switch (verdict.decision) {
-    case 'Permit':
-      if (verdict.obligations.met) return { outcome: 'permit', refusal: undefined, cacheable: true }
-      return verdict.obligations.kind === 'level'
-        ? { outcome: 'auth_level', refusal: refuse('PORTVAKT_ERR_ALTINN_AUTH_LEVEL', `Altinn permits, but ${verdict.obligations.why}`), cacheable: true }
-        : { outcome: 'obligation', refusal: refuse('PORTVAKT_ERR_ALTINN_OBLIGATION', `Altinn permits with an obligation portvakt cannot honour: ${verdict.obligations.why}`), cacheable: true }
     case 'Deny': return { outcome: 'deny', refusal: refuse('PORTVAKT_ERR_ALTINN_DENIED', 'Altinn denies this system user this action on the resource for its organisation'), cacheable: true }
     case 'NotApplicable': return { outcome: 'not_applicable', refusal: refuse('PORTVAKT_ERR_ALTINN_NOT_APPLICABLE', 'Altinn has no policy that applies to this system user, action and resource (NotApplicable)'), cacheable: false }
-    case 'Indeterminate': return { outcome: 'indeterminate', refusal: refuse('PORTVAKT_ERR_ALTINN_INDETERMINATE', `Altinn could not decide (Indeterminate${verdict.status === undefined ? '' : `: ${verdict.status}`})`), cacheable: false }
-    case 'not_one_result': return { outcome: 'not_one_result', refusal: refuse('PORTVAKT_ERR_ALTINN_NOT_ONE_RESULT', `Altinn's answer is not one decision: ${verdict.why}`), cacheable: false }
-    case 'unreadable': return { outcome: 'unreadable', refusal: refuse('PORTVAKT_ERR_ALTINN_UNREADABLE', `Altinn's answer could not be read: ${verdict.why}`), cacheable: false }
+    case 'Indeterminate': return { outcome: 'indeterminate', refusal: refuse('PORTVAKT_ERR_ALTINN_INDETERMINATE', `Altinn could not decide (Indeterminate${verdict.status === undefined ? '' : `: ${printable(verdict.status)}`})`), cacheable: false }
+    case 'not_one_result': return { outcome: 'not_one_result', refusal: refuse('PORTVAKT_ERR_ALTINN_NOT_ONE_RESULT', `Altinn's answer is not one decision: ${printable(verdict.why)}`), cacheable: false }
+    case 'unreadable': return { outcome: 'unreadable', refusal: refuse('PORTVAKT_ERR_ALTINN_UNREADABLE', `Altinn's answer could not be read: ${printable(verdict.why)}`), cacheable: false }
   }
 }
 
