@@ -171,6 +171,14 @@ t.test('the exchange failing is a 503: refused, 500, not a JWT, slow; the token 
   assertUnavailable(t, a, await ask(`${a.h.url}/krav/1`, bearer(token)), /exchange answered 401: it refused our Maskinporten token/)
   a.pdp.exchange = () => ({ status: 500 })
   assertUnavailable(t, a, await ask(`${a.h.url}/krav/1`, bearer(token)), /exchange answered 500/)
+  const elsewhere = createServer((_req, res) => { res.end('eyJhbGciOiJub25lIn0.eyJleHAiOjk5OTk5OTk5OTl9.c2ln') })
+  const elsewhereUrl = await listen(elsewhere)
+  let elsewhereSeen = 0
+  elsewhere.on('request', () => { elsewhereSeen++ })
+  t.teardown(async () => { await close(elsewhere) })
+  a.pdp.exchange = () => ({ status: 307, headers: { location: elsewhereUrl } })
+  assertUnavailable(t, a, await ask(`${a.h.url}/krav/1`, bearer(token)), /exchange failed/)
+  t.equal(elsewhereSeen, 0, 'the redirect was not followed: the Maskinporten token went nowhere else')
   a.pdp.exchange = () => ({ body: '{"access_token":"x"}' })
   assertUnavailable(t, a, await ask(`${a.h.url}/krav/1`, bearer(token)), /without a JWT that has an exp/)
   a.pdp.exchange = () => ({ body: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln' })
@@ -178,6 +186,18 @@ t.test('the exchange failing is a 503: refused, 500, not a JWT, slow; the token 
   a.pdp.exchange = () => ({ delayMs: 600 })
   assertUnavailable(t, a, await ask(`${a.h.url}/krav/1`, bearer(token)), /exchange failed \(no answer within PORTVAKT_ALTINN_TIMEOUT\)/)
   t.equal(a.questions().length, 0, 'the PDP was never asked without an Altinn token')
+})
+
+t.test('an exchange refusing our Maskinporten token (401) gets a fresh one next time', async (t) => {
+  const a = await buildAltinn(t)
+  const token = await a.token()
+  a.pdp.exchange = () => ({ status: 401 })
+  assertUnavailable(t, a, await ask(`${a.h.url}/krav/1`, bearer(token)), /exchange answered 401/)
+  a.pdp.exchange = undefined
+  t.equal((await ask(`${a.h.url}/krav/1`, bearer(token))).status, 200)
+  const [refused, next] = a.exchanges().map((e) => e.headers.authorization)
+  t.ok(refused !== undefined && next !== undefined && refused !== next, 'the second exchange carries another Maskinporten token')
+  t.equal(a.issuer.issued.length, 2, 'one skip_cache fetch from NAIS_TOKEN_ENDPOINT')
 })
 
 t.test('NAIS_TOKEN_ENDPOINT failing is a 503, and the exchange is never called without a token', async (t) => {

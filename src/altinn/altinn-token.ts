@@ -97,7 +97,11 @@ export class AltinnTokenSource {
     } catch (err) {
       throw altinnUnavailable(`the Altinn token exchange failed (${describeFetchFailure(err)})`)
     }
-    if (status === 401) throw altinnUnavailable('the Altinn token exchange answered 401: it refused our Maskinporten token (the scope, or the environment: tt02 against test, prod against prod)')
+    if (status === 401) {
+      // The next exchange takes a fresh token (skip_cache), at most once per refresh interval.
+      await this.options.maskinporten.refreshToken({ target: this.options.scope, resource: undefined }, maskinporten).catch(() => undefined)
+      throw altinnUnavailable('the Altinn token exchange answered 401: it refused our Maskinporten token (the scope, or the environment: tt02 against test, prod against prod)')
+    }
     if (status < 200 || status > 299) throw altinnUnavailable(`the Altinn token exchange answered ${status}`)
     return this.keep(body)
   }
