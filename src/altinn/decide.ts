@@ -8,9 +8,8 @@ import type { Claims } from '../auth/claims.js'
 import type { AltinnRule } from '../config/altinn-rules.js'
 import { GateError, type ErrorCode } from '../http/errors.js'
 import type { ObligationVerdict } from './obligations.js'
-import type { Verdict } from './xacml.js'
 import { altinnUnavailable } from './unavailable.js'
-import type { Question } from './xacml.js'
+import type { Question, Verdict } from './xacml.js'
 
 /** What the PDP's answer was, as the access line and the metrics say it. */
 export type AltinnOutcome = 'permit' | 'deny' | 'not_applicable' | 'indeterminate' | 'not_one_result' | 'unreadable' | 'auth_level' | 'obligation' | 'unavailable'
