@@ -246,6 +246,28 @@ for (const start of [startGate, startEgressListener]) {
       t.match(listener.lines().filter((l) => l.msg === listener.accessMessage && l.status === 408), [{ status: 408 }], 'one access line')
     })
 
+    t.test('answers an Expect other than 100-continue with our 417, logged and counted, and closes the connection while the body trickles', async (t) => {
+      const before = listener.forwarded()
+      const counted = listener.counted(417)
+      const heads = [
+        `${listener.allowed}\r\nHost: 127.0.0.1\r\nExpect: foo\r\nContent-Length: 1000000000\r\n\r\n`,
+        `${listener.allowed}\r\nHost: 127.0.0.1\r\nExpect: 100-continue, x\r\nTransfer-Encoding: chunked\r\n\r\n`,
+        `${listener.refused.line}\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\nContent-Length: 5\r\n\r\n`
+      ]
+      for (const head of heads) {
+        const client = startTrickle(url, head, { everyMs: 100, maxBytes: 200, chunked: head.includes('chunked') })
+        t.teardown(client.stop)
+        const end = await client.ended
+        t.equal(end.answer.status, 417, head)
+        t.equal(JSON.parse(end.answer.body).code, 'PORTVAKT_ERR_EXPECTATION_FAILED', 'in our format, not Node\'s bare 417')
+        t.equal(end.answer.headers.connection, 'close')
+        t.ok(end.byServer && end.ms < CLOSED_WITHIN_MS, `closed by us within the bound (${Math.round(end.ms)} ms)`)
+      }
+      t.equal(listener.lines().filter((l) => l.msg === listener.accessMessage && l.status === 417).length, heads.length, 'an access line each')
+      t.equal(listener.counted(417) - counted, heads.length, 'and counted')
+      t.equal(listener.forwarded() - before, 0, 'nothing went further')
+    })
+
     t.test('sends 100 Continue only once the body is wanted: a refused request is answered without it', async (t) => {
       const before = listener.forwarded()
       const client = startTrickle(url, `${listener.refused.line}\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n`, { everyMs: 1_000, maxBytes: 0 })

@@ -122,6 +122,13 @@ function capConnections (app: FastifyInstance, max: number, log: Logger): void {
   })
 }
 
+/** `Expect` other than `100-continue` alone: refused (RFC 9110 §10.1.1), before any road reads the request. */
+function checkExpect (req: IncomingMessage): GateError | undefined {
+  const expect = req.headers.expect
+  if (expect === undefined || expect.trim().toLowerCase() === '100-continue') return undefined
+  return new GateError('PORTVAKT_ERR_EXPECTATION_FAILED', 'Expect other than 100-continue is not supported (RFC 9110 §10.1.1); send the request without it')
+}
+
 /** Build a server with the shared shape; the caller adds its routes and hooks, then listens. */
 export function createServerBase (options: ServerBaseOptions): ServerBase {
   const { logger: log, road, limits } = options
@@ -139,6 +146,10 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
   // the request goes on as any other, and 100 Continue is sent only when its body is read
   // (http/body.ts), so a refused client never sends its body (RFC 9110 §10.1.1).
   app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => { app.server.emit('request', req, res) })
+  // Any other Expect: Node answers 417 itself (no body of ours, no access line) and then reads the
+  // body for as long as it comes. Handed to the normal road instead, it is refused in our format
+  // below and the connection closes with the linger (https://nodejs.org/api/http.html#event-checkexpectation).
+  app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => { app.server.emit('request', req, res) })
   // Bodies are the road's to stream (or hold): Fastify neither parses nor limits them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
@@ -150,7 +161,7 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
       reply.hijack()
       return
     }
-    const refusal = checkHost(request.raw)
+    const refusal = checkHost(request.raw) ?? checkExpect(request.raw)
     if (refusal === undefined) done()
     else refuse(request, reply, refusal)
   })
