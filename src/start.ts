@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { startExposureCheck, type ReadSocketTable } from './admin/exposure.js'
 import { Readiness } from './admin/readiness.js'
 import { buildAdminServer } from './admin/server.js'
+import { deriveLimits } from './http/limits.js'
 import type { FetchResult, KeyStore } from './auth/keys.js'
 import { createPolicy } from './auth/policy.js'
 import { createTokenCheck } from './auth/token-check.js'
@@ -127,7 +128,8 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
     onRequestDone: metrics.observeRequest,
     draining: () => readiness.isDraining
   })
-  const admin = buildAdminServer({ readiness, registry: metrics.registry })
+  // The readiness check's upstream probe is bounded at 5 s, as above.
+  const admin = buildAdminServer({ readiness, registry: metrics.registry, logger, limits: deriveLimits(5_000, settings.listener) })
   metrics.watchKeys(() => keys.status())
   metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egressHolder.stats() })
   return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder }

@@ -1,10 +1,10 @@
 /**
- * The server shape both listeners build on (STYLE §17): the gate (gate/server.ts) and the egress
- * side (egress/server.ts) each add only their own road. Here, once for both: Fastify's options and
+ * The server shape every listener builds on (STYLE §17): the gate (gate/server.ts), the egress
+ * side (egress/server.ts) and the admin listener (admin/server.ts) each add only their own road. Here, once for both: Fastify's options and
  * the listener limits (limits.ts), bodies passed through unparsed, CONNECT and what Node's parser
  * refuses answered in our error format (client-error.ts), the Host header checked (host.ts), 404/405 and Fastify's own errors in our
  * format, the one way a refusal is answered and logged, and an access line for every answer, for
- * requests Fastify read and for those it never saw. A fix here is a fix in both.
+ * requests Fastify read and for those it never saw. A fix here is a fix in all three.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -41,6 +41,8 @@ export interface ServerBaseOptions {
   logger: Logger
   limits: ServerLimits
   road: ServerRoad
+  /** the refusal for a method and path no route of the road takes; a 405 by default (the gate and egress route every path) */
+  notFound?: (request: FastifyRequest) => GateError
 }
 
 /** A server with the shared shape, not listening yet. */
@@ -106,19 +108,43 @@ function createFastify (options: ServerBaseOptions, onUnread: ServerRoad['onUnre
  * accepted, unanswered (https://nodejs.org/api/net.html#servermaxconnections), as Kestrel's
  * MaxConcurrentConnections does: answering would mean reading and writing on the sockets the cap
  * is there to spare, and the ingress in front retries a connection error on another pod, where a
- * 503 it would pass on. One warning line per 10 s at most says how many were closed.
+ * 503 it would pass on. So that sockets that only sit there (idle keep-alive, or never a request:
+ * cheap for anyone who can reach the port) cannot fill it, the connection that takes the last
+ * place first closes every idle one (`closeIdleConnections`), as nginx reuses idle keep-alive
+ * connections when out of worker_connections; the cap then closes new connections only while all
+ * are busy with a request, each of which the headers timeout and the body rate floor bound. One
+ * warning line per 10 s at most says how often the cap was reached and how many were closed.
  */
 function capConnections (app: FastifyInstance, max: number, log: Logger): void {
   if (max <= 0) return
-  app.server.maxConnections = max
+  const server = app.server
+  server.maxConnections = max
+  let open = 0
+  let reached = 0
   let dropped = 0
   let lastLine = Number.NEGATIVE_INFINITY
-  app.server.on('drop', () => {
-    dropped++
+  const report = (): void => {
     if (performance.now() - lastLine < 10_000) return
-    log.warn({ dropped, maxConnections: max }, 'connection cap reached: new connections are closed unanswered; raise PORTVAKT_MAX_CONNECTIONS if this is real traffic')
+    log.warn({ dropped, reached, maxConnections: max }, 'connection cap reached: idle connections are closed, new connections are closed unanswered while every connection is busy; raise PORTVAKT_MAX_CONNECTIONS if this is real traffic')
     dropped = 0
+    reached = 0
     lastLine = performance.now()
+  }
+  // Before Node's own listener: the new socket is not in Node's list yet, so it is not closed as idle.
+  server.prependListener('connection', (socket: Duplex) => {
+    open++
+    socket.once('close', () => { open-- })
+    if (open < max) return
+    // Sockets closed here leave `open` only when their close event comes, a tick later.
+    server.closeIdleConnections()
+    reached++
+    report()
+  })
+  // Over the cap with idle ones left (they went idle after the last place was taken): close them, so the next one gets in.
+  server.on('drop', () => {
+    dropped++
+    server.closeIdleConnections()
+    report()
   })
 }
 
@@ -176,9 +202,8 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
     const refusal = refuseConnect(socket)
     road.onUnread(refusal, { method: req.method, path: connectTargetForLog(req.url), ms: performance.now() - started })
   })
-  app.setNotFoundHandler((request, reply) => {
-    refuse(request, reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`))
-  })
+  const notFound = options.notFound ?? ((request: FastifyRequest) => new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`))
+  app.setNotFoundHandler((request, reply) => { refuse(request, reply, notFound(request)) })
   app.setErrorHandler((error: { statusCode?: number, message: string }, request, reply) => { refuse(request, reply, toRefusal(error)) })
   return { app, refuse }
 }
