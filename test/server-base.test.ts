@@ -4,6 +4,7 @@
  * not take long to outlast. Every answer here is the shared code's, so each case runs against both,
  * with its status, error code, access line and record (metrics on the gate, counters on egress).
  */
+import { connect } from 'node:net'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
@@ -266,6 +267,26 @@ for (const start of [startGate, startEgressListener]) {
       t.equal(listener.lines().filter((l) => l.msg === listener.accessMessage && l.status === 417).length, heads.length, 'an access line each')
       t.equal(listener.counted(417) - counted, heads.length, 'and counted')
       t.equal(listener.forwarded() - before, 0, 'nothing went further')
+    })
+
+    t.test('does not cut a body above the floor rate whose first bytes come late in the first window', async (t) => {
+      const before = listener.forwarded()
+      const { hostname, port } = new URL(url)
+      const socket = connect(Number(port), hostname)
+      t.teardown(() => { socket.destroy() })
+      let received = ''
+      socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+      socket.on('error', () => {})
+      // 72 bytes are due per 300 ms window; this sends 40 every 100 ms (400 B/s), from 250 ms on.
+      socket.write(`${listener.allowed}\r\nHost: 127.0.0.1\r\nContent-Length: 480\r\n\r\n`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      for (let i = 0; i < 12; i++) {
+        socket.write('x'.repeat(40))
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      t.ok(await eventually(() => /^HTTP\/1\.1 \d{3} /.test(received), 5_000, 10), 'answered')
+      t.notMatch(received, /^HTTP\/1\.1 408 /, `not a 408: ${received.split('\r\n')[0] ?? ''}`)
+      t.equal(listener.forwarded() - before, 1, 'the whole body went further')
     })
 
     t.test('sends 100 Continue only once the body is wanted: a refused request is answered without it', async (t) => {
