@@ -209,7 +209,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     port,
     adminPort
   }, 'portvakt started')
-  const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger })
+  const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger, ownPorts: [port, adminPort] })
   if (exposure !== undefined) parts.readiness.addCheck(exposure)
   warnAboutRoutes(logger, table)
   return {
