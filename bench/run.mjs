@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b(,post)] [--extra nocache,nolog,lean,cluster2]
+// `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b(,post)] [--extra nocache,nolog,lean,cluster2,tracing]
 // [--before label=<dist dir>]… [--before-node label=<node binary>]… [--rate 1000] [--no-stream]`: every target in one run,
 // rounds alternating A B C … A B C …,
 // then latency at a fixed 1,000 req/s, then 1 GiB up and down through portvakt for RSS.
@@ -64,7 +64,8 @@ const LABELS = {
   'warm-nocache': 'portvakt warm, token cache off',
   'warm-nolog': 'portvakt warm, access log off',
   'warm-lean': `portvakt warm, NODE_OPTIONS="${LEAN_NODE_OPTIONS}"`,
-  'warm-cluster2': 'portvakt warm, 2 workers (node:cluster; measured only, not a supported mode)'
+  'warm-cluster2': 'portvakt warm, 2 workers (node:cluster; measured only, not a supported mode)',
+  'warm-tracing': 'portvakt warm, tracing on (every request: 2 spans, exported over gRPC)'
 }
 // --extra name: portvakt warm once more, with one setting changed, to measure one lever.
 const EXTRAS = {
@@ -74,7 +75,10 @@ const EXTRAS = {
   // near 100 MB under load, for more GC work per request
   lean: { NODE_OPTIONS: LEAN_NODE_OPTIONS },
   // the cluster lever (bench/servers/portvakt-cluster.mjs): CPU and RSS are summed over the workers
-  cluster2: { PORTVAKT_BENCH_WORKERS: '2' }
+  cluster2: { PORTVAKT_BENCH_WORKERS: '2' },
+  // tracing as NAIS sets it up, exporting to a local sink (bench/servers/otlp-sink.mjs, its endpoint
+  // added once it runs): the cost of spans, propagation and export on the request path
+  tracing: { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_INSECURE: 'true', OTEL_SERVICE_NAME: 'bench', OTEL_TRACES_SAMPLER: 'parentbased_always_on', OTEL_PROPAGATORS: 'tracecontext,baggage' }
 }
 const EXTRA_CLI = { cluster2: join(root, 'bench/servers/portvakt-cluster.mjs') }
 // --before label=dist-dir (repeatable): the same warm load against another build, e.g. an older commit's,
@@ -120,7 +124,13 @@ async function startPortvakt (name, upstreamPort, jwksUri, env = {}, cli = join(
       ...env
     }
   })
-  return { child, port }
+  return { child, port, adminPort }
+}
+
+/** Spans a portvakt dropped or lost (its portvakt_trace_spans_dropped_total), for the notes. */
+async function droppedSpans (adminPort) {
+  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text()
+  return text.split('\n').filter((l) => l.startsWith('portvakt_trace_spans_dropped_total')).join(', ') || 'none'
 }
 
 async function waitUntilAnswering (port, token) {
@@ -174,10 +184,18 @@ async function main () {
     if (wanted.has('cold')) add('cold', pv.child, pv.port, 'cold')
     if (wanted.has('post')) add('post', pv.child, pv.port, 'warm')
   }
+  if (wanted.has('warm-tracing')) {
+    const sinkPort = await freePort()
+    startChild('otlp-sink', process.execPath, [join(root, 'bench/servers/otlp-sink.mjs'), String(sinkPort)], { logFile: join(dir, 'otlp-sink.log') })
+    await waitForPort(sinkPort)
+    EXTRAS.tracing.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${sinkPort}`
+  }
+  const tracingAdmin = []
   for (const [extra, env] of Object.entries(EXTRAS)) {
     if (!wanted.has(`warm-${extra}`)) continue
     const pv = await startPortvakt(`portvakt-${extra}`, upstreamPort, issuer.jwksUri, env, EXTRA_CLI[extra])
     add(`warm-${extra}`, pv.child, pv.port)
+    if (extra === 'tracing') tracingAdmin.push(pv.adminPort)
   }
   for (const b of befores) {
     const pv = await startPortvakt(b.name.replace('@', '-'), upstreamPort, issuer.jwksUri, {}, join(b.distDir, 'cli.js'), b.node)
@@ -243,6 +261,7 @@ async function main () {
     log(`1 GiB streamed: ${JSON.stringify(streaming)}`)
   }
 
+  for (const adminPort of tracingAdmin) notes.push(`warm-tracing: spans dropped or lost: ${await droppedSpans(adminPort)}`)
   const summary = summarise(results)
   const ratioMap = ratios(results)
   const table = formatTables(summary, ratioMap, fixed, LABELS, Number(args.rate), fixedRatios(fixedResults))

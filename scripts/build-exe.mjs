@@ -39,7 +39,7 @@ function fail (message) {
   process.exit(1)
 }
 
-const { engines } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const { engines, version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const major = /^>=(\d+)/.exec(engines.node)?.[1]
 if (major === undefined) throw new Error(`package.json engines.node is "${engines.node}"; build:exe expects ">=<major>"`)
 if (process.versions.node.split('.')[0] !== major) {
@@ -82,6 +82,22 @@ function findNode (arch, tarball) {
 // Imported only now: a wrong Node is told what to do even where esbuild is missing.
 const { build } = await import('esbuild')
 
+/**
+ * The OpenTelemetry packages resolved with the `require` condition: their ESM builds call
+ * createRequire(import.meta.url) (the grpc exporter base, for @grpc/grpc-js), and import.meta does not
+ * exist in a CommonJS bundle, so the executable would fail as tracing starts. Their CommonJS builds
+ * bundle as they are. Still loaded only when tracing is on: esbuild keeps import() lazy.
+ */
+const openTelemetryAsCommonJs = {
+  name: 'opentelemetry-require-condition',
+  setup (b) {
+    b.onResolve({ filter: /^@opentelemetry\// }, async (args) => {
+      if (args.pluginData?.again === true) return undefined
+      return await b.resolve(args.path, { kind: 'require-call', resolveDir: args.resolveDir, importer: args.importer, pluginData: { again: true } })
+    })
+  }
+}
+
 await build({
   entryPoints: [join(root, 'src', 'cli.ts')],
   outfile: bundle,
@@ -94,8 +110,11 @@ await build({
   sourcemap: false,
   legalComments: 'inline',
   // ws (under @fastify/http-proxy) tries optional native add-ons a SEA cannot load; say they are off.
-  define: { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"' },
+  // The version is baked in (src/version.ts): the executable has no package.json beside it, and
+  // import.meta, which would find one, does not exist in a CommonJS bundle.
+  define: { 'process.env.WS_NO_BUFFER_UTIL': '"1"', 'process.env.WS_NO_UTF_8_VALIDATE': '"1"', PORTVAKT_VERSION: JSON.stringify(version), 'import.meta.url': 'undefined' },
   logLevel: 'warning',
+  plugins: [openTelemetryAsCommonJs],
   // The shebang of src/cli.ts would be a syntax error inside the SEA wrapper.
   banner: { js: '/* portvakt single executable bundle; see scripts/build-exe.mjs */' }
 })

@@ -5,7 +5,7 @@ import { check, dev, failStart, serve, token } from './main.js'
 
 // No top-level await anywhere here: the single executable is a CommonJS bundle (scripts/build-exe.mjs).
 const call = parseArgv(process.argv.slice(2))
-const answer = answerOf(call)
+const answer = answerOf(call, process.version)
 if (answer !== undefined) {
   process.stdout.write(answer.stdout)
   process.stderr.write(answer.stderr)

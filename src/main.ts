@@ -30,7 +30,7 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
   } catch (err) {
     failStart(err)
   }
-  const logger = createLogger(settings.logLevel)
+  const logger = createLogger(settings.logLevel, undefined, settings.logFormat)
   // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
   const outbound = createOutboundHttp(settings.proxy, issuerClientOptions(settings.jwks.timeoutMs))
   // The pod's listening sockets, for the check that the app is not reachable around the gate.
@@ -130,7 +130,7 @@ export async function dev (): Promise<void> {
   } catch (err) {
     failStart(err)
   }
-  const logger = createLogger(config.logLevel)
+  const logger = createLogger(config.logLevel, undefined, config.logFormat)
   const run = await startDev(config, logger).catch(failStart)
   // The banner goes to stderr so stdout stays pure JSON logs (`portvakt dev | jq` works).
   process.stderr.write(formatBanner(run))

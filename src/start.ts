@@ -22,7 +22,9 @@ import { listenOrExplain } from './http/listen-error.js'
 import { drainListener } from './http/shutdown.js'
 import type { Logger } from './observe/log.js'
 import { createMetrics, type Metrics } from './observe/metrics.js'
+import { startTracing, type Tracing } from './observe/tracing.js'
 import { describeEgress, describeRoutes, describeSettings } from './observe/start-log.js'
+import { portvaktVersion } from './version.js'
 
 /** A running portvakt. */
 export interface Gateway {
@@ -54,7 +56,7 @@ export interface Gateway {
 }
 
 /** The parts startGateway wires together, before anything listens. */
-type Parts = Omit<Gateway, 'port' | 'adminPort' | 'egress' | 'close' | 'shutdown' | 'closeEgress'> & { egressHolder: EgressHolder }
+type Parts = Omit<Gateway, 'port' | 'adminPort' | 'egress' | 'close' | 'shutdown' | 'closeEgress'> & { egressHolder: EgressHolder, tracing: Tracing | undefined }
 
 function portOf (app: FastifyInstance, fallback: number): number {
   const address = app.server.address()
@@ -98,17 +100,28 @@ function followReloads (parts: Parts, logger: Logger): void {
   })
 }
 
-/** Resolve the issuer, load the routes and build every part; nothing listens yet. */
+/** Start tracing first (nothing of the SDK is loaded when it is off), so the issuer's metadata fetch is traced too; then every other part. */
 async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof fetch): Promise<Parts> {
-  const issuer = await resolveIssuer(settings.issuerSource, settings.jwks.timeoutMs, fetchImpl)
+  const tracing = await startTracing(settings.tracing, logger)
+  try {
+    return await assembleParts(settings, logger, fetchImpl, tracing)
+  } catch (err) {
+    await tracing?.shutdown(TRACE_FLUSH_MS)
+    throw err
+  }
+}
+
+/** Resolve the issuer, load the routes and build every part; nothing listens yet. */
+async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typeof fetch, tracing: Tracing | undefined): Promise<Parts> {
+  const issuer = await resolveIssuer(settings.issuerSource, settings.jwks.timeoutMs, tracing?.traceFetch(fetchImpl, 'metadata') ?? fetchImpl)
   if (issuer.unchecked !== undefined) {
     logger.warn({ problem: issuer.unchecked }, 'MASKINPORTEN_ISSUER and MASKINPORTEN_JWKS_URI are used as set, unchecked: they could not be compared with the metadata at MASKINPORTEN_WELL_KNOWN_URL (problem says why)')
   }
   const routes = await RouteHolder.load(settings.routesFile)
   const metrics = createMetrics()
   const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
-  const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: fetchImpl, onFetch: reportKeyFetch(logger, metrics) })
-  const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, limits: settings.listener, routes: () => routes.current, logger }, settings.shutdown.timeoutMs)
+  const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: tracing?.traceFetch(fetchImpl, 'jwks') ?? fetchImpl, onFetch: reportKeyFetch(logger, metrics) })
+  const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, limits: settings.listener, routes: () => routes.current, logger, tracing }, settings.shutdown.timeoutMs)
   const readiness = new Readiness({
     keys: () => keys.status(),
     routesLoaded: () => routes.current.routes.length > 0 || routes.current.egress.length > 0,
@@ -120,19 +133,21 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     forwardToken: settings.forwardToken,
     passHeaders: settings.passHeaders,
+    trustedHops: settings.trustedHops,
     limits: settings.listener,
     pool: settings.upstreamPool,
     routes: () => routes.current,
     verify,
     logger,
     onRequestDone: metrics.observeRequest,
-    draining: () => readiness.isDraining
+    draining: () => readiness.isDraining,
+    tracing
   })
   // The readiness check's upstream probe is bounded at 5 s, as above.
   const admin = buildAdminServer({ readiness, registry: metrics.registry, logger, limits: deriveLimits(5_000, settings.listener) })
   metrics.watchKeys(() => keys.status())
-  metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egressHolder.stats() })
-  return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder }
+  metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egressHolder.stats(), spansDropped: () => tracing?.dropped() ?? {} })
+  return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder, tracing }
 }
 
 /** Open the listeners: admin, egress (when the table lists targets), then the gate; on a failure close everything again. */
@@ -148,18 +163,24 @@ async function listenAll (parts: Parts, settings: Settings): Promise<void> {
     // A port in use must not leave the other listeners, the key schedule or the watch behind.
     parts.keys.stop()
     parts.routes.close()
-    await Promise.allSettled([parts.app.close(), parts.admin.close(), parts.egressHolder.close()])
+    await Promise.allSettled([parts.app.close(), parts.admin.close(), parts.egressHolder.close(), parts.tracing?.shutdown(TRACE_FLUSH_MS)])
     throw err
   }
 }
+
+/** How long close() gives the spans still queued to go out. */
+const TRACE_FLUSH_MS = 2_000
 
 /** The ways a running gateway stops. */
 function stopsOf (parts: Parts, settings: Settings, logger: Logger): Pick<Gateway, 'close' | 'shutdown' | 'closeEgress'> {
   const { egressHolder } = parts
   const closeEgress = async (timeoutMs = settings.shutdown.timeoutMs): Promise<void> => {
     const running = egressHolder.listener !== undefined
+    const started = Date.now()
     await egressHolder.close(timeoutMs)
     if (running) logger.info('shutdown: egress listener closed')
+    // Last: the spans of the last requests, both sides', go out within what is left of the deadline.
+    await parts.tracing?.shutdown(Math.max(0, timeoutMs - (Date.now() - started)))
   }
   return {
     close: async () => {
@@ -168,6 +189,7 @@ function stopsOf (parts: Parts, settings: Settings, logger: Logger): Pick<Gatewa
       await parts.app.close()
       await parts.admin.close()
       await egressHolder.close()
+      await parts.tracing?.shutdown(TRACE_FLUSH_MS)
     },
     shutdown: async (options = {}) => {
       // From here on a reload changes nothing about the egress listener.
@@ -198,6 +220,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   const adminPort = portOf(parts.admin, settings.admin.port)
   const table = parts.routes.current
   logger.info({
+    version: portvaktVersion(),
     // The runtime's version answers "is this pod on a Node with that fix?" (the executable embeds its own).
     node: process.version,
     settings: describeSettings(settings),

@@ -1,4 +1,6 @@
 import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { answerOf, GENERAL_HELP, isCommand, parseArgv, parseCommand } from '../src/commands/argv.js'
 
 t.test('token: repeated and space-separated scopes, audience, orgno, lifetime, fresh', async (t) => {
@@ -98,4 +100,15 @@ t.test('serve with an option is a usage error (exit 2) that points at serve --he
 
 t.test('token without --scope is a usage error (exit 2): decided from the arguments, before any issuer is asked', async (t) => {
   t.match(answerOf(parseArgv(['token'])), { stdout: '', stderr: /^portvakt: give at least one --scope/, exitCode: 2 })
+})
+
+t.test('portvakt --version (also -v) prints portvakt <version from package.json> (node <version>), exit 0', async (t) => {
+  const { version } = JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as { version: string }
+  for (const flag of ['--version', '-v']) {
+    t.same(parseArgv([flag]), { kind: 'version' }, flag)
+    t.same(answerOf(parseArgv([flag]), 'v26.0.0'), { stdout: `portvakt ${version} (node v26.0.0)\n`, stderr: '', exitCode: 0 }, flag)
+  }
+  t.match(answerOf(parseArgv(['-v'])), { stdout: `portvakt ${version} (node ${process.version})\n` }, 'the running Node unless told')
+  t.match(parseArgv(['--version', 'x']), { kind: 'usage' }, 'nothing after it')
+  t.match(GENERAL_HELP, /--version, -v/)
 })

@@ -110,7 +110,7 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
   dev.child.kill('SIGTERM')
   t.equal(await dev.exited, 0, 'stops cleanly on SIGTERM')
   t.notMatch(dev.stdout(), /eyJ[\w-]+\.eyJ/, 'no token in the logs')
-  t.match(dev.stdout(), /"msg":"dev token issued"/)
+  t.match(dev.stdout(), /"message":"dev token issued"/)
 })
 
 t.test('portvakt dev refuses to start under NAIS_CLUSTER_NAME', async (t) => {

@@ -118,7 +118,7 @@ t.test('portvakt serve refuses to start when its three issuer variables disagree
     PORTVAKT_ADMIN_PORT: '0'
   })
   // Without the check it would start and serve: the race ends the test either way.
-  t.equal(await Promise.race([run.exited, run.waitFor(/"msg":"portvakt started"/).catch(async () => await run.exited)]), 1)
+  t.equal(await Promise.race([run.exited, run.waitFor(/"message":"portvakt started"/).catch(async () => await run.exited)]), 1)
   t.match(run.stderr(), `the issuer settings do not agree:\n  - MASKINPORTEN_ISSUER is ${TEST_ISSUER} but the metadata at MASKINPORTEN_WELL_KNOWN_URL (${meta.url}) says issuer https://maskinporten.no/`)
   t.notMatch(run.stdout(), /portvakt started/)
 })

@@ -23,8 +23,8 @@ t.test('the built server, called with curl', async (t) => {
       PORTVAKT_ADMIN_PORT: '0'
     }
   })
-  await proc.waitFor(/"msg":"signing keys fetched"/)
-  const started = proc.logs().find((l) => l.msg === 'portvakt started')
+  await proc.waitFor(/"message":"signing keys fetched"/)
+  const started = proc.logs().find((l) => l.message === 'portvakt started')
   t.match(started, { issuer: TEST_ISSUER, jwksUri: `${jwks.url}/jwks`, port: Number }, 'logs the issuer it discovered and the port it took')
   const port = started?.port as number
   t.not(port, 0, 'a real port, not the 0 it was given')

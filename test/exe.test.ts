@@ -4,13 +4,15 @@
  * build takes a while (esbuild bundle, SEA blob, a copy of the node binary with the blob injected).
  */
 import { execFile } from 'node:child_process'
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { launchPortvakt, ROOT, runCli, startedPort } from './helpers/cli.js'
 import { requiredNodeMajor } from './helpers/node-version.js'
+import { startOtlpReceiver } from './helpers/otlp-receiver.js'
+import { pollUntil } from './helpers/poll.js'
 
 const run = promisify(execFile)
 
@@ -49,20 +51,29 @@ t.test('the single executable serves the end-to-end curl test with no Node and n
   const help = runCli(t, exe, ['--help'], { PATH: '/nonexistent' }, dir)
   t.equal(await help.exited, 0)
   t.match(help.stdout(), 'serve -- <app command…>')
+  // Baked in at build time: there is no package.json beside the executable to read it from.
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
+  const versionRun = runCli(t, exe, ['--version'], { PATH: '/nonexistent' }, dir)
+  t.equal(await versionRun.exited, 0)
+  t.equal(versionRun.stdout(), `portvakt ${version} (node ${process.version})\n`)
 
+  // Traced as NAIS's auto-instrumentation sets it up: the SDK is bundled, and loaded only now.
+  const rx = await startOtlpReceiver()
+  t.teardown(rx.close)
+  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: rx.grpcUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_INSECURE: 'true', OTEL_SERVICE_NAME: 'fixture', OTEL_BSP_SCHEDULE_DELAY: '10' }
   // The app is the test fixture, named by absolute path: portvakt itself finds no node on PATH.
   const { run: portvakt, mint, appPort } = await launchPortvakt(t, {
     portvakt: [exe],
     cwd: dir,
-    env: { PATH: '/nonexistent', PORTVAKT_ROUTES: 'config/routes.yaml' }
+    env: { PATH: '/nonexistent', PORTVAKT_ROUTES: 'config/routes.yaml', ...otel }
   })
-  const started = await portvakt.waitFor(/"msg":"portvakt started"/)
+  const started = await portvakt.waitFor(/"message":"portvakt started"/)
   const port = startedPort(started)
   // The executable embeds the Node that built it: the one this suite runs on, the major engines names.
   const embedded = (JSON.parse(started) as { node: string }).node
   t.equal(embedded, process.version, 'the executable embeds the Node that npm run build:exe ran on')
   t.equal(embedded.split('.')[0], `v${requiredNodeMajor()}`, 'that Node is the major package.json engines requires')
-  await portvakt.waitFor(/"msg":"app accepts connections"/)
+  await portvakt.waitFor(/"message":"app accepts connections"/)
   const url = `http://127.0.0.1:${port}/api/v1/arbeidsforhold/42`
 
   const ok = await curl(url, await mint())
@@ -71,6 +82,9 @@ t.test('the single executable serves the end-to-end curl test with no Node and n
   t.equal(seen.app, 'fixture')
   t.equal(seen.port, String(appPort))
   t.equal(seen.headers['x-maskinporten-consumer'], '123456789')
+
+  const spans = await pollUntil(() => rx.spans, (all) => all.some((s) => s.kind === 'SERVER') && all.some((s) => s.attributes['portvakt.call'] === 'upstream'))
+  t.match(spans.find((s) => s.kind === 'SERVER'), { name: 'GET /api/v1/arbeidsforhold', resource: { 'service.name': 'fixture-portvakt', 'service.version': version }, attributes: { 'http.response.status_code': 200 } }, 'the executable exports its spans')
 
   const missing = await curl(url)
   t.equal(missing.status, 401)

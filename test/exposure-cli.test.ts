@@ -28,7 +28,7 @@ async function readiness (adminUrl: string): Promise<Ready> {
 
 t.test('launcher mode: an app listening on 0.0.0.0 keeps /isready at 503 and is named in one error line', { skip: linux ? false : 'no /proc/net here' }, async (t) => {
   const { run, appPort } = await launchPortvakt(t, { env: { FIXTURE_LISTEN_HOST: '0.0.0.0', PORTVAKT_ADMIN_HOST: '127.0.0.1' } })
-  const started = JSON.parse(await run.waitFor(/"msg":"portvakt started"/)) as { adminPort: number }
+  const started = JSON.parse(await run.waitFor(/"message":"portvakt started"/)) as { adminPort: number }
   await run.waitFor('app stdout: listening')
   const adminUrl = `http://127.0.0.1:${started.adminPort}`
   const first = await readiness(adminUrl)
@@ -39,14 +39,14 @@ t.test('launcher mode: an app listening on 0.0.0.0 keeps /isready at 503 and is 
   // Log lines may come up to a second late; they are all out once portvakt has exited.
   run.child.kill('SIGTERM')
   await run.exited
-  const lines = run.logs().filter((l) => l.level === 50 && String(l.msg).startsWith('the app listens on'))
+  const lines = run.logs().filter((l) => l.level === 'ERROR' && String(l.message).startsWith('the app listens on'))
   t.equal(lines.length, 1, 'one error line, not one per probe')
-  t.match(lines[0], { port: appPort, addresses: ['0.0.0.0'], msg: /bind it to 127\.0\.0\.1/ })
+  t.match(lines[0], { port: appPort, addresses: ['0.0.0.0'], message: /bind it to 127\.0\.0\.1/ })
 })
 
 t.test('launcher mode: the app on 127.0.0.1 is ready', { skip: linux ? false : 'no /proc/net here' }, async (t) => {
   const { run } = await launchPortvakt(t, { env: { PORTVAKT_ADMIN_HOST: '127.0.0.1' } })
-  const started = JSON.parse(await run.waitFor(/"msg":"portvakt started"/)) as { adminPort: number }
+  const started = JSON.parse(await run.waitFor(/"message":"portvakt started"/)) as { adminPort: number }
   t.equal((await readiness(`http://127.0.0.1:${started.adminPort}`)).status, 200)
   run.child.kill('SIGTERM')
   await run.exited
@@ -66,7 +66,7 @@ t.test('serve mode: an app already on 0.0.0.0 is named at start, and /isready is
     PORTVAKT_ROUTES: `${ROOT}/config/routes.yaml`,
     PORTVAKT_UPSTREAM: `http://127.0.0.1:${port}`
   })
-  await run.waitFor(/"msg":"the app listens on 0\.0\.0\.0/)
+  await run.waitFor(/"message":"the app listens on 0\.0\.0\.0/)
   const ready = await readiness(run.adminUrl)
   t.equal(ready.status, 503)
   t.match(ready.reasons, [/beyond loopback/])

@@ -13,8 +13,8 @@ t.setTimeout(240_000)
 
 t.test('fronts the app: gives it PORT, passes its output through, and exits with its status on SIGTERM', async (t) => {
   const { run, appPort, mint } = await launchPortvakt(t, { env: { FIXTURE_TERM_EXIT: '7' } })
-  const port = startedPort(await run.waitFor(/"msg":"portvakt started"/))
-  await run.waitFor(/"msg":"app accepts connections"/)
+  const port = startedPort(await run.waitFor(/"message":"portvakt started"/))
+  await run.waitFor(/"message":"app accepts connections"/)
 
   const token = await mint({ claims: { scope: 'nav:arbeid:arbeidsforhold.read' } })
   const ok = await fetch(`http://127.0.0.1:${port}/api/v1/arbeidsforhold/42`, { headers: { authorization: `Bearer ${token}` } })
@@ -38,7 +38,7 @@ t.test('fronts the app: gives it PORT, passes its output through, and exits with
 
 t.test('readiness waits for the app: /isready stays 503 while the app does not listen, /isalive is 200', async (t) => {
   const { run } = await launchPortvakt(t, { env: { FIXTURE_NO_LISTEN: '1' } })
-  const started = JSON.parse(await run.waitFor(/"msg":"portvakt started"/)) as { adminPort: number }
+  const started = JSON.parse(await run.waitFor(/"message":"portvakt started"/)) as { adminPort: number }
   const admin = `http://127.0.0.1:${started.adminPort}`
   await run.waitFor(/^app stdout: starting on port \d+$/)
   // Until the first key fetch, the keys are the reason; wait for that to pass, then the app is the only one.
@@ -51,7 +51,7 @@ t.test('readiness waits for the app: /isready stays 503 while the app does not l
   t.equal(report.status, 503, 'not ready')
   t.same(report.body, { status: 'not_ready', reasons: ['the app does not accept connections yet'] }, 'because of the app alone')
   t.equal((await fetch(`${admin}/isalive`)).status, 200, 'alive all the same')
-  t.notMatch(run.stdout(), /"msg":"app accepts connections"/)
+  t.notMatch(run.stdout(), /"message":"app accepts connections"/)
   const again = await fetch(`${admin}/isready`)
   t.equal(again.status, 503, 'still not ready')
   run.child.kill('SIGTERM')
@@ -61,7 +61,7 @@ t.test('readiness waits for the app: /isready stays 503 while the app does not l
 t.test('exits with the app status when the app exits on its own', async (t) => {
   const { run } = await launchPortvakt(t, { env: { FIXTURE_EXIT_ON_LISTEN: '3' } })
   t.equal(await run.exited, 3)
-  t.match(run.stdout(), /"status":3,.*"msg":"the app exited; portvakt exits with its status"/)
+  t.match(run.stdout(), /"status":3,.*"message":"the app exited; portvakt exits with its status"/)
 })
 
 t.test('exits 127 when the app command does not exist', async (t) => {

@@ -57,7 +57,7 @@ t.test('tini as PID 1 in front of portvakt: the grandchild is reaped, SIGTERM re
     env: { FIXTURE_ORPHAN: '1', FIXTURE_TERM_EXIT: '9' }
   })
   await run.waitFor(/^app orphaned a sleep$/)
-  await run.waitFor(/"msg":"app accepts connections"/)
+  await run.waitFor(/"message":"app accepts connections"/)
   const unsharePid = run.child.pid as number
   const tiniPid = (await pollUntil(() => children(unsharePid), (c) => c.length === 1))[0]?.pid as number
   t.match(readFileSync(`/proc/${tiniPid}/cmdline`, 'utf8'), /tini/, 'PID 1 is tini')

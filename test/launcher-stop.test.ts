@@ -15,10 +15,10 @@ t.setTimeout(240_000)
 
 t.test('SIGTERM order: readiness off at once, the app keeps serving through the delay, and only then gets SIGTERM', async (t) => {
   const { run, mint } = await launchPortvakt(t, { env: { PORTVAKT_SHUTDOWN_DELAY: '2s', FIXTURE_TERM_EXIT: '5' } })
-  const started = JSON.parse(await run.waitFor(/"msg":"portvakt started"/)) as { port: number, adminPort: number }
+  const started = JSON.parse(await run.waitFor(/"message":"portvakt started"/)) as { port: number, adminPort: number }
   const url = `http://127.0.0.1:${started.port}/api/v1/arbeidsforhold/42`
   const admin = `http://127.0.0.1:${started.adminPort}`
-  await run.waitFor(/"msg":"app accepts connections"/)
+  await run.waitFor(/"message":"app accepts connections"/)
   const token = await mint()
   t.ok(await eventually(async () => (await fetch(`${admin}/isready`)).status === 200), 'ready before the signal')
 
@@ -42,8 +42,8 @@ t.test('kills an app that ignores SIGTERM after PORTVAKT_SHUTDOWN_TIMEOUT and le
   const { run } = await launchPortvakt(t, { env: { FIXTURE_IGNORE_TERM: '1', FIXTURE_GRANDCHILD: '1', PORTVAKT_SHUTDOWN_TIMEOUT: '500ms' } })
   const line = await run.waitFor(/^app grandchild pid \d+$/)
   const grandchild = Number(/\d+$/.exec(line)?.[0])
-  const appPid = (JSON.parse(await run.waitFor(/"msg":"app started"/)) as { pid: number }).pid
-  await run.waitFor(/"msg":"app accepts connections"/)
+  const appPid = (JSON.parse(await run.waitFor(/"message":"app started"/)) as { pid: number }).pid
+  await run.waitFor(/"message":"app accepts connections"/)
   t.ok(isRunning(grandchild), 'the grandchild runs')
   run.child.kill('SIGTERM')
   t.equal(await run.exited, 137, 'SIGKILL: 128 + 9')
@@ -54,7 +54,7 @@ t.test('kills an app that ignores SIGTERM after PORTVAKT_SHUTDOWN_TIMEOUT and le
 
 t.test('stops the app on SIGINT too', async (t) => {
   const { run } = await launchPortvakt(t)
-  await run.waitFor(/"msg":"app accepts connections"/)
+  await run.waitFor(/"message":"app accepts connections"/)
   run.child.kill('SIGINT')
   t.equal(await run.exited, 0)
   t.match(run.stdout(), /"signal":"SIGINT"/)
@@ -72,8 +72,8 @@ t.test('as PID 1 (its own PID namespace, as in a container) it stops the app on 
     portvakt: ['unshare', '--pid', '--fork', '--kill-child', process.execPath, join(ROOT, 'dist', 'cli.js')],
     env: { FIXTURE_TERM_EXIT: '9' }
   })
-  await run.waitFor(/"msg":"app accepts connections"/)
-  const appPid = (JSON.parse(await run.waitFor(/"msg":"app started"/)) as { pid: number }).pid
+  await run.waitFor(/"message":"app accepts connections"/)
+  const appPid = (JSON.parse(await run.waitFor(/"message":"app started"/)) as { pid: number }).pid
   t.ok(appPid > 1 && appPid < 1000, `the app's pid ${appPid} is in the new namespace`)
   // unshare forks portvakt; the signal goes to portvakt itself, as Kubernetes sends it to PID 1.
   const unsharePid = run.child.pid as number

@@ -35,6 +35,7 @@ interface Manifest {
     filesFrom: Array<{ configmap: string, mountPath: string }>
     env: Array<{ name: string, value: string }>
     terminationGracePeriodSeconds?: number
+    observability?: { autoInstrumentation?: { enabled: boolean, runtime?: string } }
   }
 }
 
@@ -113,11 +114,14 @@ t.test('the validator reports unknown fields, wrong types and scope names the pl
   writeFileSync(bad, [
     'apiVersion: nais.io/v1alpha1', 'kind: Application', 'metadata: { name: x, namespace: y }', 'spec:',
     '  image: x', '  port: "8080"', '  livenes: { path: /isalive }',
-    '  maskinporten: { enabled: true, scopes: { exposes: [{ name: "Bad Name", product: arbeid, enabled: true }] } }'
+    '  maskinporten: { enabled: true, scopes: { exposes: [{ name: "Bad Name", product: arbeid, enabled: true }] } }',
+    '  observability: { autoInstrumentation: { enabled: "yes", runtime: node } }'
   ].join('\n'))
   const result = await validate(bad)
   t.equal(result.code, 1)
   t.match(result.stdout, 'spec: must NOT have additional properties "livenes"')
+  t.match(result.stdout, 'spec.observability.autoInstrumentation.enabled: must be boolean')
+  t.match(result.stdout, 'spec.observability.autoInstrumentation.runtime: must be equal to one of the allowed values')
   t.match(result.stdout, 'spec.port: must be integer')
   t.match(result.stdout, 'spec.maskinporten.scopes.exposes.0.name: must match pattern')
 })
@@ -132,6 +136,12 @@ t.test('the validator says where the CRD should be when it is missing, and how t
     t.match(lines[2], 'kubectl get crd applications.nais.io -o yaml > nais.io_applications.yaml')
     t.match(lines[3], 'config/crd/bases/nais.io_applications.yaml in https://github.com/nais/liberator')
   }
+})
+
+t.test('nais.yaml turns on NAIS\'s auto-instrumentation, which sets the OTEL_* variables portvakt traces with, for the app\'s JVM', async (t) => {
+  const [manifest] = readManifests('nais.yaml')
+  t.same((manifest as Manifest).spec.observability, { autoInstrumentation: { enabled: true, runtime: 'java' } })
+  t.equal(readEnv(manifest as Manifest, 'PORTVAKT_TRUSTED_HOPS'), '1', 'and trusts the ingress in front')
 })
 
 t.test('nais.yaml exposes exactly the scopes config/routes.yaml requires', async (t) => {

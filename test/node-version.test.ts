@@ -54,8 +54,10 @@ t.test('@types/node describes the same major', async (t) => {
   t.match(pkg.devDependencies?.['@types/node'], new RegExp(`^\\^${major}\\.`))
 })
 
-t.test('every dependency with an install script is reviewed in package.json allowScripts', async (t) => {
+t.test('every dependency with an install script is reviewed in package.json allowScripts: approved or denied, never left to npm', async (t) => {
   const scripted = Object.entries(lock.packages).filter(([, entry]) => entry.hasInstallScript === true).map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length))
   t.ok(scripted.length > 0, 'esbuild has one')
-  for (const name of scripted) t.equal(pkg.allowScripts?.[name], true, `${name}: approved (npm install-scripts approve ${name})`)
+  for (const name of scripted) t.type(pkg.allowScripts?.[name], 'boolean', `${name}: reviewed (npm install-scripts approve ${name}, or false to deny it)`)
+  t.equal(pkg.allowScripts?.esbuild, true, 'esbuild\'s runs: it checks the platform binary the build uses')
+  t.equal(pkg.allowScripts?.protobufjs, false, 'protobufjs\'s is denied: it only warns about version ranges of its dependents')
 })

@@ -44,7 +44,9 @@ t.test('the published package.json has no Node download, no dev tooling, and an 
   const dir = await publishedCopy(t)
   const published = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, unknown> & { engines: { node: string } }
   for (const key of ['optionalDependencies', 'devDependencies', 'devEngines', 'allowScripts', 'scripts']) t.notOk(key in published, `no ${key}`)
-  t.same(Object.keys(published.dependencies as object).sort(), ['fastify', 'jose', 'pino', 'prom-client', 'undici', 'yaml', 'zod'])
+  // The OpenTelemetry SDK and gRPC are loaded only when tracing is on (src/observe/tracing.ts), but ship with the package.
+  const otel = ['@grpc/grpc-js', '@opentelemetry/api', '@opentelemetry/core', '@opentelemetry/exporter-trace-otlp-grpc', '@opentelemetry/exporter-trace-otlp-http', '@opentelemetry/exporter-trace-otlp-proto', '@opentelemetry/resources', '@opentelemetry/sdk-trace', '@opentelemetry/semantic-conventions']
+  t.same(Object.keys(published.dependencies as object).sort(), [...otel, 'fastify', 'jose', 'pino', 'prom-client', 'undici', 'yaml', 'zod'])
   t.same(published.bin, { portvakt: 'dist/cli.js' })
   t.match(published.repository, { url: 'git+https://github.com/navikt/portvakt.git' }, 'npm provenance needs the repository it was built from')
   const [major, minor] = /^>=(\d+)\.(\d+)$/.exec(published.engines.node)?.slice(1).map(Number) ?? []

@@ -135,9 +135,9 @@ t.test('a proxy from HTTPS_PROXY sees the JWKS fetch: a real process tunnels to 
     HTTPS_PROXY: proxy.url,
     NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem')
   })
-  const started = JSON.parse(await run.waitFor(/"msg":"portvakt started"/)) as { adminPort: number }
-  await run.waitFor(/"msg":"signing keys (fetched|could not be fetched)"/)
-  t.match(run.stdout(), /"msg":"signing keys fetched"/, 'the keys came through the tunnel')
+  const started = JSON.parse(await run.waitFor(/"message":"portvakt started"/)) as { adminPort: number }
+  await run.waitFor(/"message":"signing keys (fetched|could not be fetched)"/)
+  t.match(run.stdout(), /"message":"signing keys fetched"/, 'the keys came through the tunnel')
   t.same(proxy.tunnels, [jwksHost], 'the proxy saw CONNECT to the JWKS host')
   t.same(asked, ['/jwks'], 'the JWKS server was asked once, through the tunnel')
   t.equal((await fetch(`http://127.0.0.1:${started.adminPort}/isready`)).status, 200, 'ready on the keys fetched through the proxy')

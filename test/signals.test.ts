@@ -75,7 +75,7 @@ t.test('SIGTERM: not ready at once, the download in flight completes with its fu
   t.equal(readyDuringShutdown, 503, 'isready answers 503 once shutdown starts')
   t.equal(bytes, CHUNKS * CHUNK.length, 'the whole body arrived')
   t.equal(await gate.exited, 0, 'exit code 0')
-  t.ok(gate.logs().some((l) => l.msg === 'shutdown: all requests finished'))
+  t.ok(gate.logs().some((l) => l.message === 'shutdown: all requests finished'))
   await t.rejects(fetch(`${gate.url}/public`), 'no longer accepting connections')
 })
 
@@ -85,7 +85,7 @@ t.test('SIGTERM: a request still in flight after PORTVAKT_SHUTDOWN_TIMEOUT is cu
   gate.child.kill('SIGTERM')
   await t.rejects((async () => { for await (const chunk of response.body) void chunk })(), 'the body is cut short')
   t.equal(await gate.exited, 0)
-  t.ok(gate.logs().some((l) => l.msg === 'shutdown: requests still in flight after PORTVAKT_SHUTDOWN_TIMEOUT were cut'))
+  t.ok(gate.logs().some((l) => l.message === 'shutdown: requests still in flight after PORTVAKT_SHUTDOWN_TIMEOUT were cut'))
 })
 
 t.test('SIGHUP reloads the route table', async (t) => {
@@ -129,14 +129,14 @@ t.test('launcher mode: the app can still call out through egress while it stops;
     app: [process.execPath, '-e', APP_CALLING_OUT_ON_TERM],
     env: { PORTVAKT_ROUTES: join(dir, 'routes.yaml'), NAIS_TOKEN_ENDPOINT: issuer.tokenEndpoint, PORTVAKT_EGRESS_PORT: String(await freePort()) }
   })
-  await run.waitFor(/"msg":"app accepts connections"/)
+  await run.waitFor(/"message":"app accepts connections"/)
   run.child.kill('SIGTERM')
   t.equal(await run.exited, 0)
   t.match(run.stdout(), '\napp: egress during shutdown answered 200\n', 'the call went out with a token')
   t.match(target.seen.at(-1), { url: '/v1/during-shutdown', status: 200 })
   const out = run.stdout()
-  const appStopped = out.indexOf('"msg":"shutdown: the app has stopped"')
-  t.ok(appStopped !== -1 && appStopped < out.indexOf('"msg":"shutdown: egress listener closed"'), 'egress closed after the app stopped')
+  const appStopped = out.indexOf('"message":"shutdown: the app has stopped"')
+  t.ok(appStopped !== -1 && appStopped < out.indexOf('"message":"shutdown: egress listener closed"'), 'egress closed after the app stopped')
   t.notMatch(out, 'runs as PID 1', 'no PID 1 warning when portvakt is not PID 1')
 })
 
@@ -149,10 +149,10 @@ function pidNamespaceUnavailable (): string | false {
 t.test('as PID 1 in launcher mode it warns once that it cannot reap what the app abandons, and names tini', { skip: pidNamespaceUnavailable() }, async (t) => {
   t.setTimeout(120_000)
   const { run } = await launchPortvakt(t, { portvakt: ['unshare', '--pid', '--fork', '--kill-child', process.execPath, join(ROOT, 'dist', 'cli.js')] })
-  await run.waitFor(/"msg":"app accepts connections"/)
+  await run.waitFor(/"message":"app accepts connections"/)
   const warnings = run.stdout().split('\n').filter((l) => l.includes('runs as PID 1'))
   t.equal(warnings.length, 1, 'one warning')
-  t.match(JSON.parse(warnings[0] ?? '{}'), { level: 40, msg: /cannot reap processes the app abandons; run it under tini: ENTRYPOINT \["tini", "--", "portvakt", \.\.\.\]/ })
+  t.match(JSON.parse(warnings[0] ?? '{}'), { level: 'WARN', message: /cannot reap processes the app abandons; run it under tini: ENTRYPOINT \["tini", "--", "portvakt", \.\.\.\]/ })
   // unshare forks portvakt; the signal goes to portvakt itself, as Kubernetes sends it to PID 1.
   const unsharePid = run.child.pid as number
   process.kill(Number(readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8').trim().split(' ')[0]), 'SIGTERM')

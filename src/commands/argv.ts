@@ -6,6 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { CHECK_FORMATS, type CheckFormat } from './annotations.js'
 import type { TokenCommandOptions } from './token.js'
+import { describeVersion } from '../version.js'
 import { PARTY_OPTIONS, readPartyFlags } from './token-flags.js'
 
 /** The commands parsed here: all of them. */
@@ -14,6 +15,7 @@ export type Command = 'serve' | 'dev' | 'token' | 'check'
 /** What the command line asks for. */
 export type Invocation =
   | { kind: 'help', text: string }
+  | { kind: 'version' }
   | { kind: 'usage', message: string, help: string }
   | { kind: 'serve', app: string[] | undefined }
   | { kind: 'dev' }
@@ -32,6 +34,7 @@ Commands:
   token                      print a token from the running dev issuer
   check                      validate a route table (and cross-check it with a NAIS manifest)
   --help                     show this help
+  --version, -v              print portvakt's version and the Node it runs on
 
 Environment (serve): see the README's settings table; the main ones:
   MASKINPORTEN_ISSUER, MASKINPORTEN_JWKS_URI, MASKINPORTEN_WELL_KNOWN_URL
@@ -154,12 +157,17 @@ export function parseArgv (argv: readonly string[]): Invocation {
   const [command = 'serve', ...rest] = argv
   if (isCommand(command)) return parseCommand(command, rest)
   if (command === '--help' || command === '-h' || command === 'help') return { kind: 'help', text: GENERAL_HELP }
+  if ((command === '--version' || command === '-v') && rest.length === 0) return { kind: 'version' }
   return { kind: 'usage', message: `unknown command "${command}"`, help: GENERAL_HELP }
 }
 
-/** What the CLI prints and exits with for help (0) or a usage error (2); undefined for a command to run. */
-export function answerOf (call: Invocation): { stdout: string, stderr: string, exitCode: 0 | 2 } | undefined {
+/**
+ * What the CLI prints and exits with for help or the version (0) or a usage error (2); undefined for
+ * a command to run. `nodeVersion`: the runtime's, this one unless told.
+ */
+export function answerOf (call: Invocation, nodeVersion: string = process.version): { stdout: string, stderr: string, exitCode: 0 | 2 } | undefined {
   if (call.kind === 'help') return { stdout: call.text, stderr: '', exitCode: 0 }
+  if (call.kind === 'version') return { stdout: `${describeVersion(nodeVersion)}\n`, stderr: '', exitCode: 0 }
   if (call.kind === 'usage') return { stdout: '', stderr: `portvakt: ${call.message}\n\n${call.help}`, exitCode: 2 }
   return undefined
 }

@@ -131,7 +131,7 @@ function passRefusal (raw: string): string | undefined {
   const family = headerFamily(foldHeaderName(raw))
   if (family === undefined) return `${raw} reaches the app anyway (it is not dropped); list only names from docs/security.md#identity-headers-of-other-gateways`
   if (family === 'ours') return `${raw} is portvakt's own (X-Maskinporten-*): no client may ever set it`
-  if (family === 'forwarding') return `${raw} is a forwarding or method-override header: portvakt always drops it (it sets X-Forwarded-For, -Proto and -Host itself)`
+  if (family === 'forwarding') return `${raw} is a forwarding or method-override header: portvakt always drops it (it sets X-Forwarded-For, -Proto and -Host itself, or passes on the proxy in front's with PORTVAKT_TRUSTED_HOPS)`
   return undefined
 }
 
@@ -145,4 +145,25 @@ export const passHeaders = z.string().default('').transform((text, ctx) => {
   const problems = names.map(passRefusal).filter((p) => p !== undefined)
   for (const message of problems) ctx.addIssue({ code: 'custom', message })
   return problems.length > 0 ? z.NEVER : Object.freeze([...new Set(names.map((n) => n.toLowerCase()))])
+})
+
+/** The log lines' shapes (observe/log.ts): `nais` (logstash-logback-encoder's field names) or `pino` (pino's own). */
+export const LOG_FORMATS = ['nais', 'pino'] as const
+/** One of LOG_FORMATS. */
+export type LogFormat = typeof LOG_FORMATS[number]
+
+/** PORTVAKT_LOG_FORMAT: the log lines' shape, nais by default. */
+export const logFormat = z.enum(LOG_FORMATS, { error: `write ${LOG_FORMATS.join(' or ')}` }).default('nais')
+
+/** The most hops PORTVAKT_TRUSTED_HOPS takes: a longer chain of proxies in front of a pod is a mistake. */
+export const MAX_TRUSTED_HOPS = 10
+
+/** PORTVAKT_TRUSTED_HOPS: how many proxies in front to trust (proxy/forwarded-for.ts), 0 to 10, 0 by default. */
+export const trustedHops = z.string().default('0').transform((text, ctx) => {
+  const n = Number(text)
+  if (!/^\d{1,2}$/.test(text) || n > MAX_TRUSTED_HOPS) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a number of proxy hops (0 to ${MAX_TRUSTED_HOPS}); on NAIS, 1 trusts the ingress` })
+    return z.NEVER
+  }
+  return n
 })

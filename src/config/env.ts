@@ -5,9 +5,10 @@
  */
 import { z } from 'zod'
 import { ConfigError } from './errors.js'
-import { algorithms, boolean, duration, httpUrl, optionalWholeNumber, passHeaders, port, size, wholeNumber } from './env-values.js'
+import { algorithms, boolean, duration, httpUrl, logFormat, optionalWholeNumber, passHeaders, port, size, trustedHops, wholeNumber } from './env-values.js'
 import { isLoopbackUrl } from './loopback.js'
 import { maskProxyUrl } from './proxy-url.js'
+import { readTracing, type TracingSettings } from './tracing-env.js'
 
 export { RESERVED_PORTS } from './env-values.js'
 
@@ -24,6 +25,7 @@ const EnvSchema = z.object({
   PORTVAKT_ALGORITHMS: algorithms,
   PORTVAKT_FORWARD_TOKEN: boolean('true'),
   PORTVAKT_PASS_HEADERS: passHeaders,
+  PORTVAKT_TRUSTED_HOPS: trustedHops,
   PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 1, 3_600_000),
   PORTVAKT_UPSTREAM_CONNECTIONS: wholeNumber('128', 2, 65_536, 'connections'),
   PORTVAKT_UPSTREAM_STREAMS: optionalWholeNumber(1, 65_535, 'connections'),
@@ -56,7 +58,8 @@ const EnvSchema = z.object({
   PORTVAKT_EGRESS_TIMEOUT: duration('30s', 1, 3_600_000),
   PORTVAKT_EGRESS_REFRESH_INTERVAL: duration('10s', 0, 3_600_000),
   NO_PROXY: z.string().optional(),
-  PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+  PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORTVAKT_LOG_FORMAT: logFormat
 })
 
 type Env = z.output<typeof EnvSchema>
@@ -91,6 +94,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   forwardToken: e.PORTVAKT_FORWARD_TOKEN,
   /** other gateways' identity headers the upstream may get from the client (config/dropped-headers.ts) */
   passHeaders: e.PORTVAKT_PASS_HEADERS,
+  /** proxies in front whose X-Forwarded-For, -Proto and -Host are passed on (proxy/forwarded-for.ts); 0: none */
+  trustedHops: e.PORTVAKT_TRUSTED_HOPS,
   upstreamTimeoutMs: e.PORTVAKT_UPSTREAM_TIMEOUT,
   /** the upstream pool and its share for streamed uploads (proxy/slots.ts); half by default */
   upstreamPool: Object.freeze({ connections: e.PORTVAKT_UPSTREAM_CONNECTIONS, streams: e.PORTVAKT_UPSTREAM_STREAMS ?? Math.floor(e.PORTVAKT_UPSTREAM_CONNECTIONS / 2), queueTimeoutMs: e.PORTVAKT_UPSTREAM_QUEUE_TIMEOUT }),
@@ -106,6 +111,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   /** the proxy for every outbound call (issuer metadata, JWKS, egress); empty strings mean none */
   proxy: Object.freeze(readProxy(e)),
   logLevel: e.PORTVAKT_LOG_LEVEL,
+  /** the log lines' shape: nais (logstash's field names, the default) or pino (pino's own) */
+  logFormat: e.PORTVAKT_LOG_FORMAT,
   /** the egress side: where tokens come from and where the app calls */
   egress: Object.freeze({
     /** NAIS_TOKEN_ENDPOINT; required only when the route table lists egress targets */
@@ -117,8 +124,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   })
 }))
 
-/** Everything portvakt reads from the environment, typed and checked. */
-export type Settings = z.output<typeof SettingsSchema>
+/** Everything portvakt reads from the environment, typed and checked; `tracing` from the OTEL_* variables (tracing-env.ts), undefined when off. */
+export type Settings = z.output<typeof SettingsSchema> & { readonly tracing: TracingSettings | undefined }
 /** How portvakt finds its issuer: both given, or discovered from RFC 8414 metadata. */
 export type IssuerSource = Settings['issuerSource']
 /** What both listeners hold a client to. */
@@ -208,8 +215,9 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const { env: partial, problems } = parseEachVariable(present)
   const proxy = readProxy(partial)
-  problems.push(...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
+  const { tracing, problems: tracingProblems } = readTracing(present)
+  problems.push(...tracingProblems, ...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   // Every variable parsed on its own, so the whole schema parses too.
-  return SettingsSchema.parse(present)
+  return Object.freeze({ ...SettingsSchema.parse(present), tracing })
 }

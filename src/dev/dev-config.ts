@@ -3,6 +3,7 @@
  * and the gateway's environment, forced to trust the local issuer and nothing else.
  */
 import { z } from 'zod'
+import { logFormat, type LogFormat } from '../config/env-values.js'
 import { ConfigError } from '../config/errors.js'
 
 /** Where the dev issuer listens unless PORTVAKT_DEV_ISSUER_PORT says otherwise. */
@@ -21,7 +22,8 @@ const DevEnvSchema = z.object({
   PORTVAKT_DEV_ISSUER_PORT: port(DEFAULT_ISSUER_PORT),
   PORTVAKT_DEV_UPSTREAM_PORT: port(DEFAULT_DEMO_PORT),
   PORTVAKT_DEV_DIR: z.string().min(1).default('.portvakt'),
-  PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+  PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORTVAKT_LOG_FORMAT: logFormat
 })
 
 /** What `portvakt dev` starts, and the environment its gateway is built from. */
@@ -32,6 +34,7 @@ export interface DevConfig {
   /** where the signing key is kept */
   dir: string
   logLevel: string
+  logFormat: LogFormat
   /** the gateway's environment, without any MASKINPORTEN_* (the dev issuer fills them in) */
   gatewayEnv: Record<string, string>
 }
@@ -56,6 +59,7 @@ export function loadDevConfig (env: Record<string, string | undefined>): DevConf
     demoPort: present.PORTVAKT_UPSTREAM === undefined ? parsed.data.PORTVAKT_DEV_UPSTREAM_PORT : undefined,
     dir: parsed.data.PORTVAKT_DEV_DIR,
     logLevel: parsed.data.PORTVAKT_LOG_LEVEL,
+    logFormat: parsed.data.PORTVAKT_LOG_FORMAT,
     gatewayEnv
   }
 }

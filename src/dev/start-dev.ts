@@ -30,7 +30,7 @@ async function listenOn<T> (variable: string, port: number, start: () => Promise
 }
 
 /** Start everything `portvakt dev` runs; on a failure, whatever started is closed again. */
-export async function startDev (config: DevConfig, logger: Logger): Promise<DevRun> {
+export async function startDev (config: Omit<DevConfig, 'logFormat'>, logger: Logger): Promise<DevRun> {
   const key = await loadDevKey(config.dir)
   const closers: Array<() => Promise<void>> = []
   const closeAll = async (): Promise<void> => { for (const close of [...closers].reverse()) await close() }

@@ -17,6 +17,7 @@ import { deriveLimits, type ServerLimits } from '../http/limits.js'
 import { settleConnection } from '../http/linger.js'
 import { accessPath, createServerBase, roundMs, type ServerRoad } from '../http/server-base.js'
 import type { Logger } from '../observe/log.js'
+import { spanStarter, type Tracing } from '../observe/tracing.js'
 import { buildOutboundHeaders, buildReturnHeaders, sendOutbound, type OutboundBody } from './outbound.js'
 import { retryRefused } from './refusal.js'
 import type { TokenClient, TokenStats } from './token-client.js'
@@ -32,6 +33,8 @@ export interface EgressServerOptions {
   logger: Logger
   /** the listener limits (PORTVAKT_BODY_*, PORTVAKT_MAX_CONNECTIONS; tests tighten others); see http/limits.ts for the defaults and why */
   limits?: Partial<ServerLimits>
+  /** on: a server span per request, client spans for the outbound call(s) and the token fetch */
+  tracing?: Tracing | undefined
 }
 
 /** Counters for metrics: requests by name and status, token fetches by result, cache hits. */
@@ -98,14 +101,22 @@ async function forward (request: FastifyRequest, reply: FastifyReply, options: E
   const path = joined.startsWith('/') ? joined : `/${joined}`
   const spec = { target: target.target, resource: target.resource }
   const { body, slowLater } = await prepareBody(request, reply, limits)
-  const send = async (token: string): Promise<Dispatcher.ResponseData> => await sendOutbound(options.dispatcher, {
-    origin: base.origin,
-    path,
-    method: request.method,
-    headers: buildOutboundHeaders(request.headers, token),
-    body,
-    timeoutMs: options.timeoutMs
-  }).catch((err: unknown) => { throw slowLater() ? bodyTooSlow() : err })
+  let sends = 0
+  const send = async (token: string): Promise<Dispatcher.ResponseData> => {
+    const headers = buildOutboundHeaders(request.headers, token)
+    // Tracing on: a client span per call (a retry is a resend), whose trace headers replace the app's.
+    const call = request.span?.startCall('egress', request.method, base.origin + path, headers, sends++)
+    try {
+      const answer = await sendOutbound(options.dispatcher, { origin: base.origin, path, method: request.method, headers, body, timeoutMs: options.timeoutMs })
+      call?.respond(answer.statusCode)
+      return answer
+    } catch (err) {
+      call?.fail((err as { code?: string }).code ?? 'Error')
+      throw slowLater() ? bodyTooSlow() : err
+    } finally {
+      call?.end()
+    }
+  }
   const token = await options.tokens.getToken(spec)
   const first = await send(token)
   const answer = first.statusCode === 401 && body.kind !== 'stream'
@@ -129,8 +140,10 @@ function egressRoad (log: Logger, requests: EgressStats['requests']): ServerRoad
     onRefusal: (request) => ({ egress: request.egress?.name }),
     onAnswered: (request, reply) => {
       const state = request.egress
+      const span = request.span
       countRequest(requests, state?.name ?? '-', reply.statusCode)
-      log.info({ egress: state?.name, method: request.method, path: accessPath(request), status: reply.statusCode, retried: state?.retried === true || undefined, ms: roundMs(reply.elapsedTime) }, 'egress')
+      span?.end({ status: reply.statusCode, route: state?.name === undefined ? undefined : `/${state.name}`, egress: state?.name })
+      log.info({ egress: state?.name, method: request.method, path: accessPath(request), status: reply.statusCode, retried: state?.retried === true || undefined, ms: roundMs(reply.elapsedTime), trace_id: span?.traceId, span_id: span?.spanId }, 'egress')
     },
     onUnread: (refusal, { method, path, ms }) => {
       countRequest(requests, '-', refusal.status)
@@ -143,8 +156,10 @@ function egressRoad (log: Logger, requests: EgressStats['requests']): ServerRoad
 export async function buildEgressServer (options: EgressServerOptions): Promise<EgressServer> {
   const requests: EgressStats['requests'] = {}
   const limits = deriveLimits(options.timeoutMs, options.limits)
-  const { app } = createServerBase({ logger: options.logger, limits, road: egressRoad(options.logger, requests) })
+  const { app } = createServerBase({ logger: options.logger, limits, road: egressRoad(options.logger, requests), onRequestStart: spanStarter(options.tracing) })
   app.decorateRequest('egress', null)
+  app.decorateRequest('span', null)
+  const { tracing } = options
   app.addHook('onRequest', async (request) => {
     request.egress = { name: undefined, retried: false }
     // A body coded other than chunked alone would go out as if plain (Transfer-Encoding is hop-by-hop).
@@ -153,7 +168,10 @@ export async function buildEgressServer (options: EgressServerOptions): Promise<
   app.route({
     method: [...METHODS],
     url: '/*',
-    handler: async (request, reply) => await forward(request, reply, options, limits, request.egress as EgressState)
+    // The token fetch (TokenClient, out of sight of the request) finds its parent span through runWithin.
+    handler: async (request, reply) => request.span === null || tracing === undefined
+      ? await forward(request, reply, options, limits, request.egress as EgressState)
+      : await tracing.runWithin(request.span, async () => await forward(request, reply, options, limits, request.egress as EgressState))
   })
   return {
     app,

@@ -11,6 +11,7 @@ import { createOutboundHttp, EGRESS_CLIENT_OPTIONS } from '../http/client.js'
 import { listenOrExplain } from '../http/listen-error.js'
 import { closeWithin } from '../http/shutdown.js'
 import type { Logger } from '../observe/log.js'
+import type { Tracing } from '../observe/tracing.js'
 import { describeEgress } from '../observe/start-log.js'
 import { buildEgressServer, type EgressStats } from './server.js'
 import { TokenClient } from './token-client.js'
@@ -35,6 +36,8 @@ export interface EgressStartOptions {
   limits?: ListenerSettings
   routes: () => RouteTable
   logger: Logger
+  /** on: spans for the app's calls, their token fetches and the outbound calls */
+  tracing?: Tracing | undefined
 }
 
 /** Start the egress listener when the table lists targets; undefined otherwise. Throws ConfigError. */
@@ -49,14 +52,15 @@ export async function startEgress (options: EgressStartOptions): Promise<EgressL
   }
   // One client for the calls and the token fetches, so both take the same webproxy.
   const outbound = createOutboundHttp(options.proxy, EGRESS_CLIENT_OPTIONS)
-  const tokens = new TokenClient({ endpoint, fetch: outbound.fetch, timeoutMs: options.settings.timeoutMs, refreshIntervalMs: options.settings.refreshIntervalMs })
+  const tokens = new TokenClient({ endpoint, fetch: options.tracing?.traceFetch(outbound.fetch, 'token') ?? outbound.fetch, timeoutMs: options.settings.timeoutMs, refreshIntervalMs: options.settings.refreshIntervalMs })
   const server = await buildEgressServer({
     targets: () => options.routes().egressByName,
     tokens,
     dispatcher: outbound.dispatcher,
     timeoutMs: options.settings.timeoutMs,
     logger: options.logger,
-    limits: options.limits
+    limits: options.limits,
+    tracing: options.tracing
   })
   const where = { portVariable: 'PORTVAKT_EGRESS_PORT', hostVariable: undefined, host: EGRESS_HOST, port: options.settings.port }
   try {

@@ -11,8 +11,10 @@ import { GateError, type Outcome, type TokenRejection } from '../http/errors.js'
 import { deriveLimits, type ServerLimits } from '../http/limits.js'
 import { accessPath, createServerBase, roundMs, type ServerBase, type ServerRoad } from '../http/server-base.js'
 import type { Logger } from '../observe/log.js'
+import { spanStarter, type RequestSpan, type Tracing } from '../observe/tracing.js'
 import type { RequestRecord } from '../observe/metrics.js'
 import { registerForwarding } from '../proxy/forward.js'
+import { clientAddress } from '../proxy/forwarded-for.js'
 import { DEFAULT_POOL, type SlotLimits } from '../proxy/slots.js'
 import { decide, type Decision } from './decide.js'
 
@@ -42,6 +44,8 @@ export interface ServerOptions {
   forwardToken: boolean
   /** other gateways' headers let through to the upstream, each in its one spelling (PORTVAKT_PASS_HEADERS); none by default */
   passHeaders?: readonly string[]
+  /** PORTVAKT_TRUSTED_HOPS: proxies in front whose forwarding headers are passed on and read for the client's address; 0 by default */
+  trustedHops?: number
   /** the route table in force (a function, so a reload can swap it atomically) */
   routes: () => RouteTable
   verify: TokenVerifier
@@ -54,6 +58,8 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>
   /** the upstream pool (PORTVAKT_UPSTREAM_CONNECTIONS, _STREAMS, _QUEUE_TIMEOUT) */
   pool?: SlotLimits
+  /** on: a server span per request, a client span for the upstream call (observe/tracing.ts) */
+  tracing?: Tracing | undefined
 }
 
 function newState (): RequestState {
@@ -74,11 +80,34 @@ function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord 
   }
 }
 
+/** End a request's server span with what the gate decided (never a token: the claims named here only). */
+function endSpan (span: RequestSpan, request: FastifyRequest, reply: FastifyReply, address: string | undefined, hops: number): void {
+  const state = request.portvakt
+  // The scheme the client used, as a trusted proxy in front reports it; this hop's otherwise.
+  const proto = hops > 0 ? request.raw.headers['x-forwarded-proto'] : undefined
+  span.end({
+    status: reply.statusCode,
+    route: state?.route?.path,
+    routeId: state?.route?.id,
+    outcome: state?.outcome,
+    code: state?.code,
+    reason: state?.reason,
+    consumer: state?.claims?.orgno,
+    clientId: state?.claims?.clientId,
+    supplier: state?.claims?.supplier,
+    systemUserOrg: state?.claims?.systemUser?.org,
+    systemId: state?.claims?.systemUser?.systemId,
+    clientAddress: address,
+    scheme: proto === 'https' || proto === 'http' ? proto : 'http'
+  })
+}
+
 /** The gate's access lines and records, for the shared server shape. */
 function gateRoad (options: ServerOptions): ServerRoad {
   // The access line holds only fields we build (never a header or a token), so it skips the
   // redaction pass, which costs about as much as the rest of the line (bench/README.md).
   const accessLog = options.logger.child({}, { redact: { paths: [] } })
+  const hops = options.trustedHops ?? 0
   return {
     onRefusal: (request, err) => {
       // A request refused before the decision ran (by the router, or the base's Host check) has no
@@ -91,6 +120,10 @@ function gateRoad (options: ServerOptions): ServerRoad {
     },
     onAnswered: (request, reply) => {
       const state = request.portvakt
+      const raw = request.raw
+      const address = clientAddress(raw.socket.remoteAddress, raw.headers['x-forwarded-for'], hops)
+      const span = request.span
+      if (span !== null) endSpan(span, request, reply, address, hops)
       accessLog.info({
         method: request.method,
         path: accessPath(request),
@@ -102,12 +135,15 @@ function gateRoad (options: ServerOptions): ServerRoad {
         outcome: state?.outcome,
         reason: state?.reason,
         code: state?.code,
-        ms: roundMs(reply.elapsedTime)
+        ms: roundMs(reply.elapsedTime),
+        clientAddress: address,
+        trace_id: span?.traceId,
+        span_id: span?.spanId
       }, 'access')
       options.onRequestDone?.(recordOf(request, reply))
     },
-    onUnread: (refusal, { method, path, ms }) => {
-      accessLog.info({ method, path, status: refusal.status, outcome: refusal.outcome, code: refusal.code, ms: ms === undefined ? undefined : roundMs(ms) }, 'access')
+    onUnread: (refusal, { method, path, ms, address }) => {
+      accessLog.info({ method, path, status: refusal.status, outcome: refusal.outcome, code: refusal.code, ms: ms === undefined ? undefined : roundMs(ms), clientAddress: address }, 'access')
       options.onRequestDone?.({ route: undefined, method: method ?? '', status: refusal.status, outcome: refusal.outcome, reason: undefined, code: refusal.code, seconds: (ms ?? 0) / 1000, upstreamSeconds: undefined })
     }
   }
@@ -154,8 +190,9 @@ function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): on
 /** Build the gate's server (not listening). */
 export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
   const limits = deriveLimits(options.upstreamTimeoutMs, options.limits)
-  const { app, refuse } = createServerBase({ logger: options.logger, limits, road: gateRoad(options) })
+  const { app, refuse } = createServerBase({ logger: options.logger, limits, road: gateRoad(options), onRequestStart: spanStarter(options.tracing) })
   app.decorateRequest('portvakt', null)
+  app.decorateRequest('span', null)
 
   app.addHook('onRequest', decisionHook(options, refuse))
 
@@ -177,6 +214,7 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     upstreamTimeoutMs: options.upstreamTimeoutMs,
     forwardToken: options.forwardToken,
     passHeaders: options.passHeaders ?? [],
+    trustedHops: options.trustedHops,
     limits,
     pool: options.pool ?? DEFAULT_POOL,
     onUpstreamError: refuse,

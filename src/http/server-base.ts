@@ -7,12 +7,14 @@
  * requests Fastify read and for those it never saw. A fix here is a fix in all three.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 // pino's type, not observe/log.ts's re-export: the logger is handed in, and observe/ sits above http/.
 import type { Logger } from 'pino'
 import { answerClientError, connectTargetForLog, refuseConnect } from './client-error.js'
 import { GateError, isOurFailure, toErrorResponse } from './errors.js'
+import { capConnections } from './connection-cap.js'
 import { checkHost } from './host.js'
 import type { ServerLimits } from './limits.js'
 import { arrivedOnClosingConnection, settleConnection } from './linger.js'
@@ -24,6 +26,8 @@ export interface UnreadRequest {
   path: string | undefined
   /** when the request began is not known for a refused head */
   ms: number | undefined
+  /** the socket's peer */
+  address: string | undefined
 }
 
 /** What one side adds to the base: its bookkeeping of refusals and its access line. */
@@ -43,6 +47,8 @@ export interface ServerBaseOptions {
   road: ServerRoad
   /** the refusal for a method and path no route of the road takes; a 405 by default (the gate and egress route every path) */
   notFound?: (request: FastifyRequest) => GateError
+  /** told first of every request Fastify reads, before any check (the roads start its trace span here) */
+  onRequestStart?: ((request: FastifyRequest) => void) | undefined
 }
 
 /** A server with the shared shape, not listening yet. */
@@ -82,8 +88,10 @@ function createFastify (options: ServerBaseOptions, onUnread: ServerRoad['onUnre
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: limits.idleSocketTimeoutMs,
     clientErrorHandler: (err, socket) => {
+      // Read before the answer closes the socket: a closed one no longer knows its peer.
+      const address = (socket as Socket).remoteAddress
       const refusal = answerClientError(err, socket)
-      if (refusal !== undefined) onUnread(refusal, { method: undefined, path: undefined, ms: undefined })
+      if (refusal !== undefined) onUnread(refusal, { method: undefined, path: undefined, ms: undefined, address })
     },
     loggerInstance: options.logger as FastifyBaseLogger,
     // Each side writes one access line per request; Fastify's two default lines would double the cost.
@@ -100,51 +108,6 @@ function createFastify (options: ServerBaseOptions, onUnread: ServerRoad['onUnre
         ? new GateError('PORTVAKT_ERR_BAD_PATH', 'the request target could not be read (malformed percent-encoding)', { cause: error })
         : new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the request could not be read', { cause: error }))
     }
-  })
-}
-
-/**
- * The connection cap: Node closes a connection over `server.maxConnections` as soon as it is
- * accepted, unanswered (https://nodejs.org/api/net.html#servermaxconnections), as Kestrel's
- * MaxConcurrentConnections does: answering would mean reading and writing on the sockets the cap
- * is there to spare, and the ingress in front retries a connection error on another pod, where a
- * 503 it would pass on. So that sockets that only sit there (idle keep-alive, or never a request:
- * cheap for anyone who can reach the port) cannot fill it, the connection that takes the last
- * place first closes every idle one (`closeIdleConnections`), as nginx reuses idle keep-alive
- * connections when out of worker_connections; the cap then closes new connections only while all
- * are busy with a request, each of which the headers timeout and the body rate floor bound. One
- * warning line per 10 s at most says how often the cap was reached and how many were closed.
- */
-function capConnections (app: FastifyInstance, max: number, log: Logger): void {
-  if (max <= 0) return
-  const server = app.server
-  server.maxConnections = max
-  let open = 0
-  let reached = 0
-  let dropped = 0
-  let lastLine = Number.NEGATIVE_INFINITY
-  const report = (): void => {
-    if (performance.now() - lastLine < 10_000) return
-    log.warn({ dropped, reached, maxConnections: max }, 'connection cap reached: idle connections are closed, new connections are closed unanswered while every connection is busy; raise PORTVAKT_MAX_CONNECTIONS if this is real traffic')
-    dropped = 0
-    reached = 0
-    lastLine = performance.now()
-  }
-  // Before Node's own listener: the new socket is not in Node's list yet, so it is not closed as idle.
-  server.prependListener('connection', (socket: Duplex) => {
-    open++
-    socket.once('close', () => { open-- })
-    if (open < max) return
-    // Sockets closed here leave `open` only when their close event comes, a tick later.
-    server.closeIdleConnections()
-    reached++
-    report()
-  })
-  // Over the cap with idle ones left (they went idle after the last place was taken): close them, so the next one gets in.
-  server.on('drop', () => {
-    dropped++
-    server.closeIdleConnections()
-    report()
   })
 }
 
@@ -167,7 +130,7 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
     return reply.code(response.status).headers(response.headers).send(response.body)
   }
   const app = createFastify(options, road.onUnread, refuse)
-  capConnections(app, limits.maxConnections, log)
+  capConnections(app.server, limits.maxConnections, log)
   // Node answers `Expect: 100-continue` itself, before any check, unless someone listens here: then
   // the request goes on as any other, and 100 Continue is sent only when its body is read
   // (http/body.ts), so a refused client never sends its body (RFC 9110 §10.1.1).
@@ -179,7 +142,15 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
   // Bodies are the road's to stream (or hold): Fastify neither parses nor limits them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
-  // First of every request's hooks: a Host that is missing, repeated or not host[:port] is refused
+  // Registered only when given: with tracing off a request pays nothing for it.
+  const { onRequestStart } = options
+  if (onRequestStart !== undefined) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      onRequestStart(request)
+      done()
+    })
+  }
+  // First of the checks: a Host that is missing, repeated or not host[:port] is refused
   // before either side's road looks at the request.
   app.addHook('onRequest', (request, reply, done) => {
     // Pipelined behind an answer after which this connection closes: never served (RFC 9112 §9.6).
@@ -199,8 +170,9 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
   // access line like any refusal.
   app.server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     const started = performance.now()
+    const address = req.socket.remoteAddress
     const refusal = refuseConnect(socket)
-    road.onUnread(refusal, { method: req.method, path: connectTargetForLog(req.url), ms: performance.now() - started })
+    road.onUnread(refusal, { method: req.method, path: connectTargetForLog(req.url), ms: performance.now() - started, address })
   })
   const notFound = options.notFound ?? ((request: FastifyRequest) => new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`))
   app.setNotFoundHandler((request, reply) => { refuse(request, reply, notFound(request)) })

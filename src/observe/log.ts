@@ -1,5 +1,9 @@
-/** The logger: pino JSON to stdout; credentials are redacted even if one is ever passed by mistake. */
-import { pino, type DestinationStream, type Logger } from 'pino'
+/**
+ * The logger: pino JSON to stdout, in the shape NAV's log views index (`nais`, the default) or in
+ * pino's own (`pino`); credentials are redacted even if one is ever passed by mistake.
+ */
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+import type { LogFormat } from '../config/env-values.js'
 import { LineBuffer } from './log-buffer.js'
 
 // Lines are gathered in chunks (log-buffer.ts says why and what it costs) and flushed at least
@@ -34,11 +38,55 @@ export function serializeError (err: unknown): unknown {
   return safe
 }
 
-/** Create the process logger at `level`, writing to `destination` (stdout, buffered, by default). */
-export function createLogger (level: string, destination?: DestinationStream): Logger {
+let lastMs = Number.NaN
+let lastStamp = ''
+
+/**
+ * `,"@timestamp":"<ISO 8601>"` for now, formatted once per millisecond: pino's docs warn that
+ * formatting time in the process costs, and a busy gate writes several lines a millisecond.
+ */
+function isoTimestamp (): string {
+  const now = Date.now()
+  if (now !== lastMs) {
+    lastMs = now
+    lastStamp = `,"@timestamp":"${new Date(now).toISOString()}"`
+  }
+  return lastStamp
+}
+
+/** An Error in `err` as the logstash encoder writes one: its stack in `stack_trace`, the other named fields stay in `err`. */
+function withStackTrace (fields: Record<string, unknown>): Record<string, unknown> {
+  if (!(fields.err instanceof Error)) return fields
+  const { stack, ...rest } = serializeError(fields.err) as Record<string, unknown>
+  return { ...fields, err: rest, stack_trace: stack }
+}
+
+/**
+ * The `nais` shape: what logstash-logback-encoder writes for NAV's JVM apps (its "Standard Fields":
+ * https://github.com/logfellow/logstash-logback-encoder#standard-fields), so Kibana and Grafana
+ * show portvakt's lines like theirs: `@timestamp`, `level` by name (INFO, WARN, ERROR, FATAL, as
+ * https://docs.nais.io/observability/logging/ asks), `message`, `logger_name`, `stack_trace`.
+ */
+const NAIS_SHAPE: LoggerOptions = {
+  messageKey: 'message',
+  base: { logger_name: 'portvakt' },
+  timestamp: isoTimestamp,
+  formatters: {
+    level: (label) => ({ level: label.toUpperCase() }),
+    log: withStackTrace
+  }
+}
+
+const PINO_SHAPE: LoggerOptions = { base: { app: 'portvakt' } }
+
+/**
+ * Create the process logger at `level`, writing to `destination` (stdout, buffered, by default), in
+ * `format` (pino's own shape unless told: main.ts passes PORTVAKT_LOG_FORMAT, `nais` by default).
+ */
+export function createLogger (level: string, destination?: DestinationStream, format: LogFormat = 'pino'): Logger {
   return pino({
     level,
-    base: { app: 'portvakt' },
+    ...(format === 'nais' ? NAIS_SHAPE : PINO_SHAPE),
     serializers: { err: serializeError },
     redact: {
       // Proxy URLs may carry credentials (http://user:pass@proxy): the start line masks them itself

@@ -66,6 +66,8 @@ export interface StatsSources {
   tokenCache: () => TokenCacheStats
   /** undefined while no egress listener runs */
   egress: () => EgressCounters | undefined
+  /** trace spans not exported, by reason (queue_full, export_failed); empty while tracing is off */
+  spansDropped?: () => Readonly<Record<string, number>>
 }
 
 /** A counter registered on `registry`. */
@@ -156,6 +158,8 @@ function watchStats (registry: Registry, sources: StatsSources): void {
     return fetches === undefined ? [] : [[{ result: 'ok' }, fetches.ok], [{ result: 'error' }, fetches.error]]
   })
   mirrorCounter(registry, 'portvakt_egress_token_cache_hits_total', 'Egress requests served with a cached token', [], () => [[{}, sources.egress()?.cacheHits ?? 0]])
+  mirrorCounter(registry, 'portvakt_trace_spans_dropped_total', 'Trace spans never exported, by reason: queue_full (the export queue was full), export_failed (the collector did not take them)', ['reason'], () =>
+    Object.entries(sources.spansDropped?.() ?? {}).map(([reason, n]): [Record<'reason', string>, number] => [{ reason }, n]))
 }
 
 /** Create the registry with every series, default process metrics included; what lives elsewhere is watched. */

@@ -7,12 +7,13 @@ import type { Settings } from '../config/env.js'
 import { describeProxyUrl } from '../config/proxy-url.js'
 import type { RouteTable } from '../config/routes.js'
 
-/** The settings: proxies masked (host shown, credentials never) and left out when unset. */
+/** The settings: proxies masked (host shown, credentials never) and left out when unset; the collector's headers by name only. */
 export function describeSettings (settings: Settings): object {
-  const { proxy } = settings
+  const { proxy, tracing } = settings
   return {
     ...settings,
     issuerSource: undefined,
+    tracing: tracing === undefined ? undefined : { ...tracing, headers: Object.keys(tracing.headers) },
     proxy: { httpProxy: describeProxyUrl(proxy.httpProxy), httpsProxy: describeProxyUrl(proxy.httpsProxy), noProxy: proxy.noProxy || undefined }
   }
 }

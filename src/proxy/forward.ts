@@ -26,6 +26,8 @@ export interface ForwardOptions {
   forwardToken: boolean
   /** other gateways' headers let through, each in its one spelling (PORTVAKT_PASS_HEADERS) */
   passHeaders: readonly string[]
+  /** PORTVAKT_TRUSTED_HOPS: above 0 the proxy in front's X-Forwarded-For, -Proto and -Host are passed on */
+  trustedHops?: number
   /** how request bodies are read, and how a connection is closed with a body still coming */
   limits: BodyRules & LingerLimits
   /** the pool's size, its share for streamed bodies, and the wait for a connection */
@@ -45,10 +47,13 @@ function forwardOne (f: Forwarding, request: FastifyRequest, reply: FastifyReply
     claims: request.portvakt?.claims,
     remoteAddress: req.socket.remoteAddress,
     host: req.headers.host,
-    drop: f.drop
+    drop: f.drop,
+    trustForwarded: f.options.trustedHops !== undefined && f.options.trustedHops > 0
   }) as Record<string, string | string[]>
   headers.host = f.host
   const turn = new Turn(f, request, reply, headers)
+  // Tracing on: a client span for the call, whose trace headers replace the client's.
+  if (request.span !== null) turn.call = request.span.startCall('upstream', req.method ?? 'GET', f.origin + (req.url ?? '/'), headers)
   reply.raw.on('close', () => { turn.gone() })
   // Most requests have no body: straight on, without the reader.
   if (!hasBody(req.headers)) {
@@ -73,7 +78,7 @@ export async function registerForwarding (app: FastifyInstance, options: Forward
     headersTimeout: options.upstreamTimeoutMs,
     bodyTimeout: options.upstreamTimeoutMs
   })
-  const f: Forwarding = { pool, slots: new UpstreamSlots(options.pool), drop: createHeaderDrop(options), host: upstream.host, options }
+  const f: Forwarding = { pool, slots: new UpstreamSlots(options.pool), drop: createHeaderDrop(options), host: upstream.host, origin: upstream.origin, options }
   await app.register(async (scope) => {
     // Bodies are read here: the server base registers no parser (http/server-base.ts).
     scope.addHook('onClose', async () => { await pool.close() })

@@ -57,8 +57,29 @@ export interface ForwardContext {
   remoteAddress: string | undefined
   /** the client's Host, validated by the server base (http/host.ts) */
   host: string | undefined
+  /**
+   * PORTVAKT_TRUSTED_HOPS > 0: the proxy in front's X-Forwarded-For (with the peer appended),
+   * -Proto and -Host are passed on instead of replaced by this hop's view
+   */
+  trustForwarded?: boolean
   /** from createHeaderDrop */
   drop: (name: string) => boolean
+}
+
+/**
+ * Behind trusted proxies: their X-Forwarded-For with the peer appended (as each hop appends the one
+ * it saw), their -Proto and -Host as sent, ours only where they sent none. Only these canonical
+ * names are read: a client's `X_Forwarded_For` or `x-forwarded-user` is still dropped by the copy.
+ */
+function setTrustedForwarding (headers: IncomingHttpHeaders, incoming: IncomingHttpHeaders, ctx: ForwardContext): void {
+  const sent = incoming['x-forwarded-for']
+  const chain = Array.isArray(sent) ? sent.join(', ') : sent
+  const peer = ctx.remoteAddress
+  const forwardedFor = chain === undefined ? peer : peer === undefined ? chain : `${chain}, ${peer}`
+  if (forwardedFor !== undefined) headers['x-forwarded-for'] = forwardedFor
+  headers['x-forwarded-proto'] = incoming['x-forwarded-proto'] ?? 'http'
+  const host = incoming['x-forwarded-host'] ?? ctx.host
+  if (host !== undefined) headers['x-forwarded-host'] = host
 }
 
 /**
@@ -67,10 +88,14 @@ export interface ForwardContext {
  */
 export function toUpstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {
   const headers = copyEndToEnd(incoming, ctx.drop)
-  if (ctx.remoteAddress !== undefined) headers['x-forwarded-for'] = ctx.remoteAddress
-  // The gate listens on plain HTTP (TLS ends at the ingress in front), so this hop was http.
-  headers['x-forwarded-proto'] = 'http'
-  if (ctx.host !== undefined) headers['x-forwarded-host'] = ctx.host
+  if (ctx.trustForwarded === true) {
+    setTrustedForwarding(headers, incoming, ctx)
+  } else {
+    if (ctx.remoteAddress !== undefined) headers['x-forwarded-for'] = ctx.remoteAddress
+    // The gate listens on plain HTTP (TLS ends at the ingress in front), so this hop was http.
+    headers['x-forwarded-proto'] = 'http'
+    if (ctx.host !== undefined) headers['x-forwarded-host'] = ctx.host
+  }
   const claims = ctx.claims
   if (claims !== undefined) {
     if (claims.orgno !== undefined) headers[IDENTITY_HEADERS.consumer] = claims.orgno

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher, Pool } from 'undici'
 import type { RequestBody } from '../http/body.js'
+import type { CallSpan } from '../observe/tracing.js'
 import { bodyTooSlow, GateError } from '../http/errors.js'
 import { settleConnection } from '../http/linger.js'
 import type { ForwardOptions } from './forward.js'
@@ -22,6 +23,8 @@ export interface Forwarding {
   /** which client headers never reach the upstream (headers.ts, createHeaderDrop) */
   drop: (name: string) => boolean
   host: string
+  /** the upstream's scheme, host and port, for the call's span */
+  origin: string
   options: ForwardOptions
 }
 
@@ -43,6 +46,8 @@ export class Turn {
   finished = false
   /** we answered (408, 503): nothing of the upstream's goes out */
   answered = false
+  /** the call's client span while tracing is on */
+  call: CallSpan | undefined = undefined
   private streamed = false
   private cancelWait = noop
 
@@ -74,9 +79,19 @@ export class Turn {
     this.f.slots.give(this.streamed)
   }
 
+  /** The call's span ends, once: `errorType` when it failed. */
+  endCall (errorType?: string): void {
+    const { call } = this
+    if (call === undefined) return
+    this.call = undefined
+    if (errorType !== undefined) call.fail(errorType)
+    call.end()
+  }
+
   /** Answer ourselves, unless an answer is already out. */
   answer (err: GateError): void {
     this.cancelWait()
+    this.endCall(err.code)
     const { reply } = this
     if (this.answered || reply.raw.headersSent || reply.sent || reply.raw.destroyed) return
     this.answered = true
@@ -118,6 +133,7 @@ function dispatch (turn: Turn, body: RequestBody): void {
         c.abort(gone())
         return
       }
+      turn.call?.respond(statusCode)
       const out = toUpstreamResponseHeaders(upstreamHeaders)
       reply.hijack()
       // Draining (the server says), or an answer while the request body is still coming (the
@@ -136,10 +152,12 @@ function dispatch (turn: Turn, body: RequestBody): void {
     },
     onResponseEnd () {
       turn.finish()
+      turn.endCall()
       res.end()
     },
     onResponseError (_c, error) {
       turn.finish()
+      turn.endCall((error as { code?: string }).code ?? error.name)
       // We answered ourselves (too slow), or the client left first (we aborted): no one to answer,
       // and the upstream did nothing wrong.
       if (turn.answered || (res.destroyed && !res.headersSent)) return

@@ -92,7 +92,8 @@ export async function build (t: Test, options: BuildOptions = {}): Promise<Harne
   })
   let text = ''
   const sink = new Writable({ write (chunk: Buffer, _enc, done) { text += chunk.toString(); done() } })
-  const logger = createLogger(settings.logLevel, sink)
+  // pino's own shape, which the tests read (msg, numeric levels), unless the test sets PORTVAKT_LOG_FORMAT.
+  const logger = createLogger(settings.logLevel, sink, options.env?.PORTVAKT_LOG_FORMAT === undefined ? 'pino' : settings.logFormat)
   if (options.jwksDown === true) jwks.down = true
   const gateway = await startGateway(settings, logger, options.fetch, options.readSocketTable)
   t.teardown(async () => {

@@ -166,7 +166,8 @@ export async function startServe (t: Test, env: Record<string, string>): Promise
     inheritEnv: true,
     env: { PORTVAKT_HOST: '127.0.0.1', PORTVAKT_PORT: '0', PORTVAKT_ADMIN_HOST: '127.0.0.1', PORTVAKT_ADMIN_PORT: '0', ...env }
   })
-  const started = JSON.parse(await run.waitFor(/"msg":"portvakt started"/)) as { port: number, adminPort: number }
+  // Either shape (PORTVAKT_LOG_FORMAT): nais by default, pino's when a test asks for it.
+  const started = JSON.parse(await run.waitFor(/"(?:message|msg)":"portvakt started"/)) as { port: number, adminPort: number }
   return { ...run, url: `http://127.0.0.1:${started.port}`, adminUrl: `http://127.0.0.1:${started.adminPort}` }
 }
 

@@ -56,6 +56,8 @@ export async function startDevTokenIssuer (): Promise<DevTokenIssuer> {
 export interface TokenRequest {
   contentType: string | undefined
   body: Record<string, unknown>
+  /** the trace context it came with (only when tracing is on) */
+  traceparent?: string
 }
 
 /** A front over the dev issuer whose answers, hold and hit count tests control. */
@@ -83,7 +85,9 @@ export async function startTokenEndpoint (): Promise<TokenEndpoint> {
     req.on('end', () => {
       void (async () => {
         const body = JSON.parse(text) as Record<string, unknown>
-        state.requests.push({ contentType: req.headers['content-type'], body })
+        const traceparent = req.headers.traceparent
+        const traced = typeof traceparent === 'string' ? { traceparent } : {}
+        state.requests.push({ contentType: req.headers['content-type'], body, ...traced })
         await state.hold
         res.setHeader('content-type', 'application/json')
         const failure = state.failure
