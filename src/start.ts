@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { startExposureCheck, type ReadSocketTable } from './admin/exposure.js'
 import { Readiness } from './admin/readiness.js'
 import { buildAdminServer } from './admin/server.js'
+import { deriveLimits } from './http/limits.js'
 import type { FetchResult, KeyStore } from './auth/keys.js'
 import { createPolicy } from './auth/policy.js'
 import { createTokenCheck } from './auth/token-check.js'
@@ -142,7 +143,8 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
     draining: () => readiness.isDraining,
     tracing
   })
-  const admin = buildAdminServer({ readiness, registry: metrics.registry })
+  // The readiness check's upstream probe is bounded at 5 s, as above.
+  const admin = buildAdminServer({ readiness, registry: metrics.registry, logger, limits: deriveLimits(5_000, settings.listener) })
   metrics.watchKeys(() => keys.status())
   metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egressHolder.stats(), spansDropped: () => tracing?.dropped() ?? {} })
   return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder, tracing }
@@ -230,7 +232,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     port,
     adminPort
   }, 'portvakt started')
-  const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger })
+  const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger, ownPorts: [port, adminPort] })
   if (exposure !== undefined) parts.readiness.addCheck(exposure)
   warnAboutRoutes(logger, table)
   return {

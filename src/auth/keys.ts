@@ -23,7 +23,7 @@ import { compareKeySets, refuseUnselected, type KeyFetch, type KeySet, type Loca
 /** What the key store reports after each fetch, for logs and metrics. */
 export type FetchResult = { ok: true, keys: number, trigger: FetchTrigger, fetched: KeyFetch } | { ok: false, error: Error, trigger: FetchTrigger }
 /** Why a fetch happened. */
-export type FetchTrigger = 'start' | 'schedule' | 'unknown_kid' | 'retry'
+export type FetchTrigger = 'start' | 'schedule' | 'unknown_kid' | 'bad_signature' | 'retry'
 
 /** How the key store fetches and how long it trusts what it got. */
 export interface KeyStoreOptions {
@@ -100,6 +100,19 @@ export class KeyStore {
       await this.refresh('unknown_kid').catch(() => undefined)
       return await this.currentSet()(header, token).catch((again: unknown) => { throw refuseUnselected(this.current, header.kid, again) })
     }
+  }
+
+  /**
+   * A signature that does not verify under a known kid: the issuer may have replaced the key under
+   * the same kid (a reissued key, a restored backup). Fetch once, under the same cooldown as an
+   * unknown kid (so a flood of forged signatures costs one fetch per cooldown too); resolves true
+   * when the set taken selects another key for some header, so the token is worth one more check.
+   */
+  readonly recheck = async (): Promise<boolean> => {
+    if (this.pending === undefined && this.opts.now() - this.lastAttempt < this.opts.cooldownMs) return false
+    const before = this.taken
+    await this.refresh('bad_signature').catch(() => undefined)
+    return this.taken !== before
   }
 
   /** Changes whenever a fetched key set selects another key for some token header (see the file comment). */

@@ -9,6 +9,7 @@ import { describeSchemaIssues, type Problem } from './schema-issues.js'
 import { parseLocatedYaml, type LocatedYaml } from './yaml-lines.js'
 import { describeCaseCollisions, foldCase, indexByFold } from './case-fold.js'
 import { checkHeadRequirements, pathsWithOwnHead, withImpliedHead } from './implied-head.js'
+import { describeWeakOptions } from './options-warning.js'
 import type { PartyRules } from './party-rules.js'
 import { checkRoute, compileRoute } from './route-compile.js'
 import { EgressEntrySchema, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method } from './route-schema.js'
@@ -169,7 +170,7 @@ export function parseRoutes (text: string, file: string): RouteTable {
     byFold,
     foldStable: [...entries.keys()].every((path) => foldCase(path) === path),
     depth: Math.max(0, ...[...entries.keys()].map((path) => path === '/' ? 0 : path.split('/').length - 1)),
-    warnings: Object.freeze(describeCaseCollisions(byFold, file)),
+    warnings: Object.freeze([...describeCaseCollisions(byFold, file), ...describeWeakOptions(routes, file)]),
     egress: Object.freeze([...egressByName.values()]),
     egressByName,
     source: file
