@@ -6,9 +6,10 @@ import { formatAnnotation, type CheckFormat } from './commands/annotations.js'
 import { checkRoutes } from './commands/check.js'
 import { requestDevToken, type TokenCommandOptions } from './commands/token.js'
 import { ConfigError } from './config/errors.js'
-import { loadSettings, type Settings } from './config/env.js'
+import { loadSettings, SETTING_NAMES, type Settings } from './config/env.js'
+import { describeUnknownVariables, findUnknownVariables } from './config/unknown-variables.js'
 import { formatBanner } from './dev/banner.js'
-import { DEFAULT_ISSUER_PORT, loadDevConfig } from './dev/dev-config.js'
+import { DEFAULT_ISSUER_PORT, DEV_SETTING_NAMES, loadDevConfig } from './dev/dev-config.js'
 import { startDev } from './dev/start-dev.js'
 import { appAddress, Launcher } from './launcher/launcher.js'
 import { createLogger, type Logger } from './observe/log.js'
@@ -22,6 +23,12 @@ export function failStart (err: unknown): never {
   process.exit(1)
 }
 
+/** One warning at start naming every PORTVAKT_* variable no setting reads (known names from the schemas themselves). */
+function warnUnknownVariables (logger: Logger): void {
+  const unknown = findUnknownVariables(process.env, [...SETTING_NAMES, ...DEV_SETTING_NAMES])
+  if (unknown.length > 0) logger.warn({ unknownVariables: unknown }, describeUnknownVariables(unknown))
+}
+
 /** `portvakt serve [-- app command…]`: the production entry point; with a command, launcher mode. */
 export async function serve (appCommand?: readonly string[]): Promise<void> {
   let settings
@@ -31,6 +38,7 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
     failStart(err)
   }
   const logger = createLogger(settings.logLevel)
+  warnUnknownVariables(logger)
   // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
   const outbound = createOutboundHttp(settings.proxy, issuerClientOptions(settings.jwks.timeoutMs))
   // The pod's listening sockets, for the check that the app is not reachable around the gate.
@@ -131,6 +139,7 @@ export async function dev (): Promise<void> {
     failStart(err)
   }
   const logger = createLogger(config.logLevel)
+  warnUnknownVariables(logger)
   const run = await startDev(config, logger).catch(failStart)
   // The banner goes to stderr so stdout stays pure JSON logs (`portvakt dev | jq` works).
   process.stderr.write(formatBanner(run))

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod'
 import { foldHeaderName, headerFamily } from './dropped-headers.js'
-import { parseDuration } from './duration.js'
+import { formatDuration, parseDuration, unitOf } from './duration.js'
 
 /** Ports the NAIS platform's own sidecars use in every pod; we must never listen on them. */
 export const RESERVED_PORTS: readonly number[] = [7164, 7165, 7564, 7565, 7566]
@@ -12,16 +12,23 @@ export const RESERVED_PORTS: readonly number[] = [7164, 7165, 7564, 7565, 7566]
 /** Signing algorithms we accept a token with: asymmetric only, never `none` or HS*. */
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
 
-/** A duration (`500ms`, `5s`, `10m`, `24h`) in ms, between `min` and `max`. */
+/**
+ * A duration (`500ms`, `5s`, `10m`, `24h`; a bare number is seconds) in ms, between `min` and `max`.
+ * Out of range, the message shows the text as given and the range in its unit: a user who wrote
+ * seconds reads seconds.
+ */
 export function duration (fallback: string, min: number, max: number) {
   return z.string().default(fallback).transform((text, ctx) => {
     const ms = parseDuration(text)
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write e.g. 500ms, 5s, 10m or 24h` })
+    const unit = unitOf(text)
+    if (ms === undefined || unit === undefined) {
+      const negative = /^\s*-/.test(text) ? ' (it cannot be negative)' : ''
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration${negative}; write e.g. 500ms, 5s, 10m or 24h` })
       return z.NEVER
     }
     if (ms < min || ms > max) {
-      ctx.addIssue({ code: 'custom', message: `${text} is out of range (${min} ms to ${max} ms)` })
+      const bare = unit === '' ? ' (a bare number is seconds)' : ''
+      ctx.addIssue({ code: 'custom', message: `${text.trim()} is out of range${bare}; write ${formatDuration(min, unit)} to ${formatDuration(max, unit)}` })
       return z.NEVER
     }
     return ms
@@ -44,13 +51,16 @@ export function port (fallback: string) {
   })
 }
 
-/** true/false (also 1/0, yes/no), any case. */
+/**
+ * true or false, in any case, and nothing else: the route table's rule (YAML 1.2), so `yes` or `1`
+ * means the same in both places, which is: not understood.
+ */
 export function boolean (fallback: 'true' | 'false') {
   return z.string().default(fallback).transform((text, ctx) => {
     const lower = text.trim().toLowerCase()
-    if (lower === 'true' || lower === '1' || lower === 'yes') return true
-    if (lower === 'false' || lower === '0' || lower === 'no') return false
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a boolean; write true or false` })
+    if (lower === 'true') return true
+    if (lower === 'false') return false
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not true or false; write true or false (yes, no, on, off, 1 and 0 are refused, as in the route table)` })
     return z.NEVER
   })
 }
