@@ -162,9 +162,13 @@ export async function token (options: Omit<TokenCommandOptions, 'issuerUrl'>): P
  * stdout with `--format github`); exit 1 when there is any error.
  */
 export async function check (routesFile: string | undefined, manifestFile: string | undefined, format: CheckFormat = 'text'): Promise<void> {
-  // Empty counts as unset, as in loadSettings.
-  const file = routesFile ?? (process.env.PORTVAKT_ROUTES || 'config/routes.yaml')
-  const report = await checkRoutes(file, manifestFile)
+  // Empty counts as unset, as in loadSettings. A file that can't be read is named as the user named it.
+  const fromEnv = process.env.PORTVAKT_ROUTES || undefined
+  const file = routesFile ?? fromEnv ?? 'config/routes.yaml'
+  const fix = routesFile !== undefined
+    ? 'check the path'
+    : fromEnv !== undefined ? 'PORTVAKT_ROUTES names it; check the path' : 'name your route table: portvakt check <routes.yaml>, or set PORTVAKT_ROUTES'
+  const report = await checkRoutes(file, manifestFile, fix)
   if (report.table !== undefined) process.stdout.write(report.table)
   const files = manifestFile === undefined ? [file] : [file, manifestFile]
   const say = (level: 'error' | 'warning', problem: string): boolean => format === 'github'
@@ -177,8 +181,8 @@ export async function check (routesFile: string | undefined, manifestFile: strin
     const exposed = manifestFile === undefined ? '' : `, and ${manifestFile} exposes every route scope and consumes every egress scope`
     const warned = report.warnings.length === 0 ? '' : ` (${plural(report.warnings.length, 'warning')})`
     process.stdout.write(`${file}: valid${exposed}${warned}\n`)
-  } else {
-    process.stderr.write(`${file}: ${plural(report.errors.length, 'problem')}\n`)
+  } else if (!report.unreadable) {
+    process.stderr.write(`${manifestFile === undefined ? file : `${file} and ${manifestFile}`}: ${plural(report.errors.length, 'problem')}\n`)
   }
   process.exitCode = report.ok ? 0 : 1
 }

@@ -3,9 +3,11 @@
  * returns what to do and what to print, and cli.ts does it, so every branch is testable without a
  * process.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { ParseArgsConfig } from 'node:util'
+import { didYouMean } from '../config/suggest.js'
 import { CHECK_FORMATS, type CheckFormat } from './annotations.js'
-import type { TokenCommandOptions } from './token.js'
+import { readOptions } from './options.js'
+import { checkTokenOptions, type TokenCommandOptions } from './token.js'
 
 /** The commands parsed here: all of them. */
 export type Command = 'serve' | 'dev' | 'token' | 'check'
@@ -144,7 +146,7 @@ export function parseArgv (argv: readonly string[]): Invocation {
   const [command = 'serve', ...rest] = argv
   if (isCommand(command)) return parseCommand(command, rest)
   if (command === '--help' || command === '-h' || command === 'help') return { kind: 'help', text: GENERAL_HELP }
-  return { kind: 'usage', message: `unknown command "${command}"`, help: GENERAL_HELP }
+  return { kind: 'usage', message: `unknown command "${command}"${didYouMean(command, Object.keys(COMMAND_HELP))}`, help: GENERAL_HELP }
 }
 
 /** What the CLI prints and exits with for help (0) or a usage error (2); undefined for a command to run. */
@@ -158,13 +160,9 @@ export function answerOf (call: Invocation): { stdout: string, stderr: string, e
 export function parseCommand (command: Command, args: string[]): Invocation {
   if (command === 'serve') return parseServe(args)
   const help = COMMAND_HELP[command]
-  let parsed
-  try {
-    parsed = parseArgs({ args, options: { ...OPTIONS[command], help: { type: 'boolean', short: 'h' } }, allowPositionals: command === 'check', strict: true })
-  } catch (err) {
-    return { kind: 'usage', message: (err as Error).message, help }
-  }
-  const values = parsed.values as Record<string, string | string[] | boolean | undefined>
+  const parsed = readOptions(args, { ...OPTIONS[command], help: { type: 'boolean', short: 'h' } }, command === 'check')
+  if (!parsed.ok) return { kind: 'usage', message: parsed.problem, help }
+  const { values } = parsed
   if (values.help === true) return { kind: 'help', text: help }
   if (command === 'dev') return { kind: 'dev' }
   if (command === 'check') {
@@ -177,14 +175,13 @@ export function parseCommand (command: Command, args: string[]): Invocation {
   if (expires !== undefined && !/^\d+$/.test(expires)) return { kind: 'usage', message: '--expires is a number of seconds', help }
   const scopes = ((values.scope ?? []) as string[]).flatMap((s) => s.split(/\s+/)).filter((s) => s !== '')
   if (scopes.length === 0) return { kind: 'usage', message: 'give at least one --scope, e.g. --scope nav:arbeid:arbeidsforhold.read', help }
-  return {
-    kind: 'token',
-    options: {
-      scopes,
-      audience: values.audience as string | undefined,
-      orgno: values.orgno as string | undefined,
-      expiresIn: expires === undefined ? undefined : Number(expires),
-      fresh: values.fresh === true
-    }
+  const options = {
+    scopes,
+    audience: values.audience as string | undefined,
+    orgno: values.orgno as string | undefined,
+    expiresIn: expires === undefined ? undefined : Number(expires),
+    fresh: values.fresh === true
   }
+  const problem = checkTokenOptions(options)
+  return problem === undefined ? { kind: 'token', options } : { kind: 'usage', message: problem, help }
 }
