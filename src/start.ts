@@ -11,6 +11,8 @@ import { createPolicy } from './auth/policy.js'
 import { createTokenCheck } from './auth/token-check.js'
 import type { TokenCache } from './auth/token-cache.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
+import { ConfigError } from './config/errors.js'
+import { FetchFailure, naisOutboundHint } from './config/fetch-failure.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
 import { EgressHolder } from './egress/holder.js'
@@ -59,12 +61,16 @@ function portOf (app: FastifyInstance, fallback: number): number {
   return typeof address === 'object' && address !== null ? address.port : fallback
 }
 
-/** Log and count each key fetch. */
-function reportKeyFetch (logger: Logger, metrics: Metrics): (result: FetchResult, keys: KeyStore) => void {
+/** Log and count each key fetch; on NAIS, a failure that looks like blocked outbound traffic says which policy it may need. */
+function reportKeyFetch (logger: Logger, metrics: Metrics, onNais: boolean): (result: FetchResult, keys: KeyStore) => void {
   return (result, keys) => {
     metrics.observeJwksFetch(result)
-    if (result.ok) logger.info({ keys: result.keys, trigger: result.trigger }, 'signing keys fetched')
-    else logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
+    if (result.ok) {
+      logger.info({ keys: result.keys, trigger: result.trigger }, 'signing keys fetched')
+      return
+    }
+    const hint = onNais && result.error instanceof FetchFailure ? naisOutboundHint(result.error) : undefined
+    logger.error({ err: result.error.message, hint, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
   }
 }
 
@@ -90,7 +96,7 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
   const routes = await RouteHolder.load(settings.routesFile)
   const metrics = createMetrics()
   const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
-  const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: fetchImpl, onFetch: reportKeyFetch(logger, metrics) })
+  const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: fetchImpl, proxy: settings.proxy, onFetch: reportKeyFetch(logger, metrics, settings.clusterName !== undefined) })
   const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, routes: () => routes.current, logger }, settings.shutdown.timeoutMs)
   const readiness = new Readiness({
     keys: () => keys.status(),
@@ -115,15 +121,29 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
   return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder }
 }
 
-/** Open the listeners: admin, egress (when the table lists targets), then the gate; on a failure close everything again. */
+/**
+ * Open the listeners: admin, egress (when the table lists targets), then the gate. Each is tried
+ * even when one before it failed, so every port in use is named in one run (STYLE §3); on any
+ * failure everything is closed again.
+ */
 async function listenAll (parts: Parts, settings: Settings): Promise<void> {
   parts.keys.start()
+  const problems: string[] = []
+  const attempt = async (listen: () => Promise<unknown>): Promise<void> => {
+    try {
+      await listen()
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      problems.push(...err.problems)
+    }
+  }
   try {
-    await listenOrExplain({ portVariable: 'PORTVAKT_ADMIN_PORT', hostVariable: 'PORTVAKT_ADMIN_HOST', ...settings.admin }, async () => await parts.admin.listen({ host: settings.admin.host, port: settings.admin.port }))
-    await parts.egressHolder.start()
+    await attempt(async () => { await listenOrExplain({ portVariable: 'PORTVAKT_ADMIN_PORT', hostVariable: 'PORTVAKT_ADMIN_HOST', ...settings.admin }, async () => await parts.admin.listen({ host: settings.admin.host, port: settings.admin.port })) })
+    await attempt(async () => { await parts.egressHolder.start() })
+    await attempt(async () => { await listenOrExplain({ portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: settings.host, port: settings.port }, async () => await parts.app.listen({ host: settings.host, port: settings.port })) })
+    if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
     // Watched only once egress has started: a reload in between would start a second listener.
     parts.routes.watch()
-    await listenOrExplain({ portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: settings.host, port: settings.port }, async () => await parts.app.listen({ host: settings.host, port: settings.port }))
   } catch (err) {
     // A port in use must not leave the other listeners, the key schedule or the watch behind.
     parts.keys.stop()

@@ -13,6 +13,7 @@
  * last good keys keep serving and the failure is reported like an outage.
  */
 import type { JWTVerifyGetKey } from 'jose'
+import type { OutboundProxy } from '../config/env.js'
 import { GateError } from '../http/errors.js'
 import { fetchJwks, type LocalKeySet } from './jwks.js'
 
@@ -31,6 +32,8 @@ export interface KeyStoreOptions {
   maxAgeMs: number
   staleMaxMs: number
   fetch?: typeof fetch
+  /** the outbound proxy, named when it is why a fetch failed */
+  proxy?: OutboundProxy | undefined
   onFetch?: (result: FetchResult) => void
   now?: () => number
   /** first retry delay after a failed scheduled fetch; doubles per failure (default 1 s) */
@@ -61,7 +64,7 @@ function stoppedError (): Error {
 
 /** Holds the signing keys; see the file comment for why it wraps jose. */
 export class KeyStore {
-  private readonly opts: Required<Omit<KeyStoreOptions, 'onFetch'>> & Pick<KeyStoreOptions, 'onFetch'>
+  private readonly opts: Required<Omit<KeyStoreOptions, 'onFetch' | 'proxy'>> & Pick<KeyStoreOptions, 'onFetch' | 'proxy'>
   private local: LocalKeySet | undefined
   private fetchedAt: number | undefined
   private lastAttempt = Number.NEGATIVE_INFINITY
@@ -119,7 +122,7 @@ export class KeyStore {
     if (this.stopped) return Promise.reject(stoppedError())
     if (this.pending !== undefined) return this.pending
     this.lastAttempt = this.opts.now()
-    const current = fetchJwks(this.opts.jwksUri, { timeoutMs: this.opts.timeoutMs, algorithms: this.opts.algorithms, fetch: this.opts.fetch, signal: this.halt.signal }).then((local) => {
+    const current = fetchJwks(this.opts.jwksUri, { timeoutMs: this.opts.timeoutMs, algorithms: this.opts.algorithms, fetch: this.opts.fetch, proxy: this.opts.proxy, signal: this.halt.signal }).then((local) => {
       // A fetch that ends after stop() changes and reports nothing: the store is done.
       if (this.stopped) throw stoppedError()
       this.local = local

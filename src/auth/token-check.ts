@@ -3,6 +3,7 @@
  * verifier (jose and the fast path, verify.ts) and the verified-token cache in front of it
  * (token-cache.ts). Fresh keys empty the cache: a key the new set withdrew must stop counting.
  */
+import type { OutboundProxy } from '../config/env.js'
 import type { FetchResult } from './keys.js'
 import { KeyStore } from './keys.js'
 import type { TokenPolicy } from './policy.js'
@@ -20,6 +21,8 @@ export interface TokenCheckOptions {
   /** verified tokens remembered; 0 turns the cache off */
   cacheSize: number
   fetch: typeof fetch
+  /** the outbound proxy, named when it is why a key fetch failed */
+  proxy?: OutboundProxy
   /** told of every key fetch (after the cache has been emptied for fresh keys) */
   onFetch: (result: FetchResult, keys: KeyStore) => void
 }
@@ -40,6 +43,7 @@ export function createTokenCheck (options: TokenCheckOptions): TokenCheck {
     algorithms: policy.algorithms,
     ...options.jwks,
     fetch: options.fetch,
+    proxy: options.proxy,
     onFetch: (result) => {
       if (result.ok) tokenCache.clear()
       options.onFetch(result, keys)
