@@ -48,6 +48,9 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
   handleSignals(logger, gateway, outbound, launcher)
 }
 
+/** How long the app may take to accept connections before the log says where portvakt waits for it. */
+const APP_SLOW_MS = 5_000
+
 /** Launcher mode: start the app after the gateway is up; readiness waits until it accepts connections. */
 function launchApp (settings: Settings, command: readonly string[], logger: Logger, gateway: Gateway): Launcher {
   let address
@@ -58,14 +61,22 @@ function launchApp (settings: Settings, command: readonly string[], logger: Logg
     failStart(err)
   }
   const launcher = Launcher.start({ command, env: process.env, ...address, stopTimeoutMs: settings.shutdown.timeoutMs })
+  // No pid: the command never ran, and the exit handler (handleSignals) says why and ends portvakt.
+  if (launcher.pid === undefined) return launcher
   logger.info({ command, pid: launcher.pid, port: address.port }, 'app started')
   // Processes the app abandons are re-parented to PID 1, and Node reaps only the children it started
   // (README, "PID 1 is tini"), so as PID 1 they would stay zombies until the pod ends.
   if (process.pid === 1) {
     logger.warn('portvakt runs as PID 1 and cannot reap processes the app abandons; run it under tini: ENTRYPOINT ["tini", "--", "portvakt", ...], as the Dockerfile does')
   }
-  gateway.readiness.addCheck(async () => await launcher.upstreamReady() ? undefined : 'the app does not accept connections yet')
-  void launcher.waitUntilReady().then((ready) => { if (ready) logger.info({ port: address.port }, 'app accepts connections') })
+  const waiting = `the app does not accept connections on ${address.host}:${address.port} yet; it must listen on $PORT (${address.port}), which portvakt sets from PORTVAKT_UPSTREAM`
+  gateway.readiness.addCheck(async () => await launcher.upstreamReady() ? undefined : waiting)
+  // The probe's answer is not in the log: say it there too, once, for an app that listens elsewhere.
+  const slow = setTimeout(() => { logger.warn({ host: address.host, port: address.port, waitedMs: APP_SLOW_MS }, waiting) }, APP_SLOW_MS).unref()
+  void launcher.waitUntilReady().then((ready) => {
+    clearTimeout(slow)
+    if (ready) logger.info({ port: address.port }, 'app accepts connections')
+  })
   return launcher
 }
 
@@ -109,7 +120,8 @@ function handleSignals (logger: Logger, gateway: Gateway, outbound: OutboundHttp
   void launcher?.exited.then((exit) => {
     if (closing) return
     closing = true
-    logger.error({ code: exit.code, signal: exit.signal, status: exit.status, err: exit.error }, 'the app exited; portvakt exits with its status')
+    if (exit.error !== undefined) logger.error({ status: exit.status, err: exit.error }, `portvakt cannot launch the app: ${exit.error}; it exits with ${exit.status}`)
+    else logger.error({ code: exit.code, signal: exit.signal, status: exit.status }, 'the app exited; portvakt exits with its status')
     void gateway.close().finally(() => { exitWith(logger, exit.status) })
   })
 }
