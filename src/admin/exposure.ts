@@ -7,6 +7,7 @@
  * per change of state, not per probe.
  */
 import { endianness } from 'node:os'
+import { describeFileError } from '../config/file-error.js'
 // pino's type, not observe/log.ts's re-export: the logger is handed in.
 import type { Logger } from 'pino'
 import { isLoopbackUrl } from '../config/loopback.js'
@@ -80,7 +81,7 @@ export async function startExposureCheck (options: ExposureOptions): Promise<(()
   try {
     exposed = await exposedAddresses(read, port)
   } catch (err) {
-    logger.warn({ err: (err as Error).message }, `the listening sockets can't be read (/proc/net/tcp): /isready can't tell whether the app listens beyond loopback on port ${port}, so it does not check`)
+    logger.warn({ err: describeFileError(err) }, `the listening sockets can't be read (/proc/net/tcp): /isready can't tell whether the app listens beyond loopback on port ${port}, so it does not check`)
     return undefined
   }
   let unreadable = false
@@ -92,7 +93,7 @@ export async function startExposureCheck (options: ExposureOptions): Promise<(()
       unreadable = false
     } catch (err) {
       // A read failing now (once it worked) says nothing about the app: keep what was last seen.
-      if (!unreadable) logger.warn({ err: (err as Error).message }, 'the listening sockets could not be read; readiness keeps the last state seen')
+      if (!unreadable) logger.warn({ err: describeFileError(err) }, 'the listening sockets could not be read; readiness keeps the last state seen')
       unreadable = true
     }
     report(exposed)
