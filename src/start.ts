@@ -18,7 +18,7 @@ import { RouteHolder } from './config/route-holder.js'
 import { EgressHolder } from './egress/holder.js'
 import type { EgressListener } from './egress/start.js'
 import { buildServer } from './gate/server.js'
-import { listenOrExplain } from './http/listen-error.js'
+import { collectProblems, listenOrExplain } from './http/listen-error.js'
 import { drainListener } from './http/shutdown.js'
 import type { Logger } from './observe/log.js'
 import { createMetrics, type Metrics } from './observe/metrics.js'
@@ -128,19 +128,12 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
  */
 async function listenAll (parts: Parts, settings: Settings): Promise<void> {
   parts.keys.start()
-  const problems: string[] = []
-  const attempt = async (listen: () => Promise<unknown>): Promise<void> => {
-    try {
-      await listen()
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err
-      problems.push(...err.problems)
-    }
-  }
   try {
-    await attempt(async () => { await listenOrExplain({ portVariable: 'PORTVAKT_ADMIN_PORT', hostVariable: 'PORTVAKT_ADMIN_HOST', ...settings.admin }, async () => await parts.admin.listen({ host: settings.admin.host, port: settings.admin.port })) })
-    await attempt(async () => { await parts.egressHolder.start() })
-    await attempt(async () => { await listenOrExplain({ portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: settings.host, port: settings.port }, async () => await parts.app.listen({ host: settings.host, port: settings.port })) })
+    const problems = await collectProblems([
+      async () => { await listenOrExplain({ portVariable: 'PORTVAKT_ADMIN_PORT', hostVariable: 'PORTVAKT_ADMIN_HOST', ...settings.admin }, async () => await parts.admin.listen({ host: settings.admin.host, port: settings.admin.port })) },
+      async () => { await parts.egressHolder.start() },
+      async () => { await listenOrExplain({ portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: settings.host, port: settings.port }, async () => await parts.app.listen({ host: settings.host, port: settings.port })) }
+    ])
     if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
     // Watched only once egress has started: a reload in between would start a second listener.
     parts.routes.watch()
