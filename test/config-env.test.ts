@@ -181,3 +181,7 @@ t.test('a value from a fixed list is named with the list in plain words and the 
   t.same(problemsOf({ ...BASE, PORTVAKT_LOG_LEVEL: 'debgu' }), ['PORTVAKT_LOG_LEVEL: "debgu" is not one of fatal, error, warn, info, debug, trace, silent; did you mean debug?'])
   t.notMatch(problemsOf({ ...BASE, PORTVAKT_LOG_LEVEL: 'verbose' })[0], /Invalid|expected one of|"\|"/)
 })
+
+t.test('a misspelt algorithm gets the one it likely means', async (t) => {
+  t.same(problemsOf({ ...BASE, PORTVAKT_ALGORITHMS: 'rs256,ES265' }), ['PORTVAKT_ALGORITHMS: unsupported rs256, ES265; use a comma-separated list of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA (never none or HS*); did you mean RS256, ES256?'])
+})

@@ -225,3 +225,12 @@ t.test('a method listed twice in one route is named as such, on the repeat, not 
 `)
   t.same(problems, ['routes.yaml:6: route 1 (/a), methods, item 3: GET is listed twice in this route; list each method once'])
 })
+
+t.test('a file that is a list or a word, not a map, says what a route table looks like', async (t) => {
+  t.same(problemsOf('- path: /a\n  public: true\n'), ['routes.yaml:1: the file: a route table is a map, not a list: routes: (and egress:) at the top, the routes listed under it'])
+  t.same(problemsOf('hello\n'), ['routes.yaml:1: the file: a route table is a map, not the text "hello": routes: (and egress:) at the top, the routes listed under it'])
+})
+
+t.test('a route that is a list inside the list (one "-" too many) is named by its number, counted from 1', async (t) => {
+  t.same(problemsOf('routes:\n  - { path: /a, public: true }\n  -\n    - path: /b\n'), ['routes.yaml:4: route 2: expected a map (key: value lines), found a list (one "-" too many?)'])
+})

@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { foldHeaderName, headerFamily } from './dropped-headers.js'
 import { formatDuration, parseDuration, unitOf } from './duration.js'
+import { closestName } from './suggest.js'
 
 /** Ports the NAIS platform's own sidecars use in every pod; we must never listen on them. */
 export const RESERVED_PORTS: readonly number[] = [7164, 7165, 7564, 7565, 7566]
@@ -87,7 +88,9 @@ export const algorithms = z.string().default('RS256').transform((text, ctx) => {
   const allowed: readonly string[] = ASYMMETRIC_ALGORITHMS
   const bad = list.filter((a) => !allowed.includes(a))
   if (list.length === 0 || bad.length > 0) {
-    ctx.addIssue({ code: 'custom', message: `${bad.length > 0 ? `unsupported ${bad.join(', ')}` : 'empty'}; use a comma-separated list of ${allowed.join(', ')} (never none or HS*)` })
+    const close = bad.map((a) => closestName(a, allowed)).filter((a) => a !== undefined)
+    const suggestions = close.length === 0 ? '' : `; did you mean ${close.join(', ')}?`
+    ctx.addIssue({ code: 'custom', message: `${bad.length > 0 ? `unsupported ${bad.join(', ')}` : 'empty'}; use a comma-separated list of ${allowed.join(', ')} (never none or HS*)${suggestions}` })
     return z.NEVER
   }
   return list

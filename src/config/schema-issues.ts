@@ -6,6 +6,7 @@
  * or, where they give none, from issue-text.ts: nothing of zod's own wording.
  */
 import type { z } from 'zod'
+import { describeValue } from './issue-text.js'
 import { knownKeysAt } from './schema-keys.js'
 import { closestName } from './suggest.js'
 import type { LocatedYaml } from './yaml-lines.js'
@@ -132,6 +133,7 @@ export function describeSchemaIssues (issues: readonly Issue[], yaml: LocatedYam
     if (issue.code === 'unrecognized_keys' || suggested.has(JSON.stringify(path))) continue
     const typing = findYamlTyping({ ...issue, path: [] } as Issue, path, yaml)
     if (typing.length > 0) for (const { path: where, message } of typing) at(where, message)
+    else if (path.length === 0 && issue.code === 'invalid_type') at(path, `a route table is a map, not ${describeValue(document)}: routes: (and egress:) at the top, the routes listed under it`)
     else at(path, issue.message)
   }
   return problems
