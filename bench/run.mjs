@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b] [--extra nocache,nolog,lean,cluster2]
+// `npm run bench [-- --quick] [--rounds N] [--seconds S] [--targets a,b(,post)] [--extra nocache,nolog,lean,cluster2]
 // [--before label=<dist dir>]… [--before-node label=<node binary>]… [--rate 1000] [--no-stream]`: every target in one run,
 // rounds alternating A B C … A B C …,
 // then latency at a fixed 1,000 req/s, then 1 GiB up and down through portvakt for RSS.
@@ -57,6 +57,7 @@ const LABELS = {
   baseline: 'baseline: Fastify + @fastify/http-proxy, no auth',
   floor: 'Node floor: node:http + undici dispatch, nothing else',
   warm: `portvakt warm (${WARM_TOKENS} tokens reused)`,
+  post: 'portvakt warm, small POST (a 157-byte JSON body)',
   cold: 'portvakt cold (a new token every request)',
   nginx: 'nginx plain proxy',
   haproxy: 'HAProxy 2.6 + jwt_verify',
@@ -95,6 +96,7 @@ const befores = [...new Set([...beforeDists.keys(), ...beforeNodes.keys()])].map
   LABELS[`warm@${label}`] = `portvakt warm, ${label} build${on}`
   LABELS[`cold@${label}`] = `portvakt cold, ${label} build${on}`
   LABELS[`floor@${label}`] = `Node floor, ${label}${on}`
+  LABELS[`post@${label}`] = `portvakt warm small POST, ${label} build${on}`
   return { label, name: `warm@${label}`, cold: `cold@${label}`, floor: beforeNodes.has(label) ? `floor@${label}` : undefined, distDir: beforeDists.get(label) ?? join(root, 'dist'), node, nodeVersion }
 })
 
@@ -155,7 +157,8 @@ async function main () {
   await waitForPort(upstreamPort)
 
   const targets = {}
-  const add = (name, child, port, pool = 'warm') => { targets[name] = { pid: child.pid, port, pool } }
+  // `post` targets send the small POST (the same process as warm, or as that build's warm).
+  const add = (name, child, port, pool = 'warm') => { targets[name] = { pid: child.pid, port, pool, post: name.startsWith('post') } }
   if (wanted.has('direct')) add('direct', upstream, upstreamPort)
   if (wanted.has('baseline')) {
     const port = await freePort()
@@ -165,10 +168,11 @@ async function main () {
     const port = await freePort()
     add('floor', startChild('floor', process.execPath, [join(root, 'bench/servers/floor.mjs'), String(port), `http://127.0.0.1:${upstreamPort}`], { logFile: join(dir, 'floor.log') }), port)
   }
-  if (wanted.has('warm') || wanted.has('cold')) {
+  if (wanted.has('warm') || wanted.has('cold') || wanted.has('post')) {
     const pv = await startPortvakt('portvakt', upstreamPort, issuer.jwksUri)
     if (wanted.has('warm')) add('warm', pv.child, pv.port, 'warm')
     if (wanted.has('cold')) add('cold', pv.child, pv.port, 'cold')
+    if (wanted.has('post')) add('post', pv.child, pv.port, 'warm')
   }
   for (const [extra, env] of Object.entries(EXTRAS)) {
     if (!wanted.has(`warm-${extra}`)) continue
@@ -179,6 +183,7 @@ async function main () {
     const pv = await startPortvakt(b.name.replace('@', '-'), upstreamPort, issuer.jwksUri, {}, join(b.distDir, 'cli.js'), b.node)
     add(b.name, pv.child, pv.port)
     if (wanted.has('cold')) add(b.cold, pv.child, pv.port, 'cold')
+    if (wanted.has('post')) add(`post@${b.label}`, pv.child, pv.port, 'warm')
     if (wanted.has('floor') && b.floor !== undefined) {
       const port = await freePort()
       add(b.floor, startChild(b.floor.replace('@', '-'), b.node, [join(b.distDir, '..', 'bench/servers/floor.mjs'), String(port), `http://127.0.0.1:${upstreamPort}`], { logFile: join(dir, `${b.floor.replace('@', '-')}.log`) }), port)
@@ -203,14 +208,14 @@ async function main () {
   log(`targets: ${names.join(', ')}; ${rounds} rounds of ${seconds}s, ${CONNECTIONS} connections, wrk -t1`)
   for (const name of warmupSeconds > 0 ? names : []) {
     const t = targets[name]
-    await runWrk({ port: t.port, path: PATH, seconds: warmupSeconds, connections: CONNECTIONS, script: wrk.script, tokenFile: wrk.files[t.pool] })
+    await runWrk({ port: t.port, path: PATH, seconds: warmupSeconds, connections: CONNECTIONS, script: wrk.script, tokenFile: wrk.files[t.pool], bodyFile: t.post ? wrk.postBody : undefined })
   }
   const results = Object.fromEntries(names.map((n) => [n, []]))
   for (let round = 1; round <= rounds; round++) {
     for (const name of names) {
       const t = targets[name]
       const cpuBefore = cpuSeconds(t.pid)
-      const r = await runWrk({ port: t.port, path: PATH, seconds, connections: CONNECTIONS, script: wrk.script, tokenFile: wrk.files[t.pool] })
+      const r = await runWrk({ port: t.port, path: PATH, seconds, connections: CONNECTIONS, script: wrk.script, tokenFile: wrk.files[t.pool], bodyFile: t.post ? wrk.postBody : undefined })
       const run = { ...r, cpuSeconds: cpuSeconds(t.pid) - cpuBefore, rssMb: rssMb(t.pid), round }
       results[name].push(run)
       log(`round ${round} ${name.padEnd(13)} ${run.rps.toFixed(0).padStart(6)} req/s  p50 ${run.p50.toFixed(2)} ms  p99 ${run.p99.toFixed(2)} ms  cpu ${run.cpuSeconds.toFixed(2)} s  rss ${run.rssMb.toFixed(0)} MB  errors ${run.errors}`)
@@ -219,7 +224,8 @@ async function main () {
 
   // Latency at a fixed rate, in alternating rounds too: a single p99 on this machine moves by
   // milliseconds from one minute to the next, so `added` is taken against direct in the same round.
-  const fixedNames = quick ? names.filter((n) => ['direct', 'warm', 'cold'].includes(n)) : names
+  // The fixed-rate client sends GETs only, so the small-POST targets have no fixed-rate rounds.
+  const fixedNames = (quick ? names.filter((n) => ['direct', 'warm', 'cold'].includes(n)) : names).filter((n) => !targets[n].post)
   const fixedResults = Object.fromEntries(fixedNames.map((n) => [n, []]))
   for (let round = 1; round <= fixedRounds; round++) {
     for (const name of fixedNames) {
@@ -241,7 +247,7 @@ async function main () {
   const ratioMap = ratios(results)
   const table = formatTables(summary, ratioMap, fixed, LABELS, Number(args.rate), fixedRatios(fixedResults))
   const environment = { node: process.version, befores: befores.map((b) => ({ label: b.label, distDir: b.distDir, node: b.node, nodeVersion: b.nodeVersion })), cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavgAtEnd: loadavg(), date: new Date().toISOString() }
-  const settings = { rate: Number(args.rate), fixedRounds, fixedSeconds, quick, rounds, seconds, connections: CONNECTIONS, path: PATH, warmTokens: WARM_TOKENS, coldTokens: COLD_TOKENS, benchCacheSize: CACHE_SIZE }
+  const settings = { postBodyBytes: wrk.postBodyBytes, rate: Number(args.rate), fixedRounds, fixedSeconds, quick, rounds, seconds, connections: CONNECTIONS, path: PATH, warmTokens: WARM_TOKENS, coldTokens: COLD_TOKENS, benchCacheSize: CACHE_SIZE }
   mkdirSync(join(root, 'bench/results'), { recursive: true })
   writeFileSync(join(root, 'bench/results/latest.json'), JSON.stringify({ environment, settings, summary, ratios: ratioMap, fixedRate: fixed, fixedRateRatios: fixedRatios(fixedResults), streaming, rounds: results, notes }, null, 2) + '\n')
   process.stdout.write(`\n${table}\n`)

@@ -15,6 +15,7 @@ import { ConfigError } from './config/errors.js'
 import { FetchFailure, naisOutboundHint } from './config/fetch-failure.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
+import type { RouteTable } from './config/routes.js'
 import { EgressHolder } from './egress/holder.js'
 import type { EgressListener } from './egress/start.js'
 import { buildServer } from './gate/server.js'
@@ -61,17 +62,31 @@ function portOf (app: FastifyInstance, fallback: number): number {
   return typeof address === 'object' && address !== null ? address.port : fallback
 }
 
-/** Log and count each key fetch; on NAIS, a failure that looks like blocked outbound traffic says which policy it may need. */
+/**
+ * Log and count each key fetch; the keys left out of a new document, one line each. On NAIS, a
+ * failure that looks like blocked outbound traffic says which policy it may need.
+ */
 function reportKeyFetch (logger: Logger, metrics: Metrics, onNais: boolean): (result: FetchResult, keys: KeyStore) => void {
   return (result, keys) => {
     metrics.observeJwksFetch(result)
-    if (result.ok) {
-      logger.info({ keys: result.keys, trigger: result.trigger }, 'signing keys fetched')
+    if (!result.ok) {
+      const hint = onNais && result.error instanceof FetchFailure ? naisOutboundHint(result.error) : undefined
+      logger.error({ err: result.error.message, hint, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
       return
     }
-    const hint = onNais && result.error instanceof FetchFailure ? naisOutboundHint(result.error) : undefined
-    logger.error({ err: result.error.message, hint, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
+    const { outcome, leftOut } = result.fetched
+    logger.info({ keys: result.keys, trigger: result.trigger, outcome }, 'signing keys fetched')
+    if (outcome === 'same') return
+    for (const key of leftOut) {
+      if (key.secret) logger.error({ kid: key.kid, index: key.index, reason: key.reason }, 'the JWKS publishes a private or secret key: left out; rotate it at the issuer')
+      else logger.warn({ kid: key.kid, index: key.index, reason: key.reason }, 'signing key left out of the JWKS in use')
+    }
   }
+}
+
+/** What `portvakt check` warns about the table, logged once it is in force. */
+function warnAboutRoutes (logger: Logger, table: RouteTable): void {
+  if (table.warnings.length > 0) logger.warn({ warnings: table.warnings }, 'the route table in force has warnings (portvakt check shows them too)')
 }
 
 /** Log and count each reload; the egress listener follows the table (started by its first targets, stopped when none are left). */
@@ -83,6 +98,7 @@ function followReloads (parts: Parts, logger: Logger): void {
       return
     }
     logger.info({ trigger: result.trigger, routes: describeRoutes(result.table), egress: describeEgress(result.table) }, 'route table reloaded')
+    warnAboutRoutes(logger, result.table)
     void parts.egressHolder.follow()
   })
 }
@@ -97,7 +113,7 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
   const metrics = createMetrics()
   const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
   const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: fetchImpl, proxy: settings.proxy, onFetch: reportKeyFetch(logger, metrics, settings.clusterName !== undefined) })
-  const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, routes: () => routes.current, logger }, settings.shutdown.timeoutMs)
+  const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, limits: settings.listener, routes: () => routes.current, logger }, settings.shutdown.timeoutMs)
   const readiness = new Readiness({
     keys: () => keys.status(),
     routesLoaded: () => routes.current.routes.length > 0 || routes.current.egress.length > 0,
@@ -109,6 +125,8 @@ async function assemble (settings: Settings, logger: Logger, fetchImpl: typeof f
     upstreamTimeoutMs: settings.upstreamTimeoutMs,
     forwardToken: settings.forwardToken,
     passHeaders: settings.passHeaders,
+    limits: settings.listener,
+    pool: settings.upstreamPool,
     routes: () => routes.current,
     verify,
     logger,
@@ -204,6 +222,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
   }, 'portvakt started')
   const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger })
   if (exposure !== undefined) parts.readiness.addCheck(exposure)
+  warnAboutRoutes(logger, table)
   return {
     ...rest,
     port,

@@ -256,3 +256,13 @@ t.test('portvakt check prints the egress table on stdout', async (t) => {
   t.equal(result.code, 0, result.stderr)
   t.match(result.stdout, /^LINE +EGRESS +URL +SCOPES +RESOURCE\n5 +skatt +https:\/\/api\.skatteetaten\.no\/v1 /m)
 })
+
+t.test('portvakt check warns of routes that differ only by letter case, naming both lines, and still exits 0', async (t) => {
+  const dir = t.testdir({ 'routes.yaml': `routes:\n  - { path: /api/admin, scopes: [nav:x:admin] }\n  - { path: /api/x, scopes: [nav:x:read] }\n  - { path: /api/Admin, scopes: [nav:x:read] }\n` })
+  const result = await runPortvakt(['check', 'routes.yaml'], { env: {}, cwd: dir, inheritEnv: true })
+  t.equal(result.code, 0)
+  t.match(result.stdout, /routes\.yaml: valid \(1 warning\)\n$/)
+  t.equal(result.stderr, 'warning: routes.yaml:2: /api/admin and /api/Admin (line 4) differ only by letter case; an app that routes without regard to case (Express, ASP.NET Core) cannot tell them apart, so portvakt refuses requests under any of them (400): rename all but one\n')
+  const report = await checkRoutes(join(dir, 'routes.yaml'), join(dir, 'missing.yaml'))
+  t.match(report.warnings, [/differ only by letter case/], 'the warning stays when the manifest cannot be read')
+})

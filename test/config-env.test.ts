@@ -1,6 +1,8 @@
 import t from 'tap'
 import { ConfigError } from '../src/config/errors.js'
 import { loadSettings } from '../src/config/env.js'
+import { DEFAULT_LIMITS } from '../src/http/limits.js'
+import { DEFAULT_POOL } from '../src/proxy/slots.js'
 
 const BASE = { MASKINPORTEN_ISSUER: 'https://test.maskinporten.no/', MASKINPORTEN_JWKS_URI: 'https://test.maskinporten.no/jwk' }
 
@@ -99,6 +101,30 @@ t.test('refuses the egress listener on the gate\'s or the admin listener\'s port
   t.match(problemsOf({ ...BASE, PORTVAKT_EGRESS_PORT: '8079' }), [/^PORTVAKT_EGRESS_PORT: 8079 is also PORTVAKT_ADMIN_PORT/])
   t.equal(problemsOf({ ...BASE, PORTVAKT_PORT: '9000', PORTVAKT_ADMIN_PORT: '9000', PORTVAKT_EGRESS_PORT: '9000' }).length, 3, 'every pair named')
   t.same(problemsOf({ ...BASE, PORTVAKT_PORT: '0', PORTVAKT_ADMIN_PORT: '0', PORTVAKT_EGRESS_PORT: '0' }), [])
+})
+
+t.test('the body, connection and upstream pool settings default to the listener limits and the pool the servers use', async (t) => {
+  const s = loadSettings(BASE)
+  const { bodyBufferBytes, bodyMinBytesPerSecond, bodyRateWindowMs, maxConnections } = DEFAULT_LIMITS
+  t.same(s.listener, { bodyBufferBytes, bodyMinBytesPerSecond, bodyRateWindowMs, maxConnections })
+  t.same(s.upstreamPool, DEFAULT_POOL)
+})
+
+t.test('reads body sizes in bytes, k, KiB and MiB; the stream share defaults to half the pool', async (t) => {
+  t.equal(loadSettings({ ...BASE, PORTVAKT_BODY_BUFFER: '4096' }).listener.bodyBufferBytes, 4096)
+  t.equal(loadSettings({ ...BASE, PORTVAKT_BODY_BUFFER: '16k' }).listener.bodyBufferBytes, 16_384)
+  t.equal(loadSettings({ ...BASE, PORTVAKT_BODY_BUFFER: '1MiB' }).listener.bodyBufferBytes, 1_048_576)
+  const s = loadSettings({ ...BASE, PORTVAKT_UPSTREAM_CONNECTIONS: '32', PORTVAKT_BODY_MIN_RATE: '0', PORTVAKT_MAX_CONNECTIONS: '0', PORTVAKT_UPSTREAM_QUEUE_TIMEOUT: '2s' })
+  t.same(s.upstreamPool, { connections: 32, streams: 16, queueTimeoutMs: 2_000 })
+  t.equal(s.listener.bodyMinBytesPerSecond, 0, '0 turns the floor rate off')
+  t.equal(s.listener.maxConnections, 0, '0 turns the cap off')
+  t.equal(loadSettings({ ...BASE, PORTVAKT_UPSTREAM_STREAMS: '100' }).upstreamPool.streams, 100)
+})
+
+t.test('refuses a size or count it cannot read, saying how to write one, and a stream share that leaves no connection to other requests', async (t) => {
+  const problems = problemsOf({ ...BASE, PORTVAKT_BODY_BUFFER: '64 kilo', PORTVAKT_BODY_MIN_RATE: '-1', PORTVAKT_MAX_CONNECTIONS: 'many', PORTVAKT_UPSTREAM_CONNECTIONS: '1' })
+  t.match(problems, [/PORTVAKT_UPSTREAM_CONNECTIONS: "1" is not a whole number of connections from 2/, /PORTVAKT_BODY_BUFFER: "64 kilo" is not a size; write e\.g\. 65536, 64KiB or 1MiB/, /PORTVAKT_BODY_MIN_RATE: "-1" is not a whole number of bytes a second/, /PORTVAKT_MAX_CONNECTIONS: "many"/])
+  t.match(problemsOf({ ...BASE, PORTVAKT_UPSTREAM_CONNECTIONS: '8', PORTVAKT_UPSTREAM_STREAMS: '8' }), [/PORTVAKT_UPSTREAM_STREAMS: 8 leaves none of the 8 upstream connections .* set it below 8/])
 })
 
 t.test('PORTVAKT_PASS_HEADERS takes other gateways\' headers only, kept lower case as written; none by default', async (t) => {

@@ -5,7 +5,7 @@ import { expandScope, loadRoutes, parseRoutes } from '../src/config/routes.js'
 
 t.test('compiles the annotated example in config/routes.yaml', async (t) => {
   const table = await loadRoutes('config/routes.yaml')
-  t.equal(table.routes.length, 6)
+  t.equal(table.routes.length, 7)
   const skjema = table.routes.find((r) => r.path === '/api/v1/skjema')
   t.same(skjema?.scopes, { mode: 'all', list: ['nav:arbeid/skjema/innsending.write'] })
   const rapport = table.routes.find((r) => r.path === '/api/v1/rapport')
@@ -114,10 +114,12 @@ t.test('the annotated example compiles to exactly the table its comments describ
     { id: 'POST,PUT,PATCH,DELETE /api/v1/arbeidsforhold', methods: ['POST', 'PUT', 'PATCH', 'DELETE'], public: false, scopes: all('nav:arbeid:arbeidsforhold.write'), audience: undefined, consumers: undefined },
     { id: '* /api/v1/rapport', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: false, scopes: { mode: 'any', list: ['nav:arbeid:rapport.read', 'nav:arbeid:rapport.admin'] }, audience: undefined, consumers: undefined },
     { id: '* /api/v1/skjema', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: false, scopes: all('nav:arbeid/skjema/innsending.write'), audience: undefined, consumers: undefined },
+    { id: 'GET,HEAD /api/v1/lonn', methods: ['GET', 'HEAD'], public: false, scopes: all('nav:arbeid:arbeidsforhold.read'), audience: undefined, consumers: undefined },
     { id: '* /internal/isalive', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: true, scopes: undefined, audience: undefined, consumers: undefined },
     { id: '* /internal/isready', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: true, scopes: undefined, audience: undefined, consumers: undefined }
   ])
-  t.same([...table.byPath.keys()], ['/api/v1/arbeidsforhold', '/api/v1/rapport', '/api/v1/skjema', '/internal/isalive', '/internal/isready'], 'one lookup entry per path')
+  t.same([...table.byPath.keys()], ['/api/v1/arbeidsforhold', '/api/v1/rapport', '/api/v1/skjema', '/api/v1/lonn', '/internal/isalive', '/internal/isready'], 'one lookup entry per path')
+  t.same(table.routes.map((r) => r.parties?.systemUser), [undefined, undefined, undefined, undefined, 'required', undefined, undefined], 'only /api/v1/lonn asks for a system user')
   t.same(table.egress, [], 'no egress targets')
   t.equal(table.source, 'config/routes.yaml')
 })

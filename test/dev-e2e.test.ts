@@ -1,11 +1,13 @@
 /**
  * End to end, as a user: `portvakt dev` as a process, then the README's "Try it locally" session
- * with real curl and `portvakt token`, on free ports so parallel runs don't collide.
+ * and its delegated and system-user sessions, with real curl and `portvakt token`, on free ports so
+ * parallel runs don't collide.
  */
 import t from 'tap'
 import { copyFileSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { READY_LINE } from '../src/dev/banner.js'
+import { deriveClientId, deriveSystemUserId } from '../src/dev/mint.js'
 import { CLI, freePort, runPortvakt, runToEnd, startPortvakt } from './helpers/cli.js'
 
 // The session as the README shows it, on the README's ports; the test swaps in free ones.
@@ -13,8 +15,17 @@ const SESSION = {
   token: 'TOKEN=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read)',
   allowed: 'curl -i -H "Authorization: Bearer $TOKEN" "http://localhost:8080/api/v1/arbeidsforhold/42?page=2"',
   otherScope: 'curl -i -X POST -H "Authorization: Bearer $TOKEN" http://localhost:8080/api/v1/arbeidsforhold/42',
-  noToken: 'curl -i http://localhost:8080/api/v1/arbeidsforhold/42'
+  noToken: 'curl -i http://localhost:8080/api/v1/arbeidsforhold/42',
+  // "Delegation and Altinn system users": one session per token shape.
+  delegatedToken: 'DELEGATED=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read --orgno 910753614 --supplier 991825827)',
+  delegated: 'curl -i -H "Authorization: Bearer $DELEGATED" http://localhost:8080/api/v1/arbeidsforhold/42',
+  systemUserToken: 'SYSTEMUSER=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read --systemuser-org 222222222 --system-id 123456789_lonn)',
+  systemUser: 'curl -i -H "Authorization: Bearer $SYSTEMUSER" http://localhost:8080/api/v1/lonn/42',
+  plainOnSystemRoute: 'curl -i -H "Authorization: Bearer $TOKEN" http://localhost:8080/api/v1/lonn/42'
 }
+
+// The session's token lines, by the variable each sets.
+const TOKEN_LINES = { TOKEN: SESSION.token, DELEGATED: SESSION.delegatedToken, SYSTEMUSER: SESSION.systemUserToken }
 
 t.test('the README shows this exact session', async (t) => {
   const readme = readFileSync(resolve('README.md'), 'utf8')
@@ -38,12 +49,15 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
   t.match(dev.stderr(), `proxy     http://127.0.0.1:${proxyPort}`)
 
   // `npx portvakt` is `node dist/cli.js` here; curl is real curl, run by a shell as a user would.
-  const tokenLine = SESSION.token.replace('npx portvakt', `"${process.execPath}" "${CLI}"`)
-  const token = await runToEnd('/bin/sh', ['-c', `${tokenLine} && printf %s "$TOKEN"`], { env, inheritEnv: true })
-  t.equal(token.code, 0, SESSION.token)
-  t.match(token.stdout, /^[\w-]+\.[\w-]+\.[\w-]+$/)
+  const tokens: Record<string, string> = {}
+  for (const [name, line] of Object.entries(TOKEN_LINES)) {
+    const token = await runToEnd('/bin/sh', ['-c', `${line.replace('npx portvakt', `"${process.execPath}" "${CLI}"`)} && printf %s "$${name}"`], { env, inheritEnv: true })
+    t.equal(token.code, 0, line)
+    t.match(token.stdout, /^[\w-]+\.[\w-]+\.[\w-]+$/)
+    tokens[name] = token.stdout
+  }
   const curl = async (line: string): Promise<{ status: number, headers: string, body: string }> => {
-    const result = await runToEnd('/bin/sh', ['-c', line.replaceAll('localhost:8080', `127.0.0.1:${proxyPort}`)], { env: { ...env, TOKEN: token.stdout }, inheritEnv: true })
+    const result = await runToEnd('/bin/sh', ['-c', line.replaceAll('localhost:8080', `127.0.0.1:${proxyPort}`)], { env: { ...env, ...tokens }, inheritEnv: true })
     t.equal(result.code, 0, `${line} ran`)
     const [head = '', body = ''] = result.stdout.split(/\r\n\r\n/)
     return { status: Number(/^HTTP\/[\d.]+ (\d{3})/.exec(head)?.[1]), headers: head.toLowerCase(), body }
@@ -67,6 +81,31 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
   t.equal(noToken.status, 401)
   t.match(noToken.headers, 'www-authenticate: bearer realm="portvakt"')
   t.match(JSON.parse(noToken.body), { code: 'PORTVAKT_ERR_TOKEN_MISSING' })
+
+  const delegated = await curl(SESSION.delegated)
+  t.equal(delegated.status, 200)
+  t.same(JSON.parse(delegated.body).identity, {
+    'x-maskinporten-consumer': '910753614',
+    'x-maskinporten-client-id': deriveClientId('991825827'),
+    'x-maskinporten-scope': 'nav:arbeid:arbeidsforhold.read',
+    'x-maskinporten-supplier': '991825827'
+  }, 'the customer as the consumer, the supplier beside it')
+
+  const systemUser = await curl(SESSION.systemUser)
+  t.equal(systemUser.status, 200)
+  t.same(JSON.parse(systemUser.body).identity, {
+    'x-maskinporten-consumer': '123456789',
+    'x-maskinporten-client-id': deriveClientId('123456789'),
+    'x-maskinporten-scope': 'nav:arbeid:arbeidsforhold.read',
+    'x-maskinporten-systemuser-org': '222222222',
+    'x-maskinporten-systemuser-id': deriveSystemUserId('222222222', '123456789_lonn'),
+    'x-maskinporten-system-id': '123456789_lonn'
+  }, 'the vendor as the consumer, the customer and system beside it')
+
+  const plainOnSystemRoute = await curl(SESSION.plainOnSystemRoute)
+  t.equal(plainOnSystemRoute.status, 403)
+  t.match(plainOnSystemRoute.headers, 'www-authenticate: bearer realm="portvakt", error="insufficient_scope", error_description="this route takes altinn system-user tokens only (systemuser: required)')
+  t.match(JSON.parse(plainOnSystemRoute.body), { code: 'PORTVAKT_ERR_SYSTEM_USER_REQUIRED' })
 
   dev.child.kill('SIGTERM')
   t.equal(await dev.exited, 0, 'stops cleanly on SIGTERM')

@@ -172,6 +172,17 @@ egress:
     t.equal(seen[1]?.bodySha256, sha256(body))
   })
 
+  t.test('a small chunked body is read whole, sent with its length, and replayed on the retry', async (t) => {
+    target.revokeSeen()
+    const body = randomBytes(3000)
+    const seenBefore = target.seen.length
+    const res = await send(port, '/skatt/upload', { method: 'POST', body, headers: { 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' } })
+    t.equal(res.status, 200)
+    const seen = target.seen.slice(seenBefore)
+    t.same(seen.map((s) => s.status), [401, 200], 'within PORTVAKT_BODY_BUFFER, a chunked body can be sent twice too')
+    t.equal(seen[1]?.bodySha256, sha256(body))
+  })
+
   t.test('a target that refuses the fresh token too: its 401 is passed on after one retry', async (t) => {
     const seenBefore = target.seen.length
     const res = await send(port, '/underscoped/x')

@@ -225,7 +225,7 @@ t.test('a client that goes away before the upstream answers is not logged as an 
   t.equal(h.logs().filter((l) => l.level === 50).length, 0, 'no error line')
 })
 
-t.test('a request body is streamed: its first bytes reach the upstream before the client has sent the rest', async (t) => {
+t.test('a body larger than the body buffer is streamed: its first bytes reach the upstream before the client has sent the rest', async (t) => {
   let firstBytes!: () => void
   const upstreamHasBytes = new Promise<void>((resolve) => { firstBytes = resolve })
   const upstream = await startUpstream(t, (req, res) => {
@@ -235,7 +235,8 @@ t.test('a request body is streamed: its first bytes reach the upstream before th
     req.on('end', () => { res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ bodyBytes: bytes, bodySha256: hash.digest('hex') })) })
   })
   const h = await build(t, { env: { PORTVAKT_UPSTREAM: upstream } })
-  const first = randomBytes(64 * 1024)
+  // More than the 64 KiB body buffer (PORTVAKT_BODY_BUFFER): a body within it is read whole first.
+  const first = randomBytes(96 * 1024)
   const rest = randomBytes(64 * 1024)
   const token = await h.mint(WRITE)
   const answer = new Promise<{ status: number, body: string }>((resolve, reject) => {

@@ -237,12 +237,12 @@ t.test('a key set is usable when jose finds a key for one of the policy\'s algor
   const ec = await startJwksServer([EC_JWK])
   t.teardown(async () => { await close(ec.server) })
   const local = await fetchJwks(`${ec.url}/jwks`, { timeoutMs: 5_000, algorithms: ['RS256', 'ES256'] })
-  t.equal(local.jwks()?.keys.length, 1, 'an EC key serves a policy that allows ES256')
+  t.equal(local.keys, 1, 'an EC key serves a policy that allows ES256')
   await t.rejects(fetchJwks(`${ec.url}/jwks`, { timeoutMs: 5_000, algorithms: ['RS256', 'ES384'] }), { message: /none of its 1 keys can verify RS256, ES384/ }, 'a P-256 key cannot verify ES384')
   const key = await makeKey()
   const two = await startJwksServer([{ ...key.jwk, kid: 'one' }, { ...key.jwk, kid: 'two' }])
   t.teardown(async () => { await close(two.server) })
-  t.equal((await fetchJwks(`${two.url}/jwks`, { timeoutMs: 5_000, algorithms: ['RS256'] })).jwks()?.keys.length, 2, 'several keys that match: one is enough')
+  t.equal((await fetchJwks(`${two.url}/jwks`, { timeoutMs: 5_000, algorithms: ['RS256'] })).keys, 2, 'several keys that match: one is enough')
 })
 
 t.test('with no keys in hand yet, a JWKS with no usable signing key leaves portvakt not ready: 503', async (t) => {

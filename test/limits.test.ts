@@ -55,6 +55,7 @@ t.test('the listener limits are the documented ones', async (t) => {
   t.equal(server.headersTimeout, DEFAULT_LIMITS.headersTimeoutMs)
   t.equal(server.keepAliveTimeout, 75_000, 'outlives the ingress keep-alive (60 s)')
   t.equal(server.timeout, 60_000, 'a silent socket outlives the upstream timeout')
+  t.equal(server.maxConnections, 1024, 'open connections are capped (PORTVAKT_MAX_CONNECTIONS)')
   t.equal(deriveLimits(120_000).idleSocketTimeoutMs, 130_000)
 })
 

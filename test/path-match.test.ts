@@ -26,7 +26,7 @@ t.test('matches prefixes on whole segments only', async (t) => {
   t.equal(matchRoute(table, '/api/', 'GET').path, '/api')
   t.equal(codeOf(() => matchRoute(table, '/apix', 'GET')), 'PORTVAKT_ERR_NOT_FOUND')
   t.equal(codeOf(() => matchRoute(table, '/', 'GET')), 'PORTVAKT_ERR_NOT_FOUND')
-  t.equal(codeOf(() => matchRoute(table, '/API', 'GET')), 'PORTVAKT_ERR_NOT_FOUND', 'case-sensitive')
+  t.equal(codeOf(() => matchRoute(table, '/API', 'GET')), 'PORTVAKT_ERR_BAD_PATH', 'another letter case of a route is refused (letter-case.test.ts)')
 })
 
 t.test('the longest prefix wins, then the method picks the route', async (t) => {

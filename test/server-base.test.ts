@@ -19,10 +19,17 @@ import { DEFAULT_LIMITS } from '../src/http/limits.js'
 import type { RequestRecord } from '../src/observe/metrics.js'
 import { createLogger } from '../src/observe/log.js'
 import { sendRaw } from './helpers/attack.js'
+import { eventually } from './helpers/poll.js'
+import { startTrickle } from './helpers/trickle.js'
 import { close, startEchoUpstream } from './helpers/servers.js'
 import { TEST_ISSUER } from './helpers/tokens.js'
 
-const TIGHT = { headersTimeoutMs: 300, checkIntervalMs: 50 }
+// Tight limits, so a test outlasts them quickly: the head's 408, the linger after a refusal, and a
+// rate window that wants 72 bytes every 300 ms.
+const TIGHT = { headersTimeoutMs: 300, checkIntervalMs: 50, lingerMs: 300, bodyRateWindowMs: 300, bodyMinBytesPerSecond: 240 }
+// "Within a bound": the linger (300 ms) with slack for a loaded two-core machine, and far below the
+// 20 s a trickle goes on for, which is how long the connection would stay open without the bound.
+const CLOSED_WITHIN_MS = 5_000
 
 /** One listener under test: where it is, what it logged, what it counted, and whether anything went out. */
 interface Listener {
@@ -36,6 +43,10 @@ interface Listener {
   counted: (status: number) => number
   /** requests that reached what lies behind it (the upstream, or anything called out) */
   forwarded: () => number
+  /** a request line it refuses before reading any body, with the status and code it answers */
+  refused: { line: string, status: number, code: string }
+  /** a request line whose body it reads */
+  allowed: string
 }
 
 function memoryLogger (): { logger: ReturnType<typeof createLogger>, lines: () => Array<Record<string, unknown>> } {
@@ -68,7 +79,17 @@ async function startGate (t: Test): Promise<Listener> {
     onRequestDone: (record) => { records.push(record) },
     limits: TIGHT
   })
-  return { name: 'gate', url: await listen(t, app), app, accessMessage: 'access', lines, counted: (status) => records.filter((r) => r.status === status).length, forwarded: () => upstream.seen.length }
+  return {
+    name: 'gate',
+    url: await listen(t, app),
+    app,
+    accessMessage: 'access',
+    lines,
+    counted: (status) => records.filter((r) => r.status === status).length,
+    forwarded: () => upstream.seen.length,
+    refused: { line: 'PUT /x HTTP/1.1', status: 405, code: 'PORTVAKT_ERR_METHOD_NOT_ALLOWED' },
+    allowed: 'POST /x HTTP/1.1'
+  }
 }
 
 /** The egress listener with one target; its token endpoint is never reached in these cases. */
@@ -87,7 +108,9 @@ async function startEgressListener (t: Test): Promise<Listener> {
     accessMessage: 'egress',
     lines,
     counted: (status) => server.stats().requests['-']?.[status] ?? 0,
-    forwarded: () => calls
+    forwarded: () => calls,
+    refused: { line: 'POST /nosuch/x HTTP/1.1', status: 404, code: 'PORTVAKT_ERR_NOT_FOUND' },
+    allowed: 'POST /skatt/x HTTP/1.1'
   }
 }
 
@@ -176,6 +199,65 @@ for (const start of [startGate, startEgressListener]) {
       const answer = await sendRaw(url, `POST /skatt/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`)
       t.not(answer.status, 400, `${answer.status}: the road decided, not a body parser`)
       t.notMatch(answer.body, /FST_ERR_CTP/)
+    })
+
+    t.test('closes a refused request\'s connection while its body still trickles, after the whole refusal, within a bound', async (t) => {
+      const before = listener.forwarded()
+      const head = `${listener.refused.line}\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n`
+      const client = startTrickle(url, head, { everyMs: 100, maxBytes: 200, chunked: true })
+      t.teardown(client.stop)
+      const end = await client.ended
+      t.equal(end.answer.status, listener.refused.status)
+      t.equal(JSON.parse(end.answer.body).code, listener.refused.code, 'the whole refusal arrived')
+      t.equal(end.answer.headers.connection, 'close', 'and said the connection ends')
+      t.ok(end.byServer, 'we closed it')
+      t.ok(end.ms < CLOSED_WITHIN_MS, `within the bound (${Math.round(end.ms)} ms), while the client still had ${200 - end.sent} bytes to trickle`)
+      t.equal(listener.forwarded() - before, 0, 'nothing went further')
+    })
+
+    t.test('keeps the connection of a refused request whose small declared body came with it', async (t) => {
+      const before = listener.forwarded()
+      const one = `${listener.refused.line}\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello`
+      const answer = await sendRaw(url, `${one}${one.replace('Content-Length: 5', 'Connection: close\r\nContent-Length: 5')}`)
+      t.equal(answer.raw.split(`HTTP/1.1 ${listener.refused.status} `).length - 1, 2, 'both requests answered on one connection')
+      t.equal(listener.forwarded() - before, 0)
+    })
+
+    t.test('cuts a refused request whose small declared body never comes, after the linger', async (t) => {
+      const before = listener.forwarded()
+      const client = startTrickle(url, `${listener.refused.line}\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\nab`, { everyMs: 1_000, maxBytes: 0 })
+      t.teardown(client.stop)
+      const end = await client.ended
+      t.equal(end.answer.status, listener.refused.status)
+      t.equal(JSON.parse(end.answer.body).code, listener.refused.code)
+      t.ok(end.byServer && end.ms < CLOSED_WITHIN_MS, `closed by us within the bound (${Math.round(end.ms)} ms)`)
+    })
+
+    t.test('answers a body slower than the minimum rate with 408 and closes the connection; nothing goes further', async (t) => {
+      const before = listener.forwarded()
+      const client = startTrickle(url, `${listener.allowed}\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n`, { everyMs: 100, maxBytes: 200 })
+      t.teardown(client.stop)
+      const end = await client.ended
+      t.equal(end.answer.status, 408)
+      t.match(JSON.parse(end.answer.body), { code: 'PORTVAKT_ERR_REQUEST_TIMEOUT', message: /PORTVAKT_BODY_MIN_RATE/ })
+      t.equal(end.answer.headers.connection, 'close')
+      t.ok(end.byServer && end.ms < CLOSED_WITHIN_MS, `closed by us within the bound (${Math.round(end.ms)} ms)`)
+      t.equal(listener.forwarded() - before, 0, 'a body that never filled the buffer never went further')
+      t.match(listener.lines().filter((l) => l.msg === listener.accessMessage && l.status === 408), [{ status: 408 }], 'one access line')
+    })
+
+    t.test('sends 100 Continue only once the body is wanted: a refused request is answered without it', async (t) => {
+      const before = listener.forwarded()
+      const client = startTrickle(url, `${listener.refused.line}\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n`, { everyMs: 1_000, maxBytes: 0 })
+      t.teardown(client.stop)
+      const end = await client.ended
+      t.match(end.answer.raw, new RegExp(`^HTTP/1\\.1 ${listener.refused.status} `), 'the refusal is the first thing sent: no 100 Continue')
+      t.equal(end.answer.headers.connection, 'close', 'the body that was never asked for will not come: the connection ends')
+      t.ok(end.byServer && end.ms < CLOSED_WITHIN_MS, `closed by us within the bound (${Math.round(end.ms)} ms)`)
+      const allowed = startTrickle(url, `${listener.allowed}\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n`, { everyMs: 1_000, maxBytes: 0 })
+      t.teardown(allowed.stop)
+      t.ok(await eventually(() => allowed.received().startsWith('HTTP/1.1 100 Continue\r\n\r\n'), 5_000, 10), 'a request let through is asked for its body')
+      allowed.stop()
     })
   })
 }

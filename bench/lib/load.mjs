@@ -8,9 +8,20 @@ import { join } from 'node:path'
 const WRK_SCRIPT = `
 local reqs, n, i = {}, 0, 0
 init = function(args)
+  -- args: token file, path, and for a POST the file holding its JSON body
+  local body = nil
+  if args[3] then
+    local f = io.open(args[3])
+    body = f:read("*a")
+    f:close()
+  end
   for line in io.lines(args[1]) do
     n = n + 1
-    reqs[n] = wrk.format("GET", args[2], { ["Authorization"] = "Bearer " .. line })
+    if body then
+      reqs[n] = wrk.format("POST", args[2], { ["Authorization"] = "Bearer " .. line, ["Content-Type"] = "application/json" }, body)
+    else
+      reqs[n] = wrk.format("GET", args[2], { ["Authorization"] = "Bearer " .. line })
+    end
   end
 end
 request = function()
@@ -25,21 +36,26 @@ done = function(s, latency, requests)
 end
 `
 
-/** Write the wrk script and a token file per pool; returns their paths. */
+// The small POST's body: a JSON document of the size most API requests carry (157 bytes).
+const POST_BODY = JSON.stringify({ orgnr: '123456789', periode: '2026-11', arbeidsforhold: [{ id: 'a1b2c3', type: 'ordinaertArbeidsforhold', startdato: '2024-01-01', stillingsprosent: 100 }] })
+
+/** Write the wrk script, a token file per pool and the POST body; returns their paths. */
 export function prepareWrk (dir, pools) {
   const script = join(dir, 'tokens.lua')
   writeFileSync(script, WRK_SCRIPT)
+  const postBody = join(dir, 'post-body.json')
+  writeFileSync(postBody, POST_BODY)
   const files = {}
   for (const [name, tokens] of Object.entries(pools)) {
     files[name] = join(dir, `tokens-${name}.txt`)
     writeFileSync(files[name], tokens.join('\n') + '\n')
   }
-  return { script, files }
+  return { script, files, postBody, postBodyBytes: Buffer.byteLength(POST_BODY) }
 }
 
-/** One wrk run: req/s, p50/p99 in ms, and error counts (non-2xx included). */
-export function runWrk ({ port, path, seconds, connections, script, tokenFile }) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, `http://127.0.0.1:${port}${path}`, '--', tokenFile, path]
+/** One wrk run: req/s, p50/p99 in ms, and error counts (non-2xx included); with `bodyFile`, POSTs of that body. */
+export function runWrk ({ port, path, seconds, connections, script, tokenFile, bodyFile }) {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '5s', '-s', script, `http://127.0.0.1:${port}${path}`, '--', tokenFile, path, ...(bodyFile === undefined ? [] : [bodyFile])]
   return new Promise((resolve, reject) => {
     execFile('wrk', args, { maxBuffer: 1 << 20 }, (err, stdout) => {
       if (err) return reject(err)

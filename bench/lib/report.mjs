@@ -67,6 +67,8 @@ export function ratios (rounds) {
   ratio('req per CPU-s: Node floor / haproxy+jwt', 'haproxy', 'floor', cpuPerRequest)
   for (const extra of Object.keys(rounds).filter((k) => k.startsWith('warm-') || k.startsWith('warm@'))) ratio(`portvakt warm / ${extra}`, 'warm', extra)
   for (const before of Object.keys(rounds).filter((k) => k.startsWith('cold@'))) ratio(`portvakt cold / ${before}`, 'cold', before)
+  for (const before of Object.keys(rounds).filter((k) => k.startsWith('post@'))) ratio(`portvakt small POST / ${before}`, 'post', before)
+  ratio('portvakt warm GET / small POST', 'warm', 'post')
   // Against another build or Node (--before, --before-node): CPU per request and RSS too, per round.
   for (const other of Object.keys(rounds).filter((k) => k.includes('@'))) {
     const base = other.slice(0, other.indexOf('@'))

@@ -1,6 +1,7 @@
 /**
  * The fast path beside jose (STYLE §7). jose decides every token whose key it has not yet verified a
- * token with. Once it has, tokens signed with that key (same `kid` and RSA `alg`, same key set) are
+ * token with. Once it has, tokens signed with that key (same `kid` and RSA `alg`, while the key
+ * sets that follow select the same key for them: key-set.ts) are
  * checked here, synchronously, with node:crypto and the same policy (policy.ts), the same rules in
  * the same order and the same refusals (refusals.ts). Why: jose v6 verifies through WebCrypto, which
  * sends each RS256 check to the thread pool and back and answers with a promise; node:crypto's
@@ -11,16 +12,9 @@
 import { KeyObject, constants, verify as verifySignature } from 'node:crypto'
 import type { JWTPayload } from 'jose'
 import { readClaims, type Claims } from './claims.js'
+import { keyName, type KeySetView } from './key-set.js'
 import { isExpired, isIssuedInFuture, isIssuedTooLongAgo, isNotYetValid, type TokenPolicy } from './policy.js'
 import { refuseAsJose } from './refusals.js'
-
-/** What the fast path must know of the key source (KeyStore has both). */
-export interface KeySetView {
-  /** changes whenever the key set is replaced: keys remembered from an older set are forgotten */
-  version: () => number
-  /** false while the key source would refuse every token (no keys yet, or too old) */
-  usable: () => boolean
-}
 
 /** A token header the fast path could check: the name its key is remembered by, and how to verify. */
 export interface FastHeader {
@@ -65,11 +59,6 @@ function isJsonObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** The name a remembered key goes by: jose's key selection depends on `alg` and `kid` alone. */
-function keyName (alg: string, kid: string | undefined): string {
-  return kid === undefined ? alg : `${alg}\u0000${kid}`
-}
-
 function toFastHeader (header: unknown, allowed: ReadonlySet<string>): FastHeader | undefined {
   if (!isJsonObject(header)) return undefined
   const { alg, kid, crit } = header
@@ -105,14 +94,14 @@ function checkClaimsAsJose (payload: Record<string, unknown>, policy: TokenPolic
 /** Build the fast path; `now` is the clock in ms since the epoch (tests), jose's reads the same. */
 export function createFastPath (policy: TokenPolicy, keys: KeySetView, now: () => number = Date.now): FastPath {
   const allowed: ReadonlySet<string> = new Set(policy.algorithms)
-  // Keys jose has verified a token with, by keyName, from the key set of version `knownVersion`.
+  // Keys jose has verified a token with, by keyName; a name goes when a new key set selects another key for it.
   const known = new Map<string, KeyObject>()
-  let knownVersion = Number.NaN
+  keys.onChange((changed) => { for (const name of changed) known.delete(name) })
 
   return {
     readHeader: (token) => toFastHeader(decodeJson(token.slice(0, token.indexOf('.'))), allowed),
     verify: (token, header) => {
-      const key = keys.usable() && keys.version() === knownVersion ? known.get(header.name) : undefined
+      const key = keys.usable() ? known.get(header.name) : undefined
       if (key === undefined) return undefined
       // From here on, as jose with the same key: signature, payload, claims.
       const first = token.indexOf('.')
@@ -129,12 +118,8 @@ export function createFastPath (policy: TokenPolicy, keys: KeySetView, now: () =
       return readClaims(checkClaimsAsJose(payload, policy, Math.floor(now() / 1000)), policy)
     },
     remember: (header, key, version) => {
-      // Only if the set did not change while jose worked: then the key came from this set.
+      // Only if the set did not change while jose worked: then the key came from the set in use.
       if (keys.version() !== version || !(key instanceof CryptoKey)) return
-      if (knownVersion !== version) {
-        known.clear()
-        knownVersion = version
-      }
       known.set(header.name, KeyObject.from(key))
     }
   }

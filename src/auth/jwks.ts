@@ -1,20 +1,18 @@
 /**
  * One JWKS fetch: 200 only, no redirects, size-capped, within a timeout (for the answer and its body),
- * parsed by jose into a local key set that must hold a key for at least one of the policy's
+ * then vetted and loaded (key-set.ts) into a key set that must verify at least one of the policy's
  * algorithms. A 200 whose set holds none (`{"keys":[]}`, only `oct` or `use: enc` keys, only keys of
- * another type) is a failed fetch, not new keys: taking it would silently turn every token into a 401
- * unknown_kid while readiness and metrics still said fine (keys.ts keeps the last good keys instead).
+ * another type or too weak) is a failed fetch, not new keys: taking it would silently turn every
+ * token into a 401 unknown_kid while readiness and metrics still said fine (keys.ts keeps the last
+ * good keys instead).
  */
-import { createLocalJWKSet } from 'jose'
 import type { OutboundProxy } from '../config/env.js'
 import { formatDuration } from '../config/duration.js'
 import { describeFetchFailure, FetchFailure } from '../config/fetch-failure.js'
+import { loadKeySet, type KeySet } from './key-set.js'
 
 /** Largest JWKS document we read; a real one is a few KB. */
 export const MAX_JWKS_BYTES = 1024 * 1024
-
-/** jose's key set: its resolver for `jwtVerify`, and the document it holds. */
-export type LocalKeySet = ReturnType<typeof createLocalJWKSet>
 
 /** How one fetch is made. */
 export interface JwksFetchOptions {
@@ -24,6 +22,8 @@ export interface JwksFetchOptions {
   fetch?: typeof fetch
   /** cancels the fetch (the key store's stop) */
   signal?: AbortSignal
+  /** the set in use: a document that reads the same is answered with it, unvetted */
+  previous?: KeySet
   /** the outbound proxy, named when it is why a fetch failed */
   proxy?: OutboundProxy | undefined
 }
@@ -50,36 +50,11 @@ async function readCapped (response: Response, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/**
- * Whether jose would find a key in `local` for a token signed with `alg`: asked of jose's own key
- * selection (kty, crv, use, key_ops, alg) and key import, so there is no second copy of its rules
- * to drift from it. With several candidates, one that imports is enough.
- */
-async function hasKeyFor (local: LocalKeySet, alg: string): Promise<boolean> {
-  try {
-    await local({ alg })
-    return true
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') return false
-    for await (const key of err as AsyncIterable<unknown>) if (key !== undefined) return true
-    return false
-  }
-}
-
-/** Refuse a set that could verify no token the policy accepts, so it never replaces keys that can. */
-async function requireSigningKey (local: LocalKeySet, algorithms: readonly string[]): Promise<LocalKeySet> {
-  for (const alg of algorithms) if (await hasKeyFor(local, alg)) return local
-  const count = local.jwks()?.keys.length ?? 0
-  throw new Error(count === 0
-    ? 'the JWKS has no usable signing key: it lists no keys'
-    : `the JWKS has no usable signing key: none of its ${count} keys can verify ${algorithms.join(', ')} (a public key of that type; use "sig" or unset; key_ops with "verify" or unset)`)
-}
-
 /** Fetch and parse the JWKS at `uri` (see the file comment for what is refused). */
-export async function fetchJwks (uri: string, options: JwksFetchOptions): Promise<LocalKeySet> {
+export async function fetchJwks (uri: string, options: JwksFetchOptions): Promise<KeySet> {
   const timeout = AbortSignal.timeout(options.timeoutMs)
   // The abort's own message ("This operation was aborted") and undici's "fetch failed" would not
-  // tell an operator what happened: the URL, and the cause by its code (http/fetch-failure.ts).
+  // tell an operator what happened: the URL, and the cause by its code (config/fetch-failure.ts).
   const failure = (err: unknown): unknown => {
     if (timeout.aborted) return new FetchFailure(uri, `no answer within ${formatDuration(options.timeoutMs)} (PORTVAKT_JWKS_TIMEOUT)`, 'timeout', { cause: err })
     return options.signal?.aborted === true ? err : describeFetchFailure(err, uri, options.proxy)
@@ -104,11 +79,12 @@ export async function fetchJwks (uri: string, options: JwksFetchOptions): Promis
   } catch (err) {
     throw err instanceof TooLarge ? err : failure(err)
   }
+  if (options.previous?.text === text) return options.previous
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch {
     throw new Error(`the JWKS response from ${uri} is not JSON`)
   }
-  return await requireSigningKey(createLocalJWKSet(json as Parameters<typeof createLocalJWKSet>[0]), options.algorithms)
+  return await loadKeySet(json, options.algorithms, text)
 }

@@ -10,15 +10,19 @@
  * of random `kid`s costs at most one fetch per cooldown even while the endpoint is failing.
  *
  * A fetched set with no key for the policy's algorithms is a failed fetch (jwks.ts says why): the
- * last good keys keep serving and the failure is reported like an outage.
+ * last good keys keep serving and the failure is reported like an outage. A fetched set that selects
+ * the same key for every token header as the one in use changes nothing downstream: the version
+ * stays, and what was verified before (the token cache, the fast path's keys) still counts. One that
+ * differs tells the listeners which headers changed, in the same tick as it is taken (key-set.ts).
  */
 import type { JWTVerifyGetKey } from 'jose'
 import type { OutboundProxy } from '../config/env.js'
 import { GateError } from '../http/errors.js'
-import { fetchJwks, type LocalKeySet } from './jwks.js'
+import { fetchJwks } from './jwks.js'
+import { compareKeySets, refuseUnselected, type KeyFetch, type KeySet, type LocalKeySet } from './key-set.js'
 
 /** What the key store reports after each fetch, for logs and metrics. */
-export type FetchResult = { ok: true, keys: number, trigger: FetchTrigger } | { ok: false, error: Error, trigger: FetchTrigger }
+export type FetchResult = { ok: true, keys: number, trigger: FetchTrigger, fetched: KeyFetch } | { ok: false, error: Error, trigger: FetchTrigger }
 /** Why a fetch happened. */
 export type FetchTrigger = 'start' | 'schedule' | 'unknown_kid' | 'retry'
 
@@ -65,7 +69,7 @@ function stoppedError (): Error {
 /** Holds the signing keys; see the file comment for why it wraps jose. */
 export class KeyStore {
   private readonly opts: Required<Omit<KeyStoreOptions, 'onFetch' | 'proxy'>> & Pick<KeyStoreOptions, 'onFetch' | 'proxy'>
-  private local: LocalKeySet | undefined
+  private current: KeySet | undefined
   private fetchedAt: number | undefined
   private lastAttempt = Number.NEGATIVE_INFINITY
   private lastError: Error | undefined
@@ -73,8 +77,9 @@ export class KeyStore {
   private timer: NodeJS.Timeout | undefined
   private backoffMs = 0
   private stopped = false
-  /** counts the key sets taken (see `version`) */
+  /** counts the key sets taken that changed a selection (see `version`) */
   private taken = 0
+  private readonly listeners: Array<(changed: ReadonlySet<string>) => void> = []
   /** aborts the fetch under way when the store stops */
   private readonly halt = new AbortController()
   private firstKeys: Promise<void>
@@ -94,27 +99,41 @@ export class KeyStore {
       if ((err as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err
       // A fetch already under way is joined (a rotated key may be in it); otherwise at most one
       // fetch per cooldown, counted from the last attempt, so a flood of random kids costs one fetch.
-      if (this.pending === undefined && this.opts.now() - this.lastAttempt < this.opts.cooldownMs) throw err
+      if (this.pending === undefined && this.opts.now() - this.lastAttempt < this.opts.cooldownMs) throw refuseUnselected(this.current, header.kid, err)
       await this.refresh('unknown_kid').catch(() => undefined)
-      return await this.currentSet()(header, token)
+      return await this.currentSet()(header, token).catch((again: unknown) => { throw refuseUnselected(this.current, header.kid, again) })
     }
   }
 
-  /** Changes whenever a fetched key set replaces the one in use (the verifier's fast path forgets keys). */
+  /** Changes whenever a fetched key set selects another key for some token header (see the file comment). */
   readonly version = (): number => this.taken
+
+  /** Call `listener` with the changed key names whenever a key set that changes a selection is taken. */
+  readonly onChange = (listener: (changed: ReadonlySet<string>) => void): void => { this.listeners.push(listener) }
 
   /** Whether `getKey` would look a key up now rather than refuse (no keys yet, or too old). */
   readonly usable = (): boolean => this.fetchedAt !== undefined && this.opts.now() - this.fetchedAt <= this.opts.staleMaxMs
 
   private currentSet (): LocalKeySet {
-    const { local, fetchedAt } = this
-    if (local === undefined || fetchedAt === undefined) {
+    const { current, fetchedAt } = this
+    if (current === undefined || fetchedAt === undefined) {
       throw new GateError('PORTVAKT_ERR_KEYS_UNAVAILABLE', 'the signing keys are not available yet; try again shortly')
     }
     if (this.opts.now() - fetchedAt > this.opts.staleMaxMs) {
       throw new GateError('PORTVAKT_ERR_KEYS_UNAVAILABLE', 'the signing keys are too old and cannot be refreshed; try again shortly')
     }
-    return local
+    return current.local
+  }
+
+  /** Take a fetched set: the version moves on and the listeners hear of it only if a selection changed. */
+  private take (next: KeySet): KeyFetch {
+    const fetched = compareKeySets(this.current, next)
+    this.current = next
+    if (fetched.outcome === 'changed') {
+      this.taken++
+      for (const listener of this.listeners) listener(fetched.changed)
+    }
+    return fetched
   }
 
   /** Fetch the keys now; concurrent callers share one fetch. Rejects once the store is stopped. */
@@ -122,15 +141,15 @@ export class KeyStore {
     if (this.stopped) return Promise.reject(stoppedError())
     if (this.pending !== undefined) return this.pending
     this.lastAttempt = this.opts.now()
-    const current = fetchJwks(this.opts.jwksUri, { timeoutMs: this.opts.timeoutMs, algorithms: this.opts.algorithms, fetch: this.opts.fetch, proxy: this.opts.proxy, signal: this.halt.signal }).then((local) => {
+    const options = { timeoutMs: this.opts.timeoutMs, algorithms: this.opts.algorithms, fetch: this.opts.fetch, proxy: this.opts.proxy, signal: this.halt.signal, previous: this.current }
+    const current = fetchJwks(this.opts.jwksUri, options).then((set) => {
       // A fetch that ends after stop() changes and reports nothing: the store is done.
       if (this.stopped) throw stoppedError()
-      this.local = local
-      this.taken++
+      const fetched = this.take(set)
       this.fetchedAt = this.opts.now()
       this.lastError = undefined
       this.resolveFirst()
-      this.opts.onFetch?.({ ok: true, keys: local.jwks()?.keys.length ?? 0, trigger })
+      this.opts.onFetch?.({ ok: true, keys: set.keys, trigger, fetched })
     }, (err: unknown) => {
       if (this.stopped) throw stoppedError()
       this.lastError = err instanceof Error ? err : new Error(String(err))

@@ -1,6 +1,7 @@
-/** Per-route authorisation on verified claims: audience, scopes, consumers. */
+/** Per-route authorisation on verified claims: audience, scopes, consumers, delegation and system user. */
 import type { Route } from '../config/routes.js'
 import { GateError } from '../http/errors.js'
+import { authorizeParties } from './parties.js'
 import type { Claims } from './verify.js'
 
 /** Throw unless the claims satisfy the route: 401 for a wrong audience, 403 when short. */
@@ -21,4 +22,5 @@ export function authorize (route: Route, claims: Claims): void {
   if (route.consumers !== undefined && (claims.orgno === undefined || !route.consumers.has(claims.orgno))) {
     throw new GateError('PORTVAKT_ERR_CONSUMER_NOT_ALLOWED', 'this consumer organisation may not use this route', { scope: required?.list.join(' ') })
   }
+  if (route.parties !== undefined) authorizeParties(route.parties, claims, required?.list.join(' '))
 }

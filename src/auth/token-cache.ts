@@ -6,12 +6,14 @@
  * audience, scope and consumer checks still run on every request (gate/decide.ts → authorize). Failures are
  * never cached, so the cache can only skip work the full check already passed. An entry is a miss
  * from the moment the policy's time rules would refuse the token (policy.ts, `refuseAtMs`), so the
- * clock moving on is never ignored.
+ * clock moving on is never ignored. Each entry remembers the key that verified it (its `keyName`),
+ * and goes when a new key set selects another key for that name, or none (key-set.ts); entries of
+ * the keys that stay are kept, so a refresh that changes nothing costs nothing.
  * Keys are SHA-256 digests: a heap dump holds no usable token, and every entry has the same key size.
  */
 import { hash } from 'node:crypto'
 import { refuseAtMs, type TokenPolicy } from './policy.js'
-import type { Claims, KeySetView, TokenVerifier } from './verify.js'
+import { claimsOf, type Claims, type KeyedVerifier, type KeySetView, type TokenVerifier, type Verified } from './verify.js'
 
 /** Bounds for the cache, and the policy whose time rules say when an entry runs out (the verifier's). */
 export interface TokenCacheOptions {
@@ -34,6 +36,8 @@ export interface TokenCacheStats {
 
 interface Entry {
   claims: Claims
+  /** the name of the key that verified it (keyName) */
+  keyName: string
   /** ms since the epoch from which the full check would refuse this token */
   refuseAtMs: number
   bytes: number
@@ -46,6 +50,10 @@ const ENTRY_OVERHEAD_BYTES = 640
 function estimateBytes (claims: Claims): number {
   let text = claims.scope.length * 2 + (claims.clientId?.length ?? 0) + (claims.orgno?.length ?? 0)
   for (const a of claims.aud) text += a.length
+  // A delegation or a system user: the strings, and their own small objects (~100 B each).
+  if (claims.supplier !== undefined) text += 50 + claims.supplier.length + (claims.delegationSource?.length ?? 0)
+  const user = claims.systemUser
+  if (user !== undefined) text += 50 + user.id.length + user.org.length + (user.systemId?.length ?? 0)
   return ENTRY_OVERHEAD_BYTES + text * 2
 }
 
@@ -92,8 +100,8 @@ export class TokenCache {
     return entry.claims
   }
 
-  /** Remember claims that the full check just accepted; evicts the least recently used as needed. */
-  set (key: string, claims: Claims): void {
+  /** Remember claims that the full check just accepted with the key named `keyName`; evicts the least recently used as needed. */
+  set (key: string, claims: Claims, keyName: string): void {
     if (!this.enabled) return
     const refuseAt = refuseAtMs(this.opts.policy, claims.exp, claims.iat)
     if (this.opts.now() >= refuseAt) return
@@ -111,14 +119,18 @@ export class TokenCache {
       this.bytes -= oldest[1].bytes
       this.evictions++
     }
-    this.entries.set(key, { claims, refuseAtMs: refuseAt, bytes })
+    this.entries.set(key, { claims, keyName, refuseAtMs: refuseAt, bytes })
     this.bytes += bytes
   }
 
-  /** Forget everything (the signing keys changed: a withdrawn key must stop counting). */
-  clear (): void {
-    this.entries.clear()
-    this.bytes = 0
+  /** Forget the tokens verified with the keys `names` name (a new key set withdrew or changed them). */
+  forget (names: ReadonlySet<string>): void {
+    if (names.size === 0) return
+    for (const [key, entry] of this.entries) {
+      if (!names.has(entry.keyName)) continue
+      this.entries.delete(key)
+      this.bytes -= entry.bytes
+    }
   }
 
   /** Hit and miss counts and current size, for metrics. */
@@ -128,26 +140,28 @@ export class TokenCache {
 }
 
 /** A key source that never changes and is always usable (a verifier without a key store). */
-const FIXED_KEYS: KeySetView = Object.freeze({ version: () => 0, usable: () => true })
+const FIXED_KEYS: KeySetView = Object.freeze({ version: () => 0, usable: () => true, onChange: () => {} })
 
 /**
  * Wrap a verifier with the cache: a hit returns the claims at once and skips verification; a miss
  * verifies and caches only success. `keys.usable` is asked on every hit, so once the key store would
- * answer 503 (keys too old) cached tokens stop passing too and the full check decides.
- * `keys.version` is read before and after a verification: when a key fetch landed in between (it
- * empties the cache), the answer is not cached, since it may rest on a key the new set withdrew.
+ * answer 503 (keys too old) cached tokens stop passing too and the full check decides. A new key set
+ * drops the entries of the keys it changed, before any token is checked with it (`keys.onChange`).
+ * `keys.version` is read before and after a verification: when a key set that changed a selection
+ * landed in between, the answer is not cached, since it may rest on a key the new set withdrew.
  */
-export function cacheVerifier (verify: TokenVerifier, cache: TokenCache, keys: KeySetView = FIXED_KEYS): TokenVerifier {
-  if (!cache.enabled) return verify
-  const remember = (key: string, claims: Claims, version: number): Claims => {
-    if (keys.version() === version) cache.set(key, claims)
-    return claims
+export function cacheVerifier (verify: KeyedVerifier, cache: TokenCache, keys: KeySetView = FIXED_KEYS): TokenVerifier {
+  if (!cache.enabled) return (token) => claimsOf(verify(token))
+  keys.onChange((changed) => { cache.forget(changed) })
+  const remember = (key: string, verified: Verified, version: number): Claims => {
+    if (keys.version() === version) cache.set(key, verified.claims, verified.key)
+    return verified.claims
   }
   // A refusal (thrown or rejected) propagates before set(): a failed token is never remembered.
   const verifyAndRemember = (key: string, token: string): Claims | Promise<Claims> => {
     const version = keys.version()
-    const claims = verify(token)
-    return claims instanceof Promise ? claims.then((verified) => remember(key, verified, version)) : remember(key, claims, version)
+    const verified = verify(token)
+    return verified instanceof Promise ? verified.then((v) => remember(key, v, version)) : remember(key, verified, version)
   }
   return (token) => {
     const key = digestToken(token)

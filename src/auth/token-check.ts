@@ -1,14 +1,15 @@
 /**
  * The token check as the gateway runs it, built from one policy: the key store (keys.ts), the
  * verifier (jose and the fast path, verify.ts) and the verified-token cache in front of it
- * (token-cache.ts). Fresh keys empty the cache: a key the new set withdrew must stop counting.
+ * (token-cache.ts). A new key set that withdraws or changes a key drops what that key verified, in
+ * the cache and the fast path alike (key-set.ts); a refresh that changes nothing keeps it all.
  */
 import type { OutboundProxy } from '../config/env.js'
 import type { FetchResult } from './keys.js'
 import { KeyStore } from './keys.js'
 import type { TokenPolicy } from './policy.js'
 import { TokenCache, cacheVerifier } from './token-cache.js'
-import { createTokenVerifier, type TokenVerifier } from './verify.js'
+import { createKeyedVerifier, type TokenVerifier } from './verify.js'
 
 // 10,000 entries of ordinary claims take ~7 MB; this caps odd ones (long scope lists) too.
 const TOKEN_CACHE_MAX_BYTES = 16 * 1024 * 1024
@@ -23,7 +24,7 @@ export interface TokenCheckOptions {
   fetch: typeof fetch
   /** the outbound proxy, named when it is why a key fetch failed */
   proxy?: OutboundProxy
-  /** told of every key fetch (after the cache has been emptied for fresh keys) */
+  /** told of every key fetch (after the cache has dropped what changed keys verified) */
   onFetch: (result: FetchResult, keys: KeyStore) => void
 }
 
@@ -44,11 +45,8 @@ export function createTokenCheck (options: TokenCheckOptions): TokenCheck {
     ...options.jwks,
     fetch: options.fetch,
     proxy: options.proxy,
-    onFetch: (result) => {
-      if (result.ok) tokenCache.clear()
-      options.onFetch(result, keys)
-    }
+    onFetch: (result) => { options.onFetch(result, keys) }
   })
-  const verify = cacheVerifier(createTokenVerifier(policy, keys.getKey, { keys }), tokenCache, keys)
+  const verify = cacheVerifier(createKeyedVerifier(policy, keys.getKey, { keys }), tokenCache, keys)
   return { keys, tokenCache, verify }
 }

@@ -6,12 +6,13 @@
 import { jwtVerify, type JWTVerifyGetKey } from 'jose'
 import { readClaims, type Claims } from './claims.js'
 import { isCompactJws } from './compact-jws.js'
-import { createFastPath, type FastHeader, type KeySetView } from './fast-verify.js'
+import { createFastPath, type FastHeader } from './fast-verify.js'
+import { keyName, type KeySetView } from './key-set.js'
 import { toJoseOptions, type TokenPolicy } from './policy.js'
 import { invalidToken, translateJoseError } from './refusals.js'
 
 export type { Claims } from './claims.js'
-export type { KeySetView } from './fast-verify.js'
+export type { KeySetView } from './key-set.js'
 
 /**
  * Verifies a compact JWS and returns its claims, or throws (or rejects with) a GateError. Claims
@@ -19,6 +20,15 @@ export type { KeySetView } from './fast-verify.js'
  * hot path then takes no microtask round trips.
  */
 export type TokenVerifier = (token: string) => Claims | Promise<Claims>
+
+/** A verified token: its claims and the name of the key that verified it (key-set.ts, `keyName`). */
+export interface Verified {
+  readonly claims: Claims
+  readonly key: string
+}
+
+/** A verifier that also says which key verified the token (what the token cache keeps). */
+export type KeyedVerifier = (token: string) => Verified | Promise<Verified>
 
 /** Options beyond the policy. */
 export interface VerifierOptions {
@@ -28,13 +38,13 @@ export interface VerifierOptions {
   now?: () => number
 }
 
-/** Build the verifier for one policy and key source. */
-export function createTokenVerifier (policy: TokenPolicy, getKey: JWTVerifyGetKey, verifierOptions: VerifierOptions = {}): TokenVerifier {
+/** Build the keyed verifier for one policy and key source. */
+export function createKeyedVerifier (policy: TokenPolicy, getKey: JWTVerifyGetKey, verifierOptions: VerifierOptions = {}): KeyedVerifier {
   const { keys, now } = verifierOptions
   const options = toJoseOptions(policy)
   const fast = keys === undefined ? undefined : createFastPath(policy, keys, now)
 
-  const verifyWithJose = async (token: string, header: FastHeader | undefined): Promise<Claims> => {
+  const verifyWithJose = async (token: string, header: FastHeader | undefined): Promise<Verified> => {
     const version = keys?.version()
     let result
     try {
@@ -43,13 +53,27 @@ export function createTokenVerifier (policy: TokenPolicy, getKey: JWTVerifyGetKe
       throw translateJoseError(err)
     }
     if (header !== undefined && version !== undefined) fast?.remember(header, result.key, version)
-    return readClaims(result.payload, policy)
+    // jose selected the key by these two (a kid that is not a string selects no key at all).
+    const { alg, kid } = result.protectedHeader
+    return { claims: readClaims(result.payload, policy), key: keyName(alg, kid) }
   }
 
   return (token) => {
     if (!isCompactJws(token)) throw invalidToken('malformed', 'the token is not a compact JWS (three base64url parts)')
     if (fast === undefined) return verifyWithJose(token, undefined)
     const header = fast.readHeader(token)
-    return (header === undefined ? undefined : fast.verify(token, header)) ?? verifyWithJose(token, header)
+    const claims = header === undefined ? undefined : fast.verify(token, header)
+    return claims === undefined || header === undefined ? verifyWithJose(token, header) : { claims, key: header.name }
   }
+}
+
+/** The claims of a verified token, at once or as a promise as it came. */
+export function claimsOf (verified: Verified | Promise<Verified>): Claims | Promise<Claims> {
+  return verified instanceof Promise ? verified.then((v) => v.claims) : verified.claims
+}
+
+/** Build the verifier for one policy and key source: the keyed verifier's claims. */
+export function createTokenVerifier (policy: TokenPolicy, getKey: JWTVerifyGetKey, verifierOptions: VerifierOptions = {}): TokenVerifier {
+  const verify = createKeyedVerifier(policy, getKey, verifierOptions)
+  return (token) => claimsOf(verify(token))
 }

@@ -8,6 +8,7 @@ import { didYouMean } from '../config/suggest.js'
 import { CHECK_FORMATS, type CheckFormat } from './annotations.js'
 import { readOptions } from './options.js'
 import { checkTokenOptions, type TokenCommandOptions } from './token.js'
+import { PARTY_OPTIONS, readPartyFlags } from './token-flags.js'
 
 /** The commands parsed here: all of them. */
 export type Command = 'serve' | 'dev' | 'token' | 'check'
@@ -89,6 +90,12 @@ Options:
   --orgno <orgno>      the consumer organisation (default 123456789)
   --expires <seconds>  lifetime (default 120, at most 3600)
   --fresh              skip the issuer's token cache
+  --supplier <orgno>   a delegated token: this supplier calls for the consumer (--orgno, the customer)
+  --systemuser-org <orgno>
+                       an Altinn system-user token for this customer; the consumer (--orgno) is the vendor
+  --system-id <id>     its system_id (default <orgno>_dev), e.g. 123456789_lonn
+  --systemuser-id <uuid>
+                       its systemuser_id (default: the same for the same customer and system)
 Environment:
   PORTVAKT_DEV_ISSUER_PORT  8090  where the dev issuer listens
 Exit 1 when the dev issuer is not running or refuses, or PORTVAKT_DEV_ISSUER_PORT is not a port;
@@ -97,11 +104,13 @@ Exit 1 when the dev issuer is not running or refuses, or PORTVAKT_DEV_ISSUER_POR
   check: `Usage: portvakt check [routes.yaml] [--manifest nais.yaml] [--format github]
 
 Validates a route table without starting anything and prints it compiled: path, methods, scopes
-after expansion, audience, consumers, public; then the egress targets: name, url, scopes, resource. Exit 0 when valid, 1 with every problem and its line.
+after expansion, audience, consumers, public, delegation and system-user rules; then the egress
+targets: name, url, scopes, resource. Exit 0 when valid, 1 with every problem and its line.
 
 Options:
   --manifest <file>  also cross-check with the NAIS manifest's spec.maskinporten.scopes:
-                     a route scope not in exposes (or not enabled) is an error, an unused one a warning;
+                     a route scope not in exposes (or not enabled) is an error, an unused one a warning,
+                     so is a delegation: required route on scopes without delegationSource;
                      an egress scope not in consumes is an error, a consumed one no egress uses a warning
   --format github    each problem as a GitHub Actions annotation (::error file=…,line=…::…) on stdout,
                      shown on that file and line in the run and the pull request (default: text)
@@ -117,7 +126,8 @@ const OPTIONS: Record<Exclude<Command, 'serve'>, ParseArgsConfig['options']> = {
     audience: { type: 'string' },
     orgno: { type: 'string' },
     expires: { type: 'string' },
-    fresh: { type: 'boolean' }
+    fresh: { type: 'boolean' },
+    ...PARTY_OPTIONS
   },
   check: { manifest: { type: 'string' }, format: { type: 'string' } }
 }
@@ -175,12 +185,15 @@ export function parseCommand (command: Command, args: string[]): Invocation {
   if (expires !== undefined && !/^\d+$/.test(expires)) return { kind: 'usage', message: '--expires is a number of seconds', help }
   const scopes = ((values.scope ?? []) as string[]).flatMap((s) => s.split(/\s+/)).filter((s) => s !== '')
   if (scopes.length === 0) return { kind: 'usage', message: 'give at least one --scope, e.g. --scope nav:arbeid:arbeidsforhold.read', help }
+  const parties = readPartyFlags(values)
+  if ('message' in parties) return { kind: 'usage', message: parties.message, help }
   const options = {
     scopes,
     audience: values.audience as string | undefined,
     orgno: values.orgno as string | undefined,
     expiresIn: expires === undefined ? undefined : Number(expires),
-    fresh: values.fresh === true
+    fresh: values.fresh === true,
+    ...parties.flags
   }
   const problem = checkTokenOptions(options)
   return problem === undefined ? { kind: 'token', options } : { kind: 'usage', message: problem, help }

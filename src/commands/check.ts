@@ -33,12 +33,26 @@ function formatColumns (rows: ReadonlyArray<readonly string[]>): string {
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n'
 }
 
+// A rule and its lists: `required (suppliers: 111111111)`; `-` on a route that keeps the defaults.
+function describeRule (rule: string | undefined, lists: ReadonlyArray<readonly [string, ReadonlySet<string> | undefined]>): string {
+  if (rule === undefined) return '-'
+  const listed = lists.filter(([, set]) => set !== undefined).map(([name, set]) => `${name}: ${[...set ?? []].join(',')}`)
+  return listed.length === 0 ? rule : `${rule} (${listed.join('; ')})`
+}
+
 /** Render the compiled table as aligned columns: the routes, then the egress targets when there are any. */
 export function formatRouteTable (table: RouteTable): string {
-  const routes = [['LINE', 'PATH', 'METHODS', 'SCOPES', 'AUDIENCE', 'CONSUMERS']]
+  // The delegation and system-user columns only for a table that sets such rules.
+  const parties = table.routes.some((r) => r.parties !== undefined)
+  const routes = [['LINE', 'PATH', 'METHODS', 'SCOPES', 'AUDIENCE', 'CONSUMERS', ...(parties ? ['DELEGATION', 'SYSTEM USER'] : [])]]
   for (const r of table.routes) {
     const methods = r.methods.length === METHODS.length ? '*' : r.methods.join(',')
-    routes.push([String(r.line), r.path, methods, describeScopes(r), r.audience ?? '-', r.consumers === undefined ? '-' : [...r.consumers].join(',')])
+    const row = [String(r.line), r.path, methods, describeScopes(r), r.audience ?? '-', r.consumers === undefined ? '-' : [...r.consumers].join(',')]
+    if (parties) {
+      const p = r.parties
+      row.push(describeRule(p?.delegation, [['suppliers', p?.suppliers]]), describeRule(p?.systemUser, [['orgs', p?.systemUserOrgs], ['systems', p?.systems]]))
+    }
+    routes.push(row)
   }
   if (table.egress.length === 0) return formatColumns(routes)
   // The scopes as the token request's `target` carries them: space-joined.
@@ -92,8 +106,28 @@ export function crossCheck (table: RouteTable, exposed: readonly ExposedScope[],
   for (const [near, { scope, places }] of pairs) errors.push(`${manifest}:${byScope.get(near)?.line ?? 1}: exposes ${near}; did you mean ${scope} (needed by ${places.join(', ')})?`)
   const warnings = exposed.filter((e) => !used.has(e.scope) && !pairs.has(e.scope))
     .map((e) => `${manifest}:${e.line}: ${e.scope} is exposed but no route needs it; a token with only this scope reaches nothing`)
-  warnings.push(...checkConsumers(table, byScope, manifest))
+  warnings.push(...checkConsumers(table, byScope, manifest), ...checkDelegable(table, byScope, manifest))
   return { errors, warnings }
+}
+
+/**
+ * Maskinporten issues a delegated token only for scopes registered with a delegation source
+ * (Digdir, "Delegering i Maskinporten"; the NAIS field `delegationSource`: "Default is empty, which
+ * means no delegation is allowed"), so `delegation: required` on a route whose scopes have none
+ * admits no token at all. Nothing else about delegation or system users is held to the manifest:
+ * the scope is granted to the `consumer` (the customer of a delegation, the vendor of a system
+ * user), which `checkConsumers` covers, and suppliers and system-user customers need no grant.
+ */
+function checkDelegable (table: RouteTable, byScope: ReadonlyMap<string, ExposedScope>, manifest: string): string[] {
+  return table.routes.flatMap((route) => {
+    if (route.parties?.delegation !== 'required' || route.scopes === undefined) return []
+    const exposed = route.scopes.list.map((s) => byScope.get(s)).filter((e) => e !== undefined)
+    const closed = exposed.filter((e) => e.delegationSource === undefined)
+    const unreachable = route.scopes.mode === 'any' ? exposed.length > 0 && closed.length === exposed.length : closed.length > 0
+    if (!unreachable) return []
+    const which = closed.map((e) => `${e.scope} (line ${e.line})`).join(' and ')
+    return [`${table.source}:${route.line}: ${route.id} has delegation: required, but ${manifest} exposes ${which} without delegationSource, so Maskinporten issues no delegated token for ${route.scopes.mode === 'any' || closed.length > 1 ? 'them' : 'it'} and no token reaches this route`]
+  })
 }
 
 // A route's consumer can only get a token for it if the manifest grants that orgno a scope the route accepts.
@@ -152,14 +186,15 @@ export async function checkRoutes (routesFile: string, manifestFile?: string, fi
     return { ok: false, table: undefined, errors: err.problems, warnings: [], unreadable: err instanceof UnreadableFileError }
   }
   const text = formatRouteTable(table)
-  if (manifestFile === undefined) return { ok: true, table: text, errors: [], warnings: [], unreadable: false }
+  // The table's own warnings (paths that differ only by letter case) come first.
+  if (manifestFile === undefined) return { ok: true, table: text, errors: [], warnings: table.warnings, unreadable: false }
   let scopes: ManifestScopes
   try {
     scopes = await loadManifestScopes(manifestFile)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    return { ok: false, table: text, errors: err.problems, warnings: [], unreadable: err instanceof UnreadableFileError }
+    return { ok: false, table: text, errors: err.problems, warnings: table.warnings, unreadable: err instanceof UnreadableFileError }
   }
   const { errors, warnings } = crossCheckManifest(table, scopes, manifestFile)
-  return { ok: errors.length === 0, table: text, errors, warnings, unreadable: false }
+  return { ok: errors.length === 0, table: text, errors, warnings: [...table.warnings, ...warnings], unreadable: false }
 }

@@ -18,6 +18,8 @@ export interface ExposedScope {
   enabled: boolean
   /** the orgnos granted access (spec.maskinporten.scopes.exposes[].consumers) */
   consumers: ReadonlySet<string>
+  /** where delegations of it come from (`delegationSource`, e.g. altinn); undefined: it cannot be delegated */
+  delegationSource: string | undefined
   line: number
 }
 
@@ -39,7 +41,8 @@ const ExposeSchema = z.object({
   product: z.string().regex(/^[a-z0-9]+$/, 'product is lower-case letters and digits'),
   enabled: z.boolean().optional(),
   separator: z.enum(['/', ':', '.']).optional(),
-  consumers: z.array(z.object({ orgno: z.string() })).optional()
+  consumers: z.array(z.object({ orgno: z.string() })).optional(),
+  delegationSource: z.string().optional()
 })
 
 // The NAIS docs ("Consume external API using Maskinporten"): `- name: "skatt:some.scope"`, the scope whole.
@@ -92,6 +95,7 @@ export async function loadManifestScopes (file: string): Promise<ManifestScopes>
     scope: expandScope(entry),
     enabled: entry.enabled === true,
     consumers: new Set((entry.consumers ?? []).map((c) => c.orgno)),
+    delegationSource: entry.delegationSource,
     line
   }), problems)
   const consumed = readScopeList(list, counter, file, 'consumes', ConsumeSchema, (entry, line) => ({ scope: entry.name, line }), problems)

@@ -2,9 +2,10 @@
 import { isCompactJws } from '../auth/compact-jws.js'
 import { ConfigError } from '../config/errors.js'
 import { findFieldProblems } from '../dev/token-request.js'
+import { partyRequestFields, type PartyFlags } from './token-flags.js'
 
 /** What to ask the dev issuer for. */
-export interface TokenCommandOptions {
+export interface TokenCommandOptions extends PartyFlags {
   /** the dev issuer's base URL, e.g. http://127.0.0.1:8090 */
   issuerUrl: string
   scopes: readonly string[]
@@ -16,7 +17,17 @@ export interface TokenCommandOptions {
 }
 
 // The token request's fields and the flags that set them: a problem is told by the flag the user typed.
-const FLAGS: Readonly<Record<string, string>> = { target: '--scope', resource: '--audience', consumer_orgno: '--orgno', expires_in: '--expires', skip_cache: '--fresh' }
+const FLAGS: Readonly<Record<string, string>> = {
+  target: '--scope',
+  resource: '--audience',
+  consumer_orgno: '--orgno',
+  expires_in: '--expires',
+  skip_cache: '--fresh',
+  supplier: '--supplier',
+  authorization_details: '--systemuser-org',
+  system_id: '--system-id',
+  systemuser_id: '--systemuser-id'
+}
 
 /** The token endpoint's request body for these options (the NAIS token endpoint's fields). */
 function requestBody (options: Omit<TokenCommandOptions, 'issuerUrl'>): Record<string, unknown> {
@@ -25,7 +36,7 @@ function requestBody (options: Omit<TokenCommandOptions, 'issuerUrl'>): Record<s
   if (options.orgno !== undefined) body.consumer_orgno = options.orgno
   if (options.expiresIn !== undefined) body.expires_in = options.expiresIn
   if (options.fresh === true) body.skip_cache = true
-  return body
+  return Object.assign(body, partyRequestFields(options))
 }
 
 /**

@@ -36,6 +36,50 @@ export function duration (fallback: string, min: number, max: number) {
   })
 }
 
+function toWholeNumber (min: number, max: number, what: string) {
+  return (text: string, ctx: z.RefinementCtx): number => {
+    const n = Number(text)
+    if (!/^\d+$/.test(text.trim()) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a whole number of ${what} from ${min} to ${max}` })
+      return z.NEVER
+    }
+    return n
+  }
+}
+
+/** A whole number between `min` and `max`; `what` names the unit in the message. */
+export function wholeNumber (fallback: string, min: number, max: number, what: string) {
+  return z.string().default(fallback).transform(toWholeNumber(min, max, what))
+}
+
+/** The same, with no default: undefined when unset. */
+export function optionalWholeNumber (min: number, max: number, what: string) {
+  return z.string().transform(toWholeNumber(min, max, what)).optional()
+}
+
+// nginx's size suffixes (k, m: binary), and the IEC names.
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 }
+
+/** A size in bytes (`65536`, `64KiB`, `64k`, `1MiB`), between `min` and `max`. */
+export function size (fallback: string, min: number, max: number) {
+  return z.string().default(fallback).transform((text, ctx) => {
+    const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text)
+    const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()]
+    if (match === null || unit === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a size; write e.g. 65536, 64KiB or 1MiB` })
+      return z.NEVER
+    }
+    const bytes = Number(match[1]) * unit
+    if (bytes < min || bytes > max) {
+      // The range in the unit the value was written in, as for durations.
+      const written = (n: number): string => `${Math.round(n / unit * 1000) / 1000}${match[2] ?? ''}`
+      ctx.addIssue({ code: 'custom', message: `${text.trim()} is out of range; write ${written(min)} to ${written(max)}${unit === 1 ? ' (bytes)' : ''}` })
+      return z.NEVER
+    }
+    return bytes
+  })
+}
+
 /** A TCP port, never one the NAIS platform reserves. */
 export function port (fallback: string) {
   return z.string().default(fallback).transform((text, ctx) => {

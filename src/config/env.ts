@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { formatDuration } from './duration.js'
 import { ConfigError } from './errors.js'
 import { issueText } from './issue-text.js'
-import { algorithms, boolean, duration, httpUrl, passHeaders, port } from './env-values.js'
+import { algorithms, boolean, duration, httpUrl, optionalWholeNumber, passHeaders, port, size, wholeNumber } from './env-values.js'
 import { isLoopbackUrl } from './loopback.js'
 import { maskProxyUrl } from './proxy-url.js'
 
@@ -28,6 +28,13 @@ const EnvSchema = z.object({
   PORTVAKT_FORWARD_TOKEN: boolean('true'),
   PORTVAKT_PASS_HEADERS: passHeaders,
   PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 100, 3_600_000),
+  PORTVAKT_UPSTREAM_CONNECTIONS: wholeNumber('128', 2, 65_536, 'connections'),
+  PORTVAKT_UPSTREAM_STREAMS: optionalWholeNumber(1, 65_535, 'connections'),
+  PORTVAKT_UPSTREAM_QUEUE_TIMEOUT: duration('5s', 1, 3_600_000),
+  PORTVAKT_BODY_BUFFER: size('64KiB', 0, 64 * 1024 * 1024),
+  PORTVAKT_BODY_MIN_RATE: wholeNumber('240', 0, 1024 ** 3, 'bytes a second'),
+  PORTVAKT_BODY_RATE_WINDOW: duration('5s', 100, 3_600_000),
+  PORTVAKT_MAX_CONNECTIONS: wholeNumber('1024', 0, 1_048_576, 'connections'),
   PORTVAKT_TOKEN_CACHE_SIZE: z.string().regex(/^\d+$/, 'write a whole number of entries (0 turns the cache off)').default('10000').transform(Number),
   PORTVAKT_JWKS_TIMEOUT: duration('5s', 100, 60_000),
   PORTVAKT_JWKS_COOLDOWN: duration('30s', 0, 3_600_000),
@@ -94,6 +101,10 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   /** other gateways' identity headers the upstream may get from the client (config/dropped-headers.ts) */
   passHeaders: e.PORTVAKT_PASS_HEADERS,
   upstreamTimeoutMs: e.PORTVAKT_UPSTREAM_TIMEOUT,
+  /** the upstream pool and its share for streamed uploads (proxy/slots.ts); half by default */
+  upstreamPool: Object.freeze({ connections: e.PORTVAKT_UPSTREAM_CONNECTIONS, streams: e.PORTVAKT_UPSTREAM_STREAMS ?? Math.floor(e.PORTVAKT_UPSTREAM_CONNECTIONS / 2), queueTimeoutMs: e.PORTVAKT_UPSTREAM_QUEUE_TIMEOUT }),
+  /** what both listeners hold a client to: bodies, their pace, open connections (http/limits.ts) */
+  listener: Object.freeze({ bodyBufferBytes: e.PORTVAKT_BODY_BUFFER, bodyMinBytesPerSecond: e.PORTVAKT_BODY_MIN_RATE, bodyRateWindowMs: e.PORTVAKT_BODY_RATE_WINDOW, maxConnections: e.PORTVAKT_MAX_CONNECTIONS }),
   /** verified tokens remembered (0: off); see auth/token-cache.ts */
   tokenCacheSize: e.PORTVAKT_TOKEN_CACHE_SIZE,
   jwks: Object.freeze({ timeoutMs: e.PORTVAKT_JWKS_TIMEOUT, cooldownMs: e.PORTVAKT_JWKS_COOLDOWN, maxAgeMs: e.PORTVAKT_JWKS_MAX_AGE, staleMaxMs: e.PORTVAKT_JWKS_STALE_MAX }),
@@ -121,6 +132,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
 export type Settings = z.output<typeof SettingsSchema>
 /** How portvakt finds its issuer: both given, or discovered from RFC 8414 metadata. */
 export type IssuerSource = Settings['issuerSource']
+/** What both listeners hold a client to. */
+export type ListenerSettings = Settings['listener']
 /** The egress side's settings. */
 export type EgressSettings = Settings['egress']
 /** The on-premises webproxy as NAIS sets it, named as undici's EnvHttpProxyAgent takes it. */
@@ -178,6 +191,12 @@ function checkKeyAges (env: Partial<Env>, present: Record<string, string | undef
   return [`PORTVAKT_JWKS_STALE_MAX: ${said('PORTVAKT_JWKS_STALE_MAX', staleMax)} is shorter than PORTVAKT_JWKS_MAX_AGE (${said('PORTVAKT_JWKS_MAX_AGE', maxAge)}): the keys would be too old to use before their scheduled refresh, and every request a 503; set it to ${formatDuration(maxAge)} or more`]
 }
 
+function checkStreams (env: Partial<Env>): string[] {
+  const { PORTVAKT_UPSTREAM_STREAMS: streams, PORTVAKT_UPSTREAM_CONNECTIONS: connections } = env
+  if (streams === undefined || connections === undefined || streams < connections) return []
+  return [`PORTVAKT_UPSTREAM_STREAMS: ${streams} leaves none of the ${connections} upstream connections (PORTVAKT_UPSTREAM_CONNECTIONS) to requests without a streamed body; set it below ${connections}`]
+}
+
 function checkProxy (name: string, href: string): string[] {
   if (href === '') return []
   try {
@@ -208,7 +227,7 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const { env: partial, problems } = parseEachVariable(present)
   const proxy = readProxy(partial)
-  problems.push(...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkKeyAges(partial, present), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
+  problems.push(...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkKeyAges(partial, present), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   // Every variable parsed on its own, so the whole schema parses too.
   return SettingsSchema.parse(present)

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { isLoopbackUrl } from './loopback.js'
+import { Orgnos, PARTY_FIELDS } from './party-rules.js'
 
 /** Methods a route may name; the proxy forwards exactly these (TRACE and CONNECT never). */
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -55,8 +56,9 @@ export const RouteEntrySchema = z.strictObject({
     .optional(),
   scopes: Scopes.optional(),
   audience: Audience.nullable().optional(),
-  consumers: z.array(z.string().regex(/^\d{9}$/, 'an orgno is 9 digits, in quotes: "123456789"')).min(1).optional(),
-  public: z.boolean().optional()
+  consumers: Orgnos.optional(),
+  public: z.boolean().optional(),
+  ...PARTY_FIELDS
 })
 
 // An egress name is one URL path segment the app calls: http://127.0.0.1:8083/<name>/... 

@@ -9,7 +9,13 @@ import { describeFileError, UnreadableFileError } from './file-error.js'
 import { issueText } from './issue-text.js'
 import { describePlace, describeSchemaIssues, type Problem } from './schema-issues.js'
 import { parseLocatedYaml, type LocatedYaml } from './yaml-lines.js'
-import { EgressEntrySchema, METHODS, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
+import { describeCaseCollisions, foldCase, indexByFold } from './case-fold.js'
+import { checkHeadRequirements, pathsWithOwnHead, withImpliedHead } from './implied-head.js'
+import type { PartyRules } from './party-rules.js'
+import { checkRoute, compileRoute } from './route-compile.js'
+import { EgressEntrySchema, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method } from './route-schema.js'
+
+export { expandScope } from './route-compile.js'
 
 /** A route ready for the gate. */
 export interface Route {
@@ -22,12 +28,18 @@ export interface Route {
   readonly scopes: { readonly mode: 'all' | 'any', readonly list: readonly string[] } | undefined
   readonly audience: string | undefined
   readonly consumers: ReadonlySet<string> | undefined
+  /** delegation and system-user rules (party-rules.ts); undefined when the route keeps the defaults */
+  readonly parties: PartyRules | undefined
   /** the line of the route in its file */
   readonly line: number
 }
 
 /** Routes sharing one path prefix, by method. */
 export interface PathEntry {
+  /** the prefix, as written in the table */
+  readonly path: string
+  /** the line of its first route */
+  readonly line: number
   readonly byMethod: ReadonlyMap<string, Route>
   /** the Allow header for a 405 on this path */
   readonly allow: string
@@ -51,48 +63,18 @@ export interface EgressTarget {
 export interface RouteTable {
   readonly routes: readonly Route[]
   readonly byPath: ReadonlyMap<string, PathEntry>
+  /** the path entries by folded path (case-fold.ts); more than one where paths differ only by case */
+  readonly byFold: ReadonlyMap<string, readonly PathEntry[]>
+  /** true when every path is its own fold (lower case), so a lower-case ASCII request needs no folded lookup */
+  readonly foldStable: boolean
+  /** the most segments any route path has: no longer prefix of a request can match */
+  readonly depth: number
+  /** what `check` warns about and the start line logs: paths that differ only by letter case */
+  readonly warnings: readonly string[]
   /** egress targets, in file order; empty when the file has none */
   readonly egress: readonly EgressTarget[]
   readonly egressByName: ReadonlyMap<string, EgressTarget>
   readonly source: string
-}
-
-/** Expand a scope by the NAIS rule: `nav:<product><sep><name>`, sep `/` iff name has `/`, else `:`. */
-export function expandScope (scope: ScopeInput): string {
-  if (typeof scope === 'string') return scope
-  const separator = scope.separator ?? (scope.name.includes('/') ? '/' : ':')
-  return `nav:${scope.product}${separator}${scope.name}`
-}
-
-function compileRoute (input: RouteInput, defaultAudience: string | null | undefined, line: number): Route {
-  const methods = input.methods ?? METHODS
-  const scopes = input.scopes === undefined
-    ? undefined
-    : Array.isArray(input.scopes)
-      ? { mode: 'all' as const, list: Object.freeze(input.scopes.map(expandScope)) }
-      : { mode: 'any' as const, list: Object.freeze(input.scopes.anyOf.map(expandScope)) }
-  const audience = input.audience === undefined ? defaultAudience : input.audience
-  const label = input.methods === undefined ? '*' : methods.join(',')
-  return Object.freeze({
-    id: `${label} ${input.path}`,
-    path: input.path,
-    methods: Object.freeze([...methods]),
-    public: input.public === true,
-    scopes: scopes === undefined ? undefined : Object.freeze(scopes),
-    audience: input.public === true ? undefined : audience ?? undefined,
-    consumers: input.consumers === undefined ? undefined : new Set(input.consumers),
-    line
-  })
-}
-
-function checkRoute (input: RouteInput, where: string): string[] {
-  const problems: string[] = []
-  if (input.public === true && input.scopes !== undefined) problems.push(`${where}: a route is either public: true or has scopes, not both`)
-  if (input.public !== true && input.scopes === undefined) problems.push(`${where}: say which scopes the route needs (scopes: [...]), or mark it public: true`)
-  if (input.public === true && (input.consumers !== undefined || (input.audience !== undefined && input.audience !== null))) {
-    problems.push(`${where}: a public route takes no token, so consumers and audience mean nothing there; remove them`)
-  }
-  return problems
 }
 
 function compileEgress (input: EgressInput, line: number): EgressTarget {
@@ -134,11 +116,13 @@ function compileRouteList (document: Record<string, unknown>, yaml: LocatedYaml,
   const audience = RouteTableSchema.shape.audience.safeParse(document.audience)
   const routes: Route[] = []
   const byPath = new Map<string, Map<string, Route>>()
-  for (const { input, index } of wellFormed(document, 'routes', RouteEntrySchema)) {
+  const inputs = wellFormed(document, 'routes', RouteEntrySchema)
+  const ownHead = pathsWithOwnHead(inputs.map((i) => i.input))
+  for (const { input, index } of inputs) {
     const line = yaml.lineOf(['routes', index])
     const where = `${file}:${line}: ${describePlace(['routes', index], document)}`
     problems.push(...checkRoute(input, where).map((text) => ({ line, text })))
-    const route = compileRoute(input, audience.success ? audience.data : undefined, line)
+    const route = compileRoute(input, withImpliedHead(input, ownHead), audience.success ? audience.data : undefined, line)
     const methods = byPath.get(route.path) ?? new Map<string, Route>()
     for (const method of route.methods) {
       const other = methods.get(method)
@@ -148,6 +132,7 @@ function compileRouteList (document: Record<string, unknown>, yaml: LocatedYaml,
     byPath.set(route.path, methods)
     routes.push(route)
   }
+  problems.push(...checkHeadRequirements(routes, file))
   return { routes, byPath }
 }
 
@@ -176,9 +161,21 @@ export function parseRoutes (text: string, file: string): RouteTable {
   if (problems.length > 0) throw new ConfigError(`${file} has problems`, problems.sort((a, b) => a.line - b.line).map((p) => p.text))
   const entries = new Map<string, PathEntry>()
   for (const [path, methods] of byPath) {
-    entries.set(path, Object.freeze({ byMethod: methods, allow: [...methods.keys()].join(', ') }))
+    const line = routes.find((r) => r.path === path)?.line ?? 1
+    entries.set(path, Object.freeze({ path, line, byMethod: methods, allow: [...methods.keys()].join(', ') }))
   }
-  return Object.freeze({ routes: Object.freeze(routes), byPath: entries, egress: Object.freeze([...egressByName.values()]), egressByName, source: file })
+  const byFold = indexByFold(entries.values())
+  return Object.freeze({
+    routes: Object.freeze(routes),
+    byPath: entries,
+    byFold,
+    foldStable: [...entries.keys()].every((path) => foldCase(path) === path),
+    depth: Math.max(0, ...[...entries.keys()].map((path) => path === '/' ? 0 : path.split('/').length - 1)),
+    warnings: Object.freeze(describeCaseCollisions(byFold, file)),
+    egress: Object.freeze([...egressByName.values()]),
+    egressByName,
+    source: file
+  })
 }
 
 /**

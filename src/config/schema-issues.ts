@@ -20,7 +20,7 @@ export interface Problem {
 type Issue = z.core.$ZodIssue
 
 // What a string value is called in a message, by its key; other keys are named as they are.
-const NOUNS: Readonly<Record<string, string>> = { consumers: 'an org number', product: 'product', name: 'name' }
+const NOUNS: Readonly<Record<string, string>> = { consumers: 'an org number', suppliers: 'an org number', systemUserOrgs: 'an org number', systems: 'a system id', product: 'product', name: 'name' }
 
 // The entries of these lists are named by number and by the key people recognise them by.
 const ENTRY_NAMES: Readonly<Record<string, { noun: string, key: string }>> = { routes: { noun: 'route', key: 'path' }, egress: { noun: 'egress', key: 'name' } }

@@ -1,7 +1,7 @@
 /**
  * A local Maskinporten issuer for curl testing: RFC 8414 metadata, the public keys at `/jwk`,
  * and a token endpoint speaking the NAIS token endpoint's request format, with its per-(target,
- * resource) cache and `skip_cache`. Never for a cluster: main.ts refuses `dev` under NAIS_CLUSTER_NAME.
+ * resource, authorization_details) cache and `skip_cache`. Never for a cluster: main.ts refuses `dev` under NAIS_CLUSTER_NAME.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -19,6 +19,10 @@ export interface IssueEvent {
   scope: string
   orgno: string
   audience: string | undefined
+  /** a delegated token's supplier */
+  supplier: string | undefined
+  /** the customer organisation of the token's system user */
+  systemUserOrg: string | undefined
   cached: boolean
   expiresIn: number
 }
@@ -62,8 +66,10 @@ async function readBody (req: IncomingMessage): Promise<string | undefined> {
 }
 
 function cacheKey (request: TokenRequest): string {
-  // The real endpoint caches per (target, resource); the dev-only fields change the token, so they key it too.
-  return JSON.stringify([request.target, request.resource ?? null, request.consumer_orgno, request.expires_in])
+  // The real endpoint caches per (target, resource, authorization_details); the dev-only fields change
+  // the token, so they key it too.
+  return JSON.stringify([request.target, request.resource ?? null, request.authorization_details?.org ?? null, request.consumer_orgno,
+    request.expires_in, request.supplier ?? null, request.system_id ?? null, request.systemuser_id ?? null])
 }
 
 /** Start the dev issuer; resolves once it listens. */
@@ -99,7 +105,8 @@ export async function startDevIssuer (options: DevIssuerOptions): Promise<DevIss
     }
     const { minted, cached } = await issue(parsed.request)
     const expiresIn = minted.exp - now()
-    options.onIssue?.({ scope: parsed.request.target.join(' '), orgno: parsed.request.consumer_orgno, audience: parsed.request.resource, cached, expiresIn })
+    const { request } = parsed
+    options.onIssue?.({ scope: request.target.join(' '), orgno: request.consumer_orgno, audience: request.resource, supplier: request.supplier, systemUserOrg: request.authorization_details?.org, cached, expiresIn })
     // RFC 6749 §5.1: token responses are never cached by intermediaries.
     sendJson(res, 200, { access_token: minted.token, expires_in: expiresIn, token_type: 'Bearer' }, { 'cache-control': 'no-store' })
   }

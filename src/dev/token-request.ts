@@ -1,9 +1,11 @@
 /**
  * The dev token endpoint's input: the NAIS token endpoint's request format (https://docs.nais.io/auth/maskinporten/how-to/consume),
- * JSON or form-encoded, plus two dev-only fields. One zod schema (STYLE §2); the type is derived.
+ * JSON or form-encoded, with its `authorization_details` (system-grant.ts), plus dev-only fields.
+ * One zod schema (STYLE §2); the type is derived.
  */
 import { z } from 'zod'
 import { issueText } from '../config/issue-text.js'
+import { AuthorizationDetails, SYSTEM_USER_FIELDS } from './system-grant.js'
 
 /** The consumer orgno in dev tokens unless `consumer_orgno` says otherwise (a made-up test orgno). */
 export const DEV_ORGNO = '123456789'
@@ -21,6 +23,8 @@ export interface TokenError {
 // Form bodies carry everything as text, so booleans and numbers are accepted as text too.
 const FlexBoolean = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')])
 const FlexInt = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+// Its message names no field: the issuer puts the field in front, `portvakt token` the flag typed.
+const Orgno: z.ZodType<string, unknown> = z.union([z.string(), z.number().transform(String)]).pipe(z.string().regex(/^\d{9}$/, 'an orgno is 9 digits, e.g. 123456789'))
 
 const TokenRequestSchema = z.object({
   identity_provider: z.literal('maskinporten', { error: 'identity_provider must be "maskinporten" (the dev issuer is Maskinporten only)' }),
@@ -31,8 +35,19 @@ const TokenRequestSchema = z.object({
   // The messages below name no field: the issuer puts the field in front, `portvakt token` the flag typed.
   resource: z.string().refine((r) => URL.canParse(r), 'an absolute URI, e.g. https://arbeid.api.nav.no').optional(),
   skip_cache: FlexBoolean.default(false),
-  consumer_orgno: z.union([z.string(), z.number().transform(String)]).pipe(z.string().regex(/^\d{9}$/, 'an orgno is 9 digits, e.g. 123456789')).default(DEV_ORGNO),
-  expires_in: FlexInt.pipe(z.number().int().min(1, 'at least 1 second').max(MAX_EXPIRES_IN, `at most ${MAX_EXPIRES_IN} seconds`)).default(DEFAULT_EXPIRES_IN)
+  consumer_orgno: Orgno.default(DEV_ORGNO),
+  expires_in: FlexInt.pipe(z.number().int().min(1, 'at least 1 second').max(MAX_EXPIRES_IN, `at most ${MAX_EXPIRES_IN} seconds`)).default(DEFAULT_EXPIRES_IN),
+  // Dev-only: a delegated token (Maskinporten's grant names the customer in consumer_org; the NAIS
+  // endpoint has no such field, so here the supplier is named and consumer_orgno is the customer).
+  supplier: Orgno.optional(),
+  authorization_details: AuthorizationDetails.optional(),
+  ...SYSTEM_USER_FIELDS,
+  consumer_org: z.undefined({ error: 'the NAIS token endpoint has no consumer_org field (it would hand out a plain token); for a delegated dev token send supplier, and consumer_orgno for the customer' }).optional()
+}).superRefine((request, ctx) => {
+  if (request.authorization_details !== undefined) return
+  for (const field of ['system_id', 'systemuser_id'] as const) {
+    if (request[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} belongs to a system user: send authorization_details with a urn:altinn:systemuser entry too` })
+  }
 })
 
 /** Each field's problems in a request, by field name; empty when the request is fine. */

@@ -4,8 +4,8 @@
  * decompression, hop-by-hop headers dropped (RFC 9110 §7.6.1) and the app's Authorization replaced.
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
+import type { RequestBody } from '../http/body.js'
 import type { GateError } from '../http/errors.js'
 import { copyEndToEnd, toUpstreamResponseHeaders } from '../proxy/hop-by-hop.js'
 import { toUpstreamError } from '../proxy/upstream-error.js'
@@ -27,7 +27,7 @@ export function buildReturnHeaders (headers: IncomingHttpHeaders): Record<string
 }
 
 /** A request body as we can send it: nothing, bytes we hold (replayable), or a one-shot stream. */
-export type OutboundBody = { kind: 'none' } | { kind: 'buffered', bytes: Buffer } | { kind: 'stream', stream: Readable }
+export type OutboundBody = RequestBody
 
 /** One outbound request. */
 export interface OutboundRequest {

@@ -6,22 +6,20 @@
  * the outbound call, and its access line and counters.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { EgressTarget } from '../config/routes.js'
 import { METHODS } from '../config/route-schema.js'
 import { checkTransferEncoding } from '../gate/framing.js'
 import { checkPath } from '../gate/path.js'
-import { GateError } from '../http/errors.js'
+import { readBody } from '../http/body.js'
+import { bodyTooSlow, GateError } from '../http/errors.js'
 import { deriveLimits, type ServerLimits } from '../http/limits.js'
+import { settleConnection } from '../http/linger.js'
 import { accessPath, createServerBase, roundMs, type ServerRoad } from '../http/server-base.js'
 import type { Logger } from '../observe/log.js'
 import { buildOutboundHeaders, buildReturnHeaders, sendOutbound, type OutboundBody } from './outbound.js'
 import { retryRefused } from './refusal.js'
 import type { TokenClient, TokenStats } from './token-client.js'
-
-/** Bodies up to this size are held in memory so a 401 can be retried with a fresh token. */
-export const DEFAULT_REPLAY_LIMIT_BYTES = 64 * 1024
 
 /** What the egress listener is built from. */
 export interface EgressServerOptions {
@@ -32,8 +30,7 @@ export interface EgressServerOptions {
   dispatcher: Dispatcher
   timeoutMs: number
   logger: Logger
-  replayLimitBytes?: number
-  /** overrides for the listener limits (tests); see http/limits.ts for the defaults and why */
+  /** the listener limits (PORTVAKT_BODY_*, PORTVAKT_MAX_CONNECTIONS; tests tighten others); see http/limits.ts for the defaults and why */
   limits?: Partial<ServerLimits>
 }
 
@@ -64,25 +61,27 @@ function splitTarget (rawUrl: string): { name: string, rest: string } {
   return { name: rawUrl.slice(1, end + 1), rest: rawUrl.slice(end + 1) }
 }
 
-async function readAll (stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of stream) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}
-
-/** Hold a small body with a declared length (replayable); stream anything else, once. */
-async function prepareBody (request: FastifyRequest, limit: number): Promise<OutboundBody> {
-  const length = request.headers['content-length']
-  const chunked = request.headers['transfer-encoding'] !== undefined
-  if (!chunked && (length === undefined || length === '0')) return { kind: 'none' }
-  if (!chunked && Number(length) <= limit) return { kind: 'buffered', bytes: await readAll(request.raw) }
-  return { kind: 'stream', stream: request.raw }
+/**
+ * Read the app's body by the listener's rules (http/body.ts): up to the body buffer it is held, so a
+ * 401 can be retried with a fresh token; a larger one streams, once. A body slower than the floor
+ * rate is a 408, also once it is streaming (`slowLater` tells the call that failed why).
+ */
+async function prepareBody (request: FastifyRequest, reply: FastifyReply, limits: ServerLimits): Promise<{ body: OutboundBody, slowLater: () => boolean }> {
+  let slow = false
+  const body = await new Promise<OutboundBody>((resolve, reject) => {
+    readBody(request.raw, reply.raw, limits, {
+      ready: resolve,
+      slow: () => { slow = true; reject(bodyTooSlow()) },
+      failed: reject
+    })
+  })
+  return { body, slowLater: () => slow }
 }
 
 // The app names us as 127.0.0.1, localhost or [::1]; a port is optional.
 const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i
 
-async function forward (request: FastifyRequest, reply: FastifyReply, options: EgressServerOptions, state: EgressState): Promise<FastifyReply> {
+async function forward (request: FastifyRequest, reply: FastifyReply, options: EgressServerOptions, limits: ServerLimits, state: EgressState): Promise<FastifyReply> {
   // The socket is loopback-only, but a browser on the same machine (portvakt dev on a laptop) can be
   // led here by DNS rebinding; it then sends its own site as Host. Only the app says 127.0.0.1.
   if (!LOOPBACK_HOST.test(request.headers.host ?? '')) throw new GateError('PORTVAKT_ERR_NOT_LOOPBACK', 'call the egress listener as http://127.0.0.1:<port> or http://localhost:<port>')
@@ -98,7 +97,7 @@ async function forward (request: FastifyRequest, reply: FastifyReply, options: E
   const joined = (base.pathname === '/' ? '' : base.pathname) + rest
   const path = joined.startsWith('/') ? joined : `/${joined}`
   const spec = { target: target.target, resource: target.resource }
-  const body = await prepareBody(request, options.replayLimitBytes ?? DEFAULT_REPLAY_LIMIT_BYTES)
+  const { body, slowLater } = await prepareBody(request, reply, limits)
   const send = async (token: string): Promise<Dispatcher.ResponseData> => await sendOutbound(options.dispatcher, {
     origin: base.origin,
     path,
@@ -106,7 +105,7 @@ async function forward (request: FastifyRequest, reply: FastifyReply, options: E
     headers: buildOutboundHeaders(request.headers, token),
     body,
     timeoutMs: options.timeoutMs
-  })
+  }).catch((err: unknown) => { throw slowLater() ? bodyTooSlow() : err })
   const token = await options.tokens.getToken(spec)
   const first = await send(token)
   const answer = first.statusCode === 401 && body.kind !== 'stream'
@@ -114,8 +113,8 @@ async function forward (request: FastifyRequest, reply: FastifyReply, options: E
     : first
   reply.code(answer.statusCode).headers(buildReturnHeaders(answer.headers))
   // The target answered before reading the whole body (a 401, say): the rest of the app's upload would
-  // stall this keep-alive connection, so close it once the answer is out.
-  if (body.kind === 'stream' && !request.raw.readableEnded) reply.header('connection', 'close')
+  // stall this keep-alive connection, so it closes once the answer is out (http/linger.ts).
+  if (settleConnection(request.raw, reply.raw, limits, false)) reply.header('connection', 'close')
   return await reply.send(answer.body)
 }
 
@@ -143,7 +142,8 @@ function egressRoad (log: Logger, requests: EgressStats['requests']): ServerRoad
 /** Build the egress listener; the caller listens on 127.0.0.1 only. */
 export async function buildEgressServer (options: EgressServerOptions): Promise<EgressServer> {
   const requests: EgressStats['requests'] = {}
-  const { app } = createServerBase({ logger: options.logger, limits: deriveLimits(options.timeoutMs, options.limits), road: egressRoad(options.logger, requests) })
+  const limits = deriveLimits(options.timeoutMs, options.limits)
+  const { app } = createServerBase({ logger: options.logger, limits, road: egressRoad(options.logger, requests) })
   app.decorateRequest('egress', null)
   app.addHook('onRequest', async (request) => {
     request.egress = { name: undefined, retried: false }
@@ -153,7 +153,7 @@ export async function buildEgressServer (options: EgressServerOptions): Promise<
   app.route({
     method: [...METHODS],
     url: '/*',
-    handler: async (request, reply) => await forward(request, reply, options, request.egress as EgressState)
+    handler: async (request, reply) => await forward(request, reply, options, limits, request.egress as EgressState)
   })
   return {
     app,

@@ -3,7 +3,7 @@
  * 127.0.0.1. Started only when the route table lists egress targets (holder.ts starts and stops it
  * as reloads change that); everything comes in as parameters.
  */
-import type { EgressSettings, OutboundProxy } from '../config/env.js'
+import type { EgressSettings, ListenerSettings, OutboundProxy } from '../config/env.js'
 import { ConfigError } from '../config/errors.js'
 import { describeProxyUrl } from '../config/proxy-url.js'
 import type { RouteTable } from '../config/routes.js'
@@ -31,6 +31,8 @@ export interface EgressStartOptions {
   settings: EgressSettings
   /** the webproxy for the calls and the token fetches (settings.proxy) */
   proxy: OutboundProxy
+  /** what the listener holds the app's requests to (bodies, their pace, connections), as the gate's; the defaults when unset */
+  limits?: ListenerSettings
   routes: () => RouteTable
   logger: Logger
 }
@@ -53,7 +55,8 @@ export async function startEgress (options: EgressStartOptions): Promise<EgressL
     tokens,
     dispatcher: outbound.dispatcher,
     timeoutMs: options.settings.timeoutMs,
-    logger: options.logger
+    logger: options.logger,
+    limits: options.limits
   })
   const where = { portVariable: 'PORTVAKT_EGRESS_PORT', hostVariable: undefined, host: EGRESS_HOST, port: options.settings.port }
   try {

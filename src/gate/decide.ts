@@ -25,24 +25,33 @@ export interface GateRequest {
   rawHeaders: readonly string[]
 }
 
+/** Where the gate notes what it found before it decides, so a refusal's access line can say it. */
+export interface DecisionNotes {
+  route: Route | undefined
+  /** the verified claims of a token the route then refused (403), or admitted */
+  claims: Claims | undefined
+}
+
 /**
- * Decide a request; partial decisions (the route) are reported through `onRoute` for logging.
- * Throws a GateError at once for what needs no key (framing, path, route, missing token), and answers at once
- * when the verifier does (a cached token); only a token verified in full makes it a promise.
+ * Decide a request; partial decisions (the route, then the verified claims) are noted in `notes`
+ * for logging. Throws a GateError at once for what needs no key (framing, path, route, missing
+ * token), and answers at once when the verifier does (a cached token); only a token verified in
+ * full makes it a promise.
  */
-export function decide (request: GateRequest, table: RouteTable, verify: TokenVerifier, onRoute?: (route: Route) => void): Decision | Promise<Decision> {
+export function decide (request: GateRequest, table: RouteTable, verify: TokenVerifier, notes?: DecisionNotes): Decision | Promise<Decision> {
   checkTransferEncoding(request.headers)
   const path = checkPath(request.url)
   const route = matchRoute(table, path, request.method)
-  onRoute?.(route)
+  if (notes !== undefined) notes.route = route
   if (route.public) return { route, claims: undefined }
   const token = extractBearer(request.headers, request.rawHeaders)
   const claims = verify(token)
-  if (claims instanceof Promise) return claims.then((verified) => authorizeDecision(route, verified))
-  return authorizeDecision(route, claims)
+  if (claims instanceof Promise) return claims.then((verified) => authorizeDecision(route, verified, notes))
+  return authorizeDecision(route, claims, notes)
 }
 
-function authorizeDecision (route: Route, claims: Claims): Decision {
+function authorizeDecision (route: Route, claims: Claims, notes: DecisionNotes | undefined): Decision {
+  if (notes !== undefined) notes.claims = claims
   authorize(route, claims)
   return { route, claims }
 }

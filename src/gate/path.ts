@@ -5,6 +5,7 @@
  * raw path, most decode once, a few twice), so a path is allowed only when all of them agree on it.
  */
 import { GateError } from '../http/errors.js'
+import { checkQueryNames } from './query-names.js'
 
 // Encoded `/`, `\` and NUL: an upstream that decodes before routing would see other segments.
 const ENCODED_SEPARATOR = /%(2f|5c|00)/i
@@ -22,39 +23,6 @@ const RAW_FORBIDDEN = /[\\;\x00-\x1f\x7f#]/
 // The same once decoded: `%3b` is a `;` to a server that decodes before it cuts path parameters.
 const DECODED_FORBIDDEN = /[\\;\x00-\x1f\x7f]/
 
-/**
- * Whether a decoded query parameter name reads as `_method` to some framework: any case, surrounding
- * whitespace, and PHP's folding of names (` `, `.` and an unclosed `[` become `_`; `name[...]` is
- * an array called `name`), which is where Laravel and Symfony read it.
- */
-function isMethodOverrideName (decoded: string): boolean {
-  const name = decoded.toLowerCase()
-  const open = name.indexOf('[')
-  const base = open !== -1 && name.indexOf(']', open) !== -1 ? name.slice(0, open) : name
-  return base.replace(/[ .[]/g, '_') === '_method' || base.trim().replace(/[ .[]/g, '_') === '_method'
-}
-
-/**
- * Whether a query names a `_method` parameter (in any spelling isMethodOverrideName knows). Some
- * frameworks let it override the request method, so the app would run another method than the one
- * we authorised; refusing is simpler and safer than rewriting the query.
- */
-function hasMethodOverride (query: string): boolean {
-  return query.split(/[&;]/).some((pair) => {
-    const name = pair.split('=', 1)[0] ?? ''
-    const plus = name.replace(/\+/g, ' ')
-    let decoded: string
-    try {
-      decoded = decodeURIComponent(plus)
-    } catch {
-      // Malformed somewhere: decode the well-formed escapes one by one, as PHP's urldecode does
-      // (`%5Fmethod[%]` is `_method[%]` there, an array called `_method`).
-      decoded = plus.replace(/%[0-9a-f]{2}/gi, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)))
-    }
-    return isMethodOverrideName(decoded)
-  })
-}
-
 function refuse (message: string): never {
   throw new GateError('PORTVAKT_ERR_BAD_PATH', message)
 }
@@ -62,8 +30,9 @@ function refuse (message: string): never {
 /** How strict checkPath is about the query. */
 export interface PathCheckOptions {
   /**
-   * Refuse a `_method` query parameter (default true). The gate's upstream might honour it; the
-   * egress side calls APIs we don't own, where the query is theirs to read.
+   * Refuse query parameter names that some framework reads as `_method`, that hold a control
+   * character or that reach a prototype (default true; query-names.ts). The gate's upstream might
+   * honour them; the egress side calls APIs we don't own, where the query is theirs to read.
    */
   refuseMethodOverride?: boolean
   /**
@@ -101,6 +70,6 @@ export function checkPath (rawUrl: string, options: PathCheckOptions = {}): stri
   let path = raw
   if (raw.includes('%')) path = decodePath(raw, options)
   else if (DOT_SEGMENT.test(raw)) refuse('the path holds a dot segment (. or ..), raw or encoded')
-  if (q !== -1 && options.refuseMethodOverride !== false && hasMethodOverride(rawUrl.slice(q + 1))) refuse('the query holds a _method override; send the method itself')
+  if (q !== -1 && options.refuseMethodOverride !== false) checkQueryNames(rawUrl.slice(q + 1))
   return path
 }

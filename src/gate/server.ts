@@ -13,6 +13,7 @@ import { accessPath, createServerBase, roundMs, type ServerBase, type ServerRoad
 import type { Logger } from '../observe/log.js'
 import type { RequestRecord } from '../observe/metrics.js'
 import { registerForwarding } from '../proxy/forward.js'
+import { DEFAULT_POOL, type SlotLimits } from '../proxy/slots.js'
 import { decide, type Decision } from './decide.js'
 
 /** Per-request state the gate leaves for forwarding and the access log. */
@@ -49,8 +50,10 @@ export interface ServerOptions {
   onRequestDone?: (record: RequestRecord) => void
   /** true once shutdown has begun: responses then close their connection */
   draining?: () => boolean
-  /** overrides for the listener limits (tests); see http/limits.ts for the defaults and why */
+  /** the listener limits (PORTVAKT_BODY_*, PORTVAKT_MAX_CONNECTIONS; tests tighten others); see http/limits.ts for the defaults and why */
   limits?: Partial<ServerLimits>
+  /** the upstream pool (PORTVAKT_UPSTREAM_CONNECTIONS, _STREAMS, _QUEUE_TIMEOUT) */
+  pool?: SlotLimits
 }
 
 function newState (): RequestState {
@@ -94,6 +97,8 @@ function gateRoad (options: ServerOptions): ServerRoad {
         route: state?.route?.id,
         status: reply.statusCode,
         consumer: state?.claims?.orgno,
+        supplier: state?.claims?.supplier,
+        systemuser_org: state?.claims?.systemUser?.org,
         outcome: state?.outcome,
         reason: state?.reason,
         code: state?.code,
@@ -129,7 +134,7 @@ function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): on
     }
     let decision: Decision | Promise<Decision>
     try {
-      decision = decide(request.raw as Parameters<typeof decide>[0], options.routes(), options.verify, (route) => { state.route = route })
+      decision = decide(request.raw as Parameters<typeof decide>[0], options.routes(), options.verify, state)
     } catch (err) {
       deny(err)
       return
@@ -148,7 +153,8 @@ function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): on
 
 /** Build the gate's server (not listening). */
 export async function buildServer (options: ServerOptions): Promise<FastifyInstance> {
-  const { app, refuse } = createServerBase({ logger: options.logger, limits: deriveLimits(options.upstreamTimeoutMs, options.limits), road: gateRoad(options) })
+  const limits = deriveLimits(options.upstreamTimeoutMs, options.limits)
+  const { app, refuse } = createServerBase({ logger: options.logger, limits, road: gateRoad(options) })
   app.decorateRequest('portvakt', null)
 
   app.addHook('onRequest', decisionHook(options, refuse))
@@ -171,6 +177,8 @@ export async function buildServer (options: ServerOptions): Promise<FastifyInsta
     upstreamTimeoutMs: options.upstreamTimeoutMs,
     forwardToken: options.forwardToken,
     passHeaders: options.passHeaders ?? [],
+    limits,
+    pool: options.pool ?? DEFAULT_POOL,
     onUpstreamError: refuse,
     onUpstreamHead: onResponseHead
   })

@@ -15,9 +15,17 @@ export type ErrorCode =
   | 'PORTVAKT_ERR_TOKEN_INVALID'
   | 'PORTVAKT_ERR_INSUFFICIENT_SCOPE'
   | 'PORTVAKT_ERR_CONSUMER_NOT_ALLOWED'
+  | 'PORTVAKT_ERR_DELEGATION_REQUIRED'
+  | 'PORTVAKT_ERR_DELEGATION_FORBIDDEN'
+  | 'PORTVAKT_ERR_SUPPLIER_NOT_ALLOWED'
+  | 'PORTVAKT_ERR_SYSTEM_USER_REQUIRED'
+  | 'PORTVAKT_ERR_SYSTEM_USER_FORBIDDEN'
+  | 'PORTVAKT_ERR_SYSTEM_USER_ORG_NOT_ALLOWED'
+  | 'PORTVAKT_ERR_SYSTEM_NOT_ALLOWED'
   | 'PORTVAKT_ERR_KEYS_UNAVAILABLE'
   | 'PORTVAKT_ERR_UPSTREAM_UNAVAILABLE'
   | 'PORTVAKT_ERR_UPSTREAM_TIMEOUT'
+  | 'PORTVAKT_ERR_UPSTREAM_BUSY'
   | 'PORTVAKT_ERR_TOKEN_ENDPOINT'
   | 'PORTVAKT_ERR_NOT_LOOPBACK'
   | 'PORTVAKT_ERR_HEADERS_TOO_LARGE'
@@ -31,6 +39,7 @@ export type TokenRejection =
   | 'bad_alg'
   | 'bad_signature'
   | 'unknown_kid'
+  | 'unusable_key'
   | 'wrong_issuer'
   | 'wrong_audience'
   | 'expired'
@@ -39,6 +48,8 @@ export type TokenRejection =
   | 'lifetime_too_long'
   | 'missing_claim'
   | 'bad_claim'
+  | 'bad_delegation'
+  | 'bad_system_user'
 
 /** What a request's outcome was, for the access log and metrics. */
 export type Outcome =
@@ -62,6 +73,8 @@ interface ErrorSpec {
   challenge?: boolean
   /** whether the connection is closed after the answer: the rest of the request cannot be read */
   close?: boolean
+  /** seconds for a Retry-After header (RFC 9110 §10.2.3) */
+  retryAfter?: number
 }
 
 const SPECS: Record<ErrorCode, ErrorSpec> = {
@@ -79,15 +92,26 @@ const SPECS: Record<ErrorCode, ErrorSpec> = {
   PORTVAKT_ERR_TOKEN_INVALID: { status: 401, outcome: 'unauthenticated', bearerError: 'invalid_token' },
   PORTVAKT_ERR_INSUFFICIENT_SCOPE: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
   PORTVAKT_ERR_CONSUMER_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  // The route's delegation and system-user rules (auth/parties.ts): the token is genuine, the route not its own.
+  PORTVAKT_ERR_DELEGATION_REQUIRED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_DELEGATION_FORBIDDEN: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SUPPLIER_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SYSTEM_USER_REQUIRED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SYSTEM_USER_FORBIDDEN: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SYSTEM_USER_ORG_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_SYSTEM_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
   PORTVAKT_ERR_KEYS_UNAVAILABLE: { status: 503, outcome: 'keys_unavailable' },
   PORTVAKT_ERR_UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'upstream_error' },
   PORTVAKT_ERR_UPSTREAM_TIMEOUT: { status: 504, outcome: 'upstream_error' },
+  // Every upstream connection stayed busy for the queue timeout: a client may try again shortly.
+  PORTVAKT_ERR_UPSTREAM_BUSY: { status: 503, outcome: 'upstream_error', retryAfter: 1 },
   // Egress: NAIS_TOKEN_ENDPOINT refused or failed, so we had no token to call with.
   PORTVAKT_ERR_TOKEN_ENDPOINT: { status: 502, outcome: 'upstream_error' },
   // Egress: a Host that is not loopback means a browser led here by DNS rebinding, not the app.
   PORTVAKT_ERR_NOT_LOOPBACK: { status: 403, outcome: 'forbidden' },
   PORTVAKT_ERR_HEADERS_TOO_LARGE: { status: 431, outcome: 'bad_request' },
-  PORTVAKT_ERR_REQUEST_TIMEOUT: { status: 408, outcome: 'bad_request' },
+  // Headers or a body slower than the limits: what is still coming is not read, so the connection ends.
+  PORTVAKT_ERR_REQUEST_TIMEOUT: { status: 408, outcome: 'bad_request', close: true },
   PORTVAKT_ERR_INTERNAL: { status: 500, outcome: 'internal_error' }
 }
 
@@ -151,6 +175,11 @@ export function badFraming (): GateError {
   return new GateError('PORTVAKT_ERR_MALFORMED_REQUEST', 'the body\'s framing is not valid HTTP/1.1: Content-Length with Transfer-Encoding, more than one Content-Length, a Transfer-Encoding whose last coding is not chunked, or a malformed chunk (RFC 9112 §6)')
 }
 
+/** The refusal for a request body that arrived slower than the floor rate (http/pace.ts). */
+export function bodyTooSlow (): GateError {
+  return new GateError('PORTVAKT_ERR_REQUEST_TIMEOUT', 'the request body arrived slower than the minimum rate (PORTVAKT_BODY_MIN_RATE bytes a second over each PORTVAKT_BODY_RATE_WINDOW)')
+}
+
 /** Map a GateError to its response: the one place statuses and challenges are decided. */
 export function toErrorResponse (err: GateError): ErrorResponse {
   const spec = SPECS[err.code]
@@ -164,6 +193,7 @@ export function toErrorResponse (err: GateError): ErrorResponse {
   }
   if (err.allow !== undefined) headers.allow = err.allow
   if (spec.close === true) headers.connection = 'close'
+  if (spec.retryAfter !== undefined) headers['retry-after'] = String(spec.retryAfter)
   const body: ErrorResponse['body'] = { code: err.code, message: err.message }
   if (err.reason !== undefined) body.reason = err.reason
   if (err.oauth !== undefined) {

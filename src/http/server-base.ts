@@ -6,7 +6,7 @@
  * format, the one way a refusal is answered and logged, and an access line for every answer, for
  * requests Fastify read and for those it never saw. A fix here is a fix in both.
  */
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 // pino's type, not observe/log.ts's re-export: the logger is handed in, and observe/ sits above http/.
@@ -15,6 +15,7 @@ import { answerClientError, connectTargetForLog, refuseConnect } from './client-
 import { GateError, isOurFailure, toErrorResponse } from './errors.js'
 import { checkHost } from './host.js'
 import type { ServerLimits } from './limits.js'
+import { arrivedOnClosingConnection, settleConnection } from './linger.js'
 
 /** A request Fastify never saw: a CONNECT, or a head Node's parser refused. */
 export interface UnreadRequest {
@@ -100,22 +101,55 @@ function createFastify (options: ServerBaseOptions, onUnread: ServerRoad['onUnre
   })
 }
 
+/**
+ * The connection cap: Node closes a connection over `server.maxConnections` as soon as it is
+ * accepted, unanswered (https://nodejs.org/api/net.html#servermaxconnections), as Kestrel's
+ * MaxConcurrentConnections does: answering would mean reading and writing on the sockets the cap
+ * is there to spare, and the ingress in front retries a connection error on another pod, where a
+ * 503 it would pass on. One warning line per 10 s at most says how many were closed.
+ */
+function capConnections (app: FastifyInstance, max: number, log: Logger): void {
+  if (max <= 0) return
+  app.server.maxConnections = max
+  let dropped = 0
+  let lastLine = Number.NEGATIVE_INFINITY
+  app.server.on('drop', () => {
+    dropped++
+    if (performance.now() - lastLine < 10_000) return
+    log.warn({ dropped, maxConnections: max }, 'connection cap reached: new connections are closed unanswered; raise PORTVAKT_MAX_CONNECTIONS if this is real traffic')
+    dropped = 0
+    lastLine = performance.now()
+  })
+}
+
 /** Build a server with the shared shape; the caller adds its routes and hooks, then listens. */
 export function createServerBase (options: ServerBaseOptions): ServerBase {
-  const { logger: log, road } = options
+  const { logger: log, road, limits } = options
   const refuse = (request: FastifyRequest, reply: FastifyReply, err: GateError): FastifyReply => {
     const where = road.onRefusal(request, err)
     if (isOurFailure(err)) log.error({ code: err.code, ...where, err: err.cause ?? err }, err.message)
     const response = toErrorResponse(err)
+    // A body still coming is not read on (http/linger.ts): the connection closes after the answer.
+    if (settleConnection(request.raw, reply.raw, limits, response.headers.connection === 'close')) response.headers.connection = 'close'
     return reply.code(response.status).headers(response.headers).send(response.body)
   }
   const app = createFastify(options, road.onUnread, refuse)
+  capConnections(app, limits.maxConnections, log)
+  // Node answers `Expect: 100-continue` itself, before any check, unless someone listens here: then
+  // the request goes on as any other, and 100 Continue is sent only when its body is read
+  // (http/body.ts), so a refused client never sends its body (RFC 9110 §10.1.1).
+  app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => { app.server.emit('request', req, res) })
   // Bodies are the road's to stream (or hold): Fastify neither parses nor limits them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
   // First of every request's hooks: a Host that is missing, repeated or not host[:port] is refused
   // before either side's road looks at the request.
   app.addHook('onRequest', (request, reply, done) => {
+    // Pipelined behind an answer after which this connection closes: never served (RFC 9112 §9.6).
+    if (arrivedOnClosingConnection(request.raw)) {
+      reply.hijack()
+      return
+    }
     const refusal = checkHost(request.raw)
     if (refusal === undefined) done()
     else refuse(request, reply, refusal)

@@ -25,7 +25,21 @@ export interface RequestRecord {
 }
 
 /** Why a token or its holder was refused, as the rejections metric labels it. */
-export type RejectionLabel = TokenRejection | 'missing' | 'insufficient_scope' | 'consumer_not_allowed'
+export type RejectionLabel = TokenRejection | 'missing' | 'insufficient_scope' | 'consumer_not_allowed' | PartyRuleLabel
+
+/** A route's delegation or system-user rule the token did not meet (auth/parties.ts). */
+export type PartyRuleLabel = 'delegation_required' | 'delegation_forbidden' | 'supplier_not_allowed' |
+  'system_user_required' | 'system_user_forbidden' | 'system_user_org_not_allowed' | 'system_not_allowed'
+
+const PARTY_RULE_LABELS: Partial<Record<ErrorCode, PartyRuleLabel>> = {
+  PORTVAKT_ERR_DELEGATION_REQUIRED: 'delegation_required',
+  PORTVAKT_ERR_DELEGATION_FORBIDDEN: 'delegation_forbidden',
+  PORTVAKT_ERR_SUPPLIER_NOT_ALLOWED: 'supplier_not_allowed',
+  PORTVAKT_ERR_SYSTEM_USER_REQUIRED: 'system_user_required',
+  PORTVAKT_ERR_SYSTEM_USER_FORBIDDEN: 'system_user_forbidden',
+  PORTVAKT_ERR_SYSTEM_USER_ORG_NOT_ALLOWED: 'system_user_org_not_allowed',
+  PORTVAKT_ERR_SYSTEM_NOT_ALLOWED: 'system_not_allowed'
+}
 
 /** The gateway's metrics and the ways to feed them. */
 export interface Metrics {
@@ -89,7 +103,7 @@ export function labelRejection (code: string | undefined, reason: TokenRejection
     case 'PORTVAKT_ERR_TOKEN_INVALID': return reason ?? 'malformed'
     case 'PORTVAKT_ERR_INSUFFICIENT_SCOPE': return 'insufficient_scope'
     case 'PORTVAKT_ERR_CONSUMER_NOT_ALLOWED': return 'consumer_not_allowed'
-    default: return undefined
+    default: return code === undefined ? undefined : PARTY_RULE_LABELS[code as ErrorCode]
   }
 }
 
@@ -114,10 +128,13 @@ function requestSeries (registry: Registry): Metrics['observeRequest'] {
 function jwksSeries (registry: Registry): Pick<Metrics, 'observeJwksFetch' | 'watchKeys'> {
   const fetches = counter(registry, 'portvakt_jwks_fetches_total', 'JWKS fetches by result (ok, error) and trigger (start, schedule, unknown_kid, retry)', ['result', 'trigger'])
   const keyCount = new Gauge({ name: 'portvakt_jwks_keys', help: 'Keys in the JWKS in use', registers: [registry] })
+  const leftOut = new Gauge({ name: 'portvakt_jwks_keys_left_out', help: 'Keys of the JWKS in use that are not used (too weak, malformed, private, ambiguous; the log says why)', registers: [registry] })
   return {
     observeJwksFetch: (result) => {
       fetches.inc({ result: result.ok ? 'ok' : 'error', trigger: result.trigger })
-      if (result.ok) keyCount.set(result.keys)
+      if (!result.ok) return
+      keyCount.set(result.keys)
+      leftOut.set(result.fetched.leftOut.length)
     },
     watchKeys: (keys) => {
       gaugeOf(registry, 'portvakt_jwks_keys_age_seconds', 'Age of the signing keys in use (since their fetch); NaN before the first fetch', () => (keys().ageMs ?? Number.NaN) / 1000)

@@ -17,14 +17,19 @@ export function describeSettings (settings: Settings): object {
   }
 }
 
-/** The routes: id, public, scopes (with anyOf), audience and consumers. */
+const listOf = (set: ReadonlySet<string> | undefined): string[] | undefined => set === undefined ? undefined : [...set]
+
+/** The routes: id, public, scopes (with anyOf), audience, consumers, and delegation and system-user rules. */
 export function describeRoutes (table: RouteTable): object[] {
   return table.routes.map((r) => ({
     route: r.id,
     public: r.public || undefined,
     scopes: r.scopes === undefined ? undefined : `${r.scopes.mode === 'any' ? 'anyOf ' : ''}${r.scopes.list.join(' ')}`,
     audience: r.audience,
-    consumers: r.consumers === undefined ? undefined : [...r.consumers]
+    consumers: listOf(r.consumers),
+    ...(r.parties === undefined
+      ? {}
+      : { delegation: r.parties.delegation, suppliers: listOf(r.parties.suppliers), systemUser: r.parties.systemUser, systemUserOrgs: listOf(r.parties.systemUserOrgs), systems: listOf(r.parties.systems) })
   }))
 }
 

@@ -12,7 +12,11 @@ import { copyEndToEnd } from './hop-by-hop.js'
 export const IDENTITY_HEADERS = Object.freeze({
   consumer: 'x-maskinporten-consumer',
   clientId: 'x-maskinporten-client-id',
-  scope: 'x-maskinporten-scope'
+  scope: 'x-maskinporten-scope',
+  supplier: 'x-maskinporten-supplier',
+  systemUserOrg: 'x-maskinporten-systemuser-org',
+  systemUserId: 'x-maskinporten-systemuser-id',
+  systemId: 'x-maskinporten-system-id'
 })
 
 // Node hands us lower-case names; only a name with upper case, `_` or `.` needs the (allocating) fold.
@@ -72,6 +76,13 @@ export function toUpstreamRequestHeaders (incoming: IncomingHttpHeaders, ctx: Fo
     if (claims.orgno !== undefined) headers[IDENTITY_HEADERS.consumer] = claims.orgno
     if (claims.clientId !== undefined) headers[IDENTITY_HEADERS.clientId] = claims.clientId
     headers[IDENTITY_HEADERS.scope] = claims.scope
+    if (claims.supplier !== undefined) headers[IDENTITY_HEADERS.supplier] = claims.supplier
+    const systemUser = claims.systemUser
+    if (systemUser !== undefined) {
+      headers[IDENTITY_HEADERS.systemUserOrg] = systemUser.org
+      headers[IDENTITY_HEADERS.systemUserId] = systemUser.id
+      if (systemUser.systemId !== undefined) headers[IDENTITY_HEADERS.systemId] = systemUser.systemId
+    }
   }
   return headers
 }

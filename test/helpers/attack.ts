@@ -49,7 +49,8 @@ function isComplete (raw: string): boolean {
   return raw.endsWith('0\r\n\r\n')
 }
 
-function parseAnswer (raw: string): Answer {
+/** Split a raw HTTP/1.1 response into status, headers (lower-case names) and body (de-chunked). */
+export function parseAnswer (raw: string): Answer {
   const end = raw.indexOf('\r\n\r\n')
   const head = end === -1 ? raw : raw.slice(0, end)
   const [statusLine = '', ...lines] = head.split('\r\n')

@@ -1,6 +1,7 @@
 /**
  * Shared pieces of the fuzz properties: how many runs, and models of the upstream's own
- * path handling (decoding once, not at all, or twice) to hold portvakt's routing decision against.
+ * path handling (decoding once, not at all, or twice) to hold portvakt's routing decision against;
+ * the letter-case models are in case-routers.ts.
  */
 import fc from 'fast-check'
 
@@ -21,6 +22,9 @@ const SEGMENT = fc.oneof(
   // Escapes of unreserved characters spell route names another way (`%70ublic` is `public` decoded,
   // not raw); `%25` escapes decode to escapes again.
   { weight: 2, arbitrary: fc.constantFrom('%70ublic', '%70UBLIC', '%50ublic', 'publi%63', '%61pi', '%41PI', '%69nternal', 'v%31', '%2D', '%5f', '%7e', '%7E', '%2570ublic', '%2561pi', '%252f', '%2541') },
+  // Other letter cases of route names, ASCII and the Unicode characters that fold onto ASCII letters
+  // (ı, İ, i with a combining dot, the Kelvin sign, ſ), percent-encoded as UTF-8.
+  { weight: 3, arbitrary: fc.constantFrom('admin', 'Admin', 'ADMIN', 'adm%C4%B1n', 'adm%C4%B0n', 'admi%CC%87n', 'kontakt', 'KONTAKT', '%E2%84%AAontakt', 'dup', 'Dup', 'DUP', 'V1', 'ARBEIDSFORHOLD', '%C5%BFkjema', 'SKJEMA', 'publ%C4%B1c', 'PUBLIC', '%C4%B0nternal', 'ISALIVE', 'Rapport') },
   { weight: 2, arbitrary: fc.string({ maxLength: 6 }) },
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom('a', '.', '/', '%', '2', 'e', 'f', '5', 'c', ';', '\\'), maxLength: 8 }) }
 )
@@ -31,6 +35,15 @@ export const rawTarget = fc.tuple(
   fc.option(fc.constantFrom('x=1', '_method=DELETE', 'a=%2e%2e/b', 'q=/../public'), { nil: undefined }),
   fc.constantFrom('/', '/', '/', '//', 'http://h/', '')
 ).map(([segments, query, lead]) => lead + segments.join('/') + (query === undefined ? '' : `?${query}`))
+
+// Route names in other letter cases (raw and as UTF-8 escapes of the Unicode look-alikes), and
+// names no route has, so most targets reach a route and the case models have something to choose.
+const CASE_SEGMENT = fc.constantFrom('api', 'API', 'Api', 'admin', 'Admin', 'ADMIN', 'adm%C4%B1n', 'adm%C4%B0n', 'admi%CC%87n', 'kontakt', 'Kontakt', '%E2%84%AAontakt',
+  'dup', 'Dup', 'DUP', 'v1', 'V1', 'arbeidsforhold', 'Arbeidsforhold', 'skjema', '%C5%BFkjema', 'public', 'Public', 'publ%C4%B1c', 'internal', '%C4%B0nternal', 'isalive', 'x', 'X', '%C3%A6', '%C3%86', '')
+
+/** Request targets made of route names in many letter cases. */
+export const caseTarget = fc.tuple(fc.constantFrom('api', 'api', 'api', 'API', 'public', 'Public', 'internal'), fc.array(CASE_SEGMENT, { maxLength: 3 }), fc.option(fc.constantFrom('x=1', 'Admin=1'), { nil: undefined }))
+  .map(([first, segments, query]) => `/${[first, ...segments].join('/')}${query === undefined ? '' : `?${query}`}`)
 
 /** RFC 3986 §5.2.4 remove_dot_segments on an already decoded path. */
 function removeDotSegments (path: string): string {

@@ -117,15 +117,15 @@ t.test('claims attacks', async (t) => {
       'nav:arbeid:arbeidsforhold.readwrite', 'xnav:arbeid:arbeidsforhold.read', 'NAV:ARBEID:ARBEIDSFORHOLD.READ',
       'nav:arbeid:arbeidsforhold.rea', 'nav:arbeid:arbeidsforhold', 'nav:arbeid:arbeidsforhold.read.',
       'nav:arbeid:arbeidsforhold.write', 'other\u00a0nav:arbeid:arbeidsforhold.read', 'nav:arbeid:arbeidsforhold.read\u00a0',
-      'nav:arbeid:arbeidsforhold.read\u2028x', 'nav:arbeid:arbeidsforhold.read,x', ''
+      'nav:arbeid:arbeidsforhold.read,x', ''
     ]) {
       const token = sign(validClaims({ scope }))
       assertDenied(t, h, await get(token), { ...short, secrets: [token] })
     }
   })
 
-  t.test('refuses scopes separated by tab or newline, and scope as an array', async (t) => {
-    for (const scope of ['other\tnav:arbeid:arbeidsforhold.read', 'other\nnav:arbeid:arbeidsforhold.read', 'other\r\nnav:arbeid:arbeidsforhold.read', ['nav:arbeid:arbeidsforhold.read'], 42]) {
+  t.test('refuses scopes separated by tab, newline or U+2028, and scope as an array', async (t) => {
+    for (const scope of ['other\tnav:arbeid:arbeidsforhold.read', 'other\nnav:arbeid:arbeidsforhold.read', 'other\r\nnav:arbeid:arbeidsforhold.read', 'nav:arbeid:arbeidsforhold.read\u2028x', ['nav:arbeid:arbeidsforhold.read'], 42]) {
       const token = sign(validClaims({ scope }))
       assertDenied(t, h, await get(token), { ...invalid('bad_claim'), secrets: [token] })
     }

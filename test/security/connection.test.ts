@@ -21,7 +21,8 @@ t.test('an upstream failure while the body is still coming answers 502 and close
   const token = await h.mint({ claims: { scope: 'nav:arbeid:arbeidsforhold.write' } })
   await close(h.upstream.server)
   const head = ['POST /api/v1/arbeidsforhold/1 HTTP/1.1', 'Host: portvakt.test', `Authorization: Bearer ${token}`, 'Content-Type: application/octet-stream', 'Content-Length: 200000'].join('\r\n')
-  const res = await sendRaw(h.url, `${head}\r\n\r\n${'x'.repeat(1000)}`)
+  // More than the 64 KiB body buffer, so the body streams and the upstream is called before it is complete.
+  const res = await sendRaw(h.url, `${head}\r\n\r\n${'x'.repeat(70_000)}`)
   t.equal(res.status, 502)
   t.equal(JSON.parse(res.body).code, 'PORTVAKT_ERR_UPSTREAM_UNAVAILABLE')
   t.equal(res.headers.connection, 'close', 'the half-read connection is not kept alive')
