@@ -37,6 +37,7 @@ t.test('the known names come from the schemas: every setting, the PORTVAKT_DEV_*
   t.same(findUnknownVariables(env, KNOWN), [])
   t.ok(KNOWN.includes('PORTVAKT_DEV_ISSUER_PORT') && KNOWN.includes('PORTVAKT_JWKS_STALE_MAX'))
   t.same(findUnknownVariables({ PORTVAKT_DEV_ISUER_PORT: '1', HOME: '/root', MASKINPORTEN_CLIENT_ID: 'x' }, KNOWN), [{ variable: 'PORTVAKT_DEV_ISUER_PORT', didYouMean: 'PORTVAKT_DEV_ISSUER_PORT' }], 'only PORTVAKT_* are looked at')
+  t.same(findUnknownVariables({ PORTVAKT_BODY_BUFER: '1', PORTVAKT_UPSTREAM_CONECTIONS: '2' }, KNOWN).map((u) => u.didYouMean), ['PORTVAKT_BODY_BUFFER', 'PORTVAKT_UPSTREAM_CONNECTIONS'], 'settings added since are known without a list kept by hand')
 })
 
 t.test('check with a file given that does not exist says so in one line, and does not point at PORTVAKT_ROUTES', async (t) => {

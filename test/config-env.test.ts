@@ -174,6 +174,8 @@ t.test('a duration out of range is told in the unit it was written in, with the 
   t.same(problemsOf({ ...BASE, PORTVAKT_JWKS_STALE_MAX: '200h' }), ['PORTVAKT_JWKS_STALE_MAX: 200h is out of range; write 0h to 168h'])
   t.same(problemsOf({ ...BASE, PORTVAKT_UPSTREAM_TIMEOUT: '5ms' }), ['PORTVAKT_UPSTREAM_TIMEOUT: 5ms is out of range; write 100ms to 3600000ms'])
   t.notMatch(problemsOf({ ...BASE, PORTVAKT_MAX_TOKEN_LIFETIME: '100000s' })[0], / ms\b/, 'no milliseconds for a value given in seconds')
+  t.same(problemsOf({ ...BASE, PORTVAKT_BODY_BUFFER: '128MiB' }), ['PORTVAKT_BODY_BUFFER: 128MiB is out of range; write 0MiB to 64MiB'], 'a size in the unit it was written in')
+  t.same(problemsOf({ ...BASE, PORTVAKT_BODY_BUFFER: '100000000' }), ['PORTVAKT_BODY_BUFFER: 100000000 is out of range; write 0 to 67108864 (bytes)'])
 })
 
 t.test('zero or negative is refused for every timeout, where zero would fail every call or cut every request', async (t) => {
@@ -186,6 +188,9 @@ t.test('zero or negative is refused for every timeout, where zero would fail eve
   for (const name of ['PORTVAKT_CLOCK_TOLERANCE', 'PORTVAKT_SHUTDOWN_DELAY', 'PORTVAKT_JWKS_COOLDOWN', 'PORTVAKT_EGRESS_REFRESH_INTERVAL']) {
     t.same(problemsOf({ ...BASE, [name]: '0s' }), [], `${name}=0s means none`)
   }
+  // The upstream queue's wait and the body rate's window: zero would refuse every request that waits or sends a body.
+  t.same(problemsOf({ ...BASE, PORTVAKT_UPSTREAM_QUEUE_TIMEOUT: '0' }), ['PORTVAKT_UPSTREAM_QUEUE_TIMEOUT: 0 is out of range (a bare number is seconds); write 0.001 to 3600'])
+  t.same(problemsOf({ ...BASE, PORTVAKT_BODY_RATE_WINDOW: '0s' }), ['PORTVAKT_BODY_RATE_WINDOW: 0s is out of range; write 0.1s to 3600s'])
 })
 
 t.test('PORTVAKT_JWKS_STALE_MAX shorter than PORTVAKT_JWKS_MAX_AGE is refused: the keys would expire before their refresh', async (t) => {

@@ -72,6 +72,10 @@ t.test('a rule other than allowed, forbidden or required is refused, naming the 
     'routes.yaml:5: route 1 (/a), systemUser: systemUser is allowed (the default), forbidden or required'
   ])
   t.match(problemsOf(all('  - { path: /a, scopes: [nav:x:a], systemuser: required }\n')), [/unknown key "systemuser"/], 'the key is spelt as the interface spells it')
+  t.same(problemsOf(all('  - { path: /a, scopes: [nav:x:a], delegation: requird, systemUser: forbiden }\n')), [
+    'routes.yaml:2: route 1 (/a), delegation: delegation is allowed (the default), forbidden or required; did you mean required?',
+    'routes.yaml:2: route 1 (/a), systemUser: systemUser is allowed (the default), forbidden or required; did you mean forbidden?'
+  ], 'a misspelt rule gets the one it likely means')
 })
 
 t.test('forbidden with its rule\'s lists is a contradiction, at the route\'s line', async (t) => {
