@@ -12,13 +12,15 @@ import { createPolicy } from './auth/policy.js'
 import { createTokenCheck } from './auth/token-check.js'
 import type { TokenCache } from './auth/token-cache.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
+import { ConfigError } from './config/errors.js'
+import { FetchFailure, naisOutboundHint } from './config/fetch-failure.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
 import type { RouteTable } from './config/routes.js'
 import { EgressHolder } from './egress/holder.js'
 import type { EgressListener } from './egress/start.js'
 import { buildServer } from './gate/server.js'
-import { listenOrExplain } from './http/listen-error.js'
+import { collectProblems, listenOrExplain } from './http/listen-error.js'
 import { drainListener } from './http/shutdown.js'
 import type { Logger } from './observe/log.js'
 import { createMetrics, type Metrics } from './observe/metrics.js'
@@ -63,12 +65,16 @@ function portOf (app: FastifyInstance, fallback: number): number {
   return typeof address === 'object' && address !== null ? address.port : fallback
 }
 
-/** Log and count each key fetch; the keys left out of a new document, one line each. */
-function reportKeyFetch (logger: Logger, metrics: Metrics): (result: FetchResult, keys: KeyStore) => void {
+/**
+ * Log and count each key fetch; the keys left out of a new document, one line each. On NAIS, a
+ * failure that looks like blocked outbound traffic says which policy it may need.
+ */
+function reportKeyFetch (logger: Logger, metrics: Metrics, onNais: boolean): (result: FetchResult, keys: KeyStore) => void {
   return (result, keys) => {
     metrics.observeJwksFetch(result)
     if (!result.ok) {
-      logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
+      const hint = onNais && result.error instanceof FetchFailure ? naisOutboundHint(result.error) : undefined
+      logger.error({ err: result.error.message, hint, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
       return
     }
     const { outcome, leftOut } = result.fetched
@@ -120,7 +126,7 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
   const routes = await RouteHolder.load(settings.routesFile)
   const metrics = createMetrics()
   const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
-  const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: tracing?.traceFetch(fetchImpl, 'jwks') ?? fetchImpl, onFetch: reportKeyFetch(logger, metrics) })
+  const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: tracing?.traceFetch(fetchImpl, 'jwks') ?? fetchImpl, proxy: settings.proxy, onFetch: reportKeyFetch(logger, metrics, settings.clusterName !== undefined) })
   const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, limits: settings.listener, routes: () => routes.current, logger, tracing }, settings.shutdown.timeoutMs)
   const readiness = new Readiness({
     keys: () => keys.status(),
@@ -150,15 +156,22 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
   return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder, tracing }
 }
 
-/** Open the listeners: admin, egress (when the table lists targets), then the gate; on a failure close everything again. */
+/**
+ * Open the listeners: admin, egress (when the table lists targets), then the gate. Each is tried
+ * even when one before it failed, so every port in use is named in one run (STYLE §3); on any
+ * failure everything is closed again.
+ */
 async function listenAll (parts: Parts, settings: Settings): Promise<void> {
   parts.keys.start()
   try {
-    await listenOrExplain({ portVariable: 'PORTVAKT_ADMIN_PORT', hostVariable: 'PORTVAKT_ADMIN_HOST', ...settings.admin }, async () => await parts.admin.listen({ host: settings.admin.host, port: settings.admin.port }))
-    await parts.egressHolder.start()
+    const problems = await collectProblems([
+      async () => { await listenOrExplain({ portVariable: 'PORTVAKT_ADMIN_PORT', hostVariable: 'PORTVAKT_ADMIN_HOST', ...settings.admin }, async () => await parts.admin.listen({ host: settings.admin.host, port: settings.admin.port })) },
+      async () => { await parts.egressHolder.start() },
+      async () => { await listenOrExplain({ portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: settings.host, port: settings.port }, async () => await parts.app.listen({ host: settings.host, port: settings.port })) }
+    ])
+    if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
     // Watched only once egress has started: a reload in between would start a second listener.
     parts.routes.watch()
-    await listenOrExplain({ portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: settings.host, port: settings.port }, async () => await parts.app.listen({ host: settings.host, port: settings.port }))
   } catch (err) {
     // A port in use must not leave the other listeners, the key schedule or the watch behind.
     parts.keys.stop()

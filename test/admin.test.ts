@@ -59,7 +59,7 @@ t.test('readiness fails when the upstream readiness path cannot be reached', asy
   await new Promise<void>((resolve) => { h.upstream.server.closeAllConnections(); h.upstream.server.close(() => { resolve() }) })
   const res = await fetch(`${h.adminUrl}/isready`)
   t.equal(res.status, 503)
-  t.match((await res.json() as { reasons: string[] }).reasons, [/could not be reached/])
+  t.match((await res.json() as { reasons: string[] }).reasons, [/^the upstream's readiness path \(PORTVAKT_UPSTREAM_READY_PATH\) could not be reached: 127\.0\.0\.1:\d+ refused the connection \(ECONNREFUSED\): nothing listens there$/], 'the cause by its code, not "fetch failed"')
 })
 
 t.test('isready answers 503 from the moment shutdown starts while the main port keeps serving', async (t) => {

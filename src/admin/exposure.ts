@@ -10,6 +10,7 @@
  * warning line names them, and readiness is not refused for them.
  */
 import { endianness } from 'node:os'
+import { describeFileError } from '../config/file-error.js'
 // pino's type, not observe/log.ts's re-export: the logger is handed in.
 import type { Logger } from 'pino'
 import { isLoopbackUrl } from '../config/loopback.js'
@@ -104,7 +105,7 @@ export async function startExposureCheck (options: ExposureOptions): Promise<(()
   try {
     exposure = await exposedAddresses(read, port, skip)
   } catch (err) {
-    logger.warn({ err: (err as Error).message }, `the listening sockets can't be read (/proc/net/tcp): /isready can't tell whether the app listens beyond loopback on port ${port}, so it does not check`)
+    logger.warn({ err: describeFileError(err) }, `the listening sockets can't be read (/proc/net/tcp): /isready can't tell whether the app listens beyond loopback on port ${port}, so it does not check`)
     return undefined
   }
   let unreadable = false
@@ -118,7 +119,7 @@ export async function startExposureCheck (options: ExposureOptions): Promise<(()
       unreadable = false
     } catch (err) {
       // A read failing now (once it worked) says nothing about the app: keep what was last seen.
-      if (!unreadable) logger.warn({ err: (err as Error).message }, 'the listening sockets could not be read; readiness keeps the last state seen')
+      if (!unreadable) logger.warn({ err: describeFileError(err) }, 'the listening sockets could not be read; readiness keeps the last state seen')
       unreadable = true
     }
     report(exposure.upstream)

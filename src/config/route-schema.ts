@@ -50,7 +50,7 @@ function reportRepeatedMethods (methods: readonly string[], ctx: z.RefinementCtx
 /** One entry of `routes`, checked on its own so one bad entry does not hide the others' problems. */
 export const RouteEntrySchema = z.strictObject({
   path: RoutePath,
-  methods: z.array(z.enum(METHODS, { error: `a method is one of ${METHODS.join(', ')}` }))
+  methods: z.array(z.enum(METHODS))
     .min(1, 'list at least one method, or leave methods out for all')
     .superRefine(reportRepeatedMethods)
     .optional(),
