@@ -42,7 +42,7 @@ RUN npm run build:exe
 # is on the loader's default path, so the glob keeps this stage free of the CPU's triplet) and the routes.
 FROM gcr.io/distroless/cc-debian13:nonroot AS runtime
 ENV NODE_ENV=production
-# The memory-lean heap (README Performance, Memory): less RSS under load, for no CPU measurable on
+# The memory-lean heap (bench/README.md, Memory): less RSS under load, for no CPU measurable on
 # Node 26 (bench/README.md, "Node 26 against Node 20").
 ENV NODE_OPTIONS="--max-semi-space-size=8"
 WORKDIR /app

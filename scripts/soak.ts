@@ -19,7 +19,7 @@
  * says which it is: heap used climbing from run to run is a leak; heap used flat while heap total
  * and RSS grow is V8 and malloc sizing.
  *
- * portvakt runs with the README's memory-lean NODE_OPTIONS (see Memory there), the setting the image
+ * portvakt runs with the memory-lean NODE_OPTIONS of the image (bench/README.md, Memory), the setting the image
  * and both manifests deploy, and the first output line says so. Why: with Node's default heap a
  * 16 MiB-per-semi-space young generation, an old space that grows before its first full collection
  * and malloc's high-water mark add 10–20 MiB of RSS over the first minutes while the JS heap in use
@@ -54,7 +54,7 @@ const UPSTREAM_DOWN_MS = 1500
 const JWKS_STOP = 0.45 * SECONDS * 1000
 const JWKS_START = 0.62 * SECONDS * 1000
 const RSS_LIMIT = 1.1
-/** The README's memory-lean setting (Memory), which bounds RSS under load. */
+/** The image's memory-lean setting (bench/README.md, Memory), which bounds RSS under load. */
 const LEAN_NODE_OPTIONS = '--max-semi-space-size=8'
 const NODE_OPTIONS = process.env.SOAK_NODE_OPTIONS ?? LEAN_NODE_OPTIONS
 

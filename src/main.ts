@@ -6,9 +6,10 @@ import { formatAnnotation, type CheckFormat } from './commands/annotations.js'
 import { checkRoutes } from './commands/check.js'
 import { requestDevToken, type TokenCommandOptions } from './commands/token.js'
 import { ConfigError } from './config/errors.js'
-import { loadSettings, type Settings } from './config/env.js'
+import { loadSettings, SETTING_NAMES, type Settings } from './config/env.js'
+import { describeUnknownVariables, findUnknownVariables } from './config/unknown-variables.js'
 import { formatBanner } from './dev/banner.js'
-import { DEFAULT_ISSUER_PORT, loadDevConfig } from './dev/dev-config.js'
+import { DEFAULT_ISSUER_PORT, DEV_SETTING_NAMES, loadDevConfig } from './dev/dev-config.js'
 import { startDev } from './dev/start-dev.js'
 import { appAddress, Launcher } from './launcher/launcher.js'
 import { createLogger, type Logger } from './observe/log.js'
@@ -22,6 +23,12 @@ export function failStart (err: unknown): never {
   process.exit(1)
 }
 
+/** One warning at start naming every PORTVAKT_* variable no setting reads (known names from the schemas themselves). */
+function warnUnknownVariables (logger: Logger): void {
+  const unknown = findUnknownVariables(process.env, [...SETTING_NAMES, ...DEV_SETTING_NAMES])
+  if (unknown.length > 0) logger.warn({ unknownVariables: unknown }, describeUnknownVariables(unknown))
+}
+
 /** `portvakt serve [-- app command…]`: the production entry point; with a command, launcher mode. */
 export async function serve (appCommand?: readonly string[]): Promise<void> {
   let settings
@@ -31,6 +38,7 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
     failStart(err)
   }
   const logger = createLogger(settings.logLevel, undefined, settings.logFormat)
+  warnUnknownVariables(logger)
   // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
   const outbound = createOutboundHttp(settings.proxy, issuerClientOptions(settings.jwks.timeoutMs))
   // The pod's listening sockets, for the check that the app is not reachable around the gate.
@@ -39,6 +47,9 @@ export async function serve (appCommand?: readonly string[]): Promise<void> {
   const launcher = appCommand === undefined ? undefined : launchApp(settings, appCommand, logger, gateway)
   handleSignals(logger, gateway, outbound, launcher)
 }
+
+/** How long the app may take to accept connections before the log says where portvakt waits for it. */
+const APP_SLOW_MS = 5_000
 
 /** Launcher mode: start the app after the gateway is up; readiness waits until it accepts connections. */
 function launchApp (settings: Settings, command: readonly string[], logger: Logger, gateway: Gateway): Launcher {
@@ -50,14 +61,22 @@ function launchApp (settings: Settings, command: readonly string[], logger: Logg
     failStart(err)
   }
   const launcher = Launcher.start({ command, env: process.env, ...address, stopTimeoutMs: settings.shutdown.timeoutMs })
+  // No pid: the command never ran, and the exit handler (handleSignals) says why and ends portvakt.
+  if (launcher.pid === undefined) return launcher
   logger.info({ command, pid: launcher.pid, port: address.port }, 'app started')
   // Processes the app abandons are re-parented to PID 1, and Node reaps only the children it started
   // (README, "PID 1 is tini"), so as PID 1 they would stay zombies until the pod ends.
   if (process.pid === 1) {
     logger.warn('portvakt runs as PID 1 and cannot reap processes the app abandons; run it under tini: ENTRYPOINT ["tini", "--", "portvakt", ...], as the Dockerfile does')
   }
-  gateway.readiness.addCheck(async () => await launcher.upstreamReady() ? undefined : 'the app does not accept connections yet')
-  void launcher.waitUntilReady().then((ready) => { if (ready) logger.info({ port: address.port }, 'app accepts connections') })
+  const waiting = `the app does not accept connections on ${address.host}:${address.port} yet; it must listen on $PORT (${address.port}), which portvakt sets from PORTVAKT_UPSTREAM`
+  gateway.readiness.addCheck(async () => await launcher.upstreamReady() ? undefined : waiting)
+  // The probe's answer is not in the log: say it there too, once, for an app that listens elsewhere.
+  const slow = setTimeout(() => { logger.warn({ host: address.host, port: address.port, waitedMs: APP_SLOW_MS }, waiting) }, APP_SLOW_MS).unref()
+  void launcher.waitUntilReady().then((ready) => {
+    clearTimeout(slow)
+    if (ready) logger.info({ port: address.port }, 'app accepts connections')
+  })
   return launcher
 }
 
@@ -101,7 +120,8 @@ function handleSignals (logger: Logger, gateway: Gateway, outbound: OutboundHttp
   void launcher?.exited.then((exit) => {
     if (closing) return
     closing = true
-    logger.error({ code: exit.code, signal: exit.signal, status: exit.status, err: exit.error }, 'the app exited; portvakt exits with its status')
+    if (exit.error !== undefined) logger.error({ status: exit.status, err: exit.error }, `portvakt cannot launch the app: ${exit.error}; it exits with ${exit.status}`)
+    else logger.error({ code: exit.code, signal: exit.signal, status: exit.status }, 'the app exited; portvakt exits with its status')
     void gateway.close().finally(() => { exitWith(logger, exit.status) })
   })
 }
@@ -131,6 +151,7 @@ export async function dev (): Promise<void> {
     failStart(err)
   }
   const logger = createLogger(config.logLevel, undefined, config.logFormat)
+  warnUnknownVariables(logger)
   const run = await startDev(config, logger).catch(failStart)
   // The banner goes to stderr so stdout stays pure JSON logs (`portvakt dev | jq` works).
   process.stderr.write(formatBanner(run))
@@ -153,9 +174,13 @@ export async function token (options: Omit<TokenCommandOptions, 'issuerUrl'>): P
  * stdout with `--format github`); exit 1 when there is any error.
  */
 export async function check (routesFile: string | undefined, manifestFile: string | undefined, format: CheckFormat = 'text'): Promise<void> {
-  // Empty counts as unset, as in loadSettings.
-  const file = routesFile ?? (process.env.PORTVAKT_ROUTES || 'config/routes.yaml')
-  const report = await checkRoutes(file, manifestFile)
+  // Empty counts as unset, as in loadSettings. A file that can't be read is named as the user named it.
+  const fromEnv = process.env.PORTVAKT_ROUTES || undefined
+  const file = routesFile ?? fromEnv ?? 'config/routes.yaml'
+  const fix = routesFile !== undefined
+    ? 'check the path'
+    : fromEnv !== undefined ? 'PORTVAKT_ROUTES names it; check the path' : 'name your route table: portvakt check <routes.yaml>, or set PORTVAKT_ROUTES'
+  const report = await checkRoutes(file, manifestFile, fix)
   if (report.table !== undefined) process.stdout.write(report.table)
   const files = manifestFile === undefined ? [file] : [file, manifestFile]
   const say = (level: 'error' | 'warning', problem: string): boolean => format === 'github'
@@ -168,8 +193,8 @@ export async function check (routesFile: string | undefined, manifestFile: strin
     const exposed = manifestFile === undefined ? '' : `, and ${manifestFile} exposes every route scope and consumes every egress scope`
     const warned = report.warnings.length === 0 ? '' : ` (${plural(report.warnings.length, 'warning')})`
     process.stdout.write(`${file}: valid${exposed}${warned}\n`)
-  } else {
-    process.stderr.write(`${file}: ${plural(report.errors.length, 'problem')}\n`)
+  } else if (!report.unreadable) {
+    process.stderr.write(`${manifestFile === undefined ? file : `${file} and ${manifestFile}`}: ${plural(report.errors.length, 'problem')}\n`)
   }
   process.exitCode = report.ok ? 0 : 1
 }

@@ -7,18 +7,21 @@ import { startExposureCheck, type ReadSocketTable } from './admin/exposure.js'
 import { Readiness } from './admin/readiness.js'
 import { startAltinn, type AltinnSide } from './altinn/start.js'
 import { buildAdminServer } from './admin/server.js'
+import { deriveLimits } from './http/limits.js'
 import type { FetchResult, KeyStore } from './auth/keys.js'
 import { createPolicy } from './auth/policy.js'
 import { createTokenCheck } from './auth/token-check.js'
 import type { TokenCache } from './auth/token-cache.js'
 import { resolveIssuer, type Issuer } from './config/discovery.js'
+import { ConfigError } from './config/errors.js'
+import { FetchFailure, naisOutboundHint } from './config/fetch-failure.js'
 import type { Settings } from './config/env.js'
 import { RouteHolder } from './config/route-holder.js'
 import type { RouteTable } from './config/routes.js'
 import { EgressHolder } from './egress/holder.js'
 import type { EgressListener } from './egress/start.js'
 import { buildServer } from './gate/server.js'
-import { listenOrExplain } from './http/listen-error.js'
+import { collectProblems, listenOrExplain } from './http/listen-error.js'
 import { drainListener } from './http/shutdown.js'
 import type { Logger } from './observe/log.js'
 import { createMetrics, type Metrics } from './observe/metrics.js'
@@ -65,12 +68,16 @@ function portOf (app: FastifyInstance, fallback: number): number {
   return typeof address === 'object' && address !== null ? address.port : fallback
 }
 
-/** Log and count each key fetch; the keys left out of a new document, one line each. */
-function reportKeyFetch (logger: Logger, metrics: Metrics): (result: FetchResult, keys: KeyStore) => void {
+/**
+ * Log and count each key fetch; the keys left out of a new document, one line each. On NAIS, a
+ * failure that looks like blocked outbound traffic says which policy it may need.
+ */
+function reportKeyFetch (logger: Logger, metrics: Metrics, onNais: boolean): (result: FetchResult, keys: KeyStore) => void {
   return (result, keys) => {
     metrics.observeJwksFetch(result)
     if (!result.ok) {
-      logger.error({ err: result.error.message, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
+      const hint = onNais && result.error instanceof FetchFailure ? naisOutboundHint(result.error) : undefined
+      logger.error({ err: result.error.message, hint, trigger: result.trigger, keys: keys.status(), servingLastGoodKeys: keys.status().stale }, 'signing keys could not be fetched')
       return
     }
     const { outcome, leftOut } = result.fetched
@@ -123,7 +130,7 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
   const metrics = createMetrics()
   const altinn = await startAltinn({ settings: settings.altinn, tokenEndpoint: settings.egress.tokenEndpoint, proxy: settings.proxy, table: routes.current, logger, onCall: metrics.observeAltinnCall })
   const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
-  const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: tracing?.traceFetch(fetchImpl, 'jwks') ?? fetchImpl, onFetch: reportKeyFetch(logger, metrics) })
+  const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: tracing?.traceFetch(fetchImpl, 'jwks') ?? fetchImpl, proxy: settings.proxy, onFetch: reportKeyFetch(logger, metrics, settings.clusterName !== undefined) })
   const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, limits: settings.listener, routes: () => routes.current, logger, tracing }, settings.shutdown.timeoutMs)
   const readiness = new Readiness({
     keys: () => keys.status(),
@@ -147,21 +154,29 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
     draining: () => readiness.isDraining,
     tracing
   })
-  const admin = buildAdminServer({ readiness, registry: metrics.registry })
+  // The readiness check's upstream probe is bounded at 5 s, as above.
+  const admin = buildAdminServer({ readiness, registry: metrics.registry, logger, limits: deriveLimits(5_000, settings.listener) })
   metrics.watchKeys(() => keys.status())
   metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egressHolder.stats(), spansDropped: () => tracing?.dropped() ?? {}, altinn: () => altinn?.decider.stats() })
   return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder, tracing, altinn }
 }
 
-/** Open the listeners: admin, egress (when the table lists targets), then the gate; on a failure close everything again. */
+/**
+ * Open the listeners: admin, egress (when the table lists targets), then the gate. Each is tried
+ * even when one before it failed, so every port in use is named in one run (STYLE §3); on any
+ * failure everything is closed again.
+ */
 async function listenAll (parts: Parts, settings: Settings): Promise<void> {
   parts.keys.start()
   try {
-    await listenOrExplain({ portVariable: 'PORTVAKT_ADMIN_PORT', hostVariable: 'PORTVAKT_ADMIN_HOST', ...settings.admin }, async () => await parts.admin.listen({ host: settings.admin.host, port: settings.admin.port }))
-    await parts.egressHolder.start()
+    const problems = await collectProblems([
+      async () => { await listenOrExplain({ portVariable: 'PORTVAKT_ADMIN_PORT', hostVariable: 'PORTVAKT_ADMIN_HOST', ...settings.admin }, async () => await parts.admin.listen({ host: settings.admin.host, port: settings.admin.port })) },
+      async () => { await parts.egressHolder.start() },
+      async () => { await listenOrExplain({ portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: settings.host, port: settings.port }, async () => await parts.app.listen({ host: settings.host, port: settings.port })) }
+    ])
+    if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
     // Watched only once egress has started: a reload in between would start a second listener.
     parts.routes.watch()
-    await listenOrExplain({ portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: settings.host, port: settings.port }, async () => await parts.app.listen({ host: settings.host, port: settings.port }))
   } catch (err) {
     // A port in use must not leave the other listeners, the key schedule or the watch behind.
     parts.keys.stop()
@@ -237,7 +252,7 @@ export async function startGateway (settings: Settings, logger: Logger, fetchImp
     port,
     adminPort
   }, 'portvakt started')
-  const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger })
+  const exposure = readSocketTable === undefined ? undefined : await startExposureCheck({ upstream: settings.upstream, allowExposed: settings.allowExposedUpstream, read: readSocketTable, logger, ownPorts: [port, adminPort] })
   if (exposure !== undefined) parts.readiness.addCheck(exposure)
   warnAboutRoutes(logger, table)
   return {

@@ -1,6 +1,8 @@
 import t from 'tap'
+import { sendRaw } from './helpers/attack.js'
 import { build } from './helpers/build.js'
 import { eventually } from './helpers/poll.js'
+import { startTrickle } from './helpers/trickle.js'
 
 t.test('isalive answers 200 on the admin port, apart from the proxied path space', async (t) => {
   const h = await build(t)
@@ -57,7 +59,7 @@ t.test('readiness fails when the upstream readiness path cannot be reached', asy
   await new Promise<void>((resolve) => { h.upstream.server.closeAllConnections(); h.upstream.server.close(() => { resolve() }) })
   const res = await fetch(`${h.adminUrl}/isready`)
   t.equal(res.status, 503)
-  t.match((await res.json() as { reasons: string[] }).reasons, [/could not be reached/])
+  t.match((await res.json() as { reasons: string[] }).reasons, [/^the upstream's readiness path \(PORTVAKT_UPSTREAM_READY_PATH\) could not be reached: 127\.0\.0\.1:\d+ refused the connection \(ECONNREFUSED\): nothing listens there$/], 'the cause by its code, not "fetch failed"')
 })
 
 t.test('isready answers 503 from the moment shutdown starts while the main port keeps serving', async (t) => {
@@ -72,4 +74,44 @@ t.test('isready answers 503 from the moment shutdown starts while the main port 
   t.equal(served.headers.get('connection'), 'close', 'and moving keep-alive clients off this pod')
   t.equal((await fetch(`${h.adminUrl}/isalive`)).status, 200, 'still alive')
   void draining
+})
+
+t.test('the admin listener has the gate\'s listener limits: headers timeout, idle timeouts, the connection cap', async (t) => {
+  const h = await build(t)
+  const admin = h.gateway.admin.server
+  const gate = h.gateway.app.server
+  t.equal(admin.headersTimeout, gate.headersTimeout, `headers timeout ${admin.headersTimeout} ms`)
+  t.equal(admin.keepAliveTimeout, gate.keepAliveTimeout)
+  t.equal(admin.timeout, 60_000, 'a silent socket is closed after 60 s')
+  t.equal(admin.maxConnections, gate.maxConnections, `capped at ${admin.maxConnections}`)
+})
+
+t.test('the admin listener refuses a request body with 413 in our format and closes the connection while it trickles, never drained', async (t) => {
+  const h = await build(t)
+  for (const head of [
+    'POST /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000\r\n\r\n',
+    'POST /isready HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000\r\n\r\n',
+    'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000\r\n\r\n',
+    'GET /isalive HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n'
+  ]) {
+    const client = startTrickle(h.adminUrl, head, { everyMs: 200, maxBytes: 150, chunked: head.includes('chunked') })
+    t.teardown(client.stop)
+    const end = await client.ended
+    t.equal(end.answer.status, 413, head.split('\r\n')[0] ?? head)
+    t.equal(JSON.parse(end.answer.body).code, 'PORTVAKT_ERR_BODY_NOT_ACCEPTED')
+    t.equal(end.answer.headers.connection, 'close')
+    // The linger (2 s) with slack; the trickle would go on for 30 s.
+    t.ok(end.byServer && end.ms < 10_000, `closed by us within the bound (${Math.round(end.ms)} ms)`)
+  }
+})
+
+t.test('the admin listener answers an unknown path 404 and an unknown Expect 417, in our format', async (t) => {
+  const h = await build(t)
+  const unknown = await sendRaw(h.adminUrl, 'GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')
+  t.equal(unknown.status, 404)
+  t.equal(JSON.parse(unknown.body).code, 'PORTVAKT_ERR_NOT_FOUND')
+  const expect = await sendRaw(h.adminUrl, 'GET /isalive HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: foo\r\nConnection: close\r\n\r\n')
+  t.equal(expect.status, 417)
+  t.equal(JSON.parse(expect.body).code, 'PORTVAKT_ERR_EXPECTATION_FAILED')
+  t.equal((await fetch(`${h.adminUrl}/isalive`)).status, 200, 'probes still answer')
 })

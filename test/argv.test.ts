@@ -17,7 +17,9 @@ t.test('token: no --scope is a usage error (exit 2), like any other bad option',
 
 t.test('token: a lifetime that is not a number, or an unknown option, is a usage error', async (t) => {
   t.match(parseCommand('token', ['--scope', 'nav:a:b', '--expires', 'soon']), { kind: 'usage', message: '--expires is a number of seconds' })
-  t.match(parseCommand('token', ['--scopes', 'nav:a:b']), { kind: 'usage', message: /Unknown option '--scopes'/ })
+  t.match(parseCommand('token', ['--scopes', 'nav:a:b']), { kind: 'usage', message: 'unknown option --scopes; did you mean --scope?' })
+  t.match(parseCommand('token', ['--scope', 'nav:a:b', '--suplier', '111111111']), { kind: 'usage', message: 'unknown option --suplier; did you mean --supplier?' })
+  t.match(parseCommand('token', ['--scope', 'nav:a:b', '--systemuser-orgs', '222222222']), { kind: 'usage', message: 'unknown option --systemuser-orgs; did you mean --systemuser-org?' })
   t.match(parseCommand('token', ['stray']), { kind: 'usage' })
 })
 

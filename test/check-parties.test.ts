@@ -2,7 +2,7 @@
  * `portvakt check` on delegation and system-user rules: the compiled table prints them, and with
  * --manifest it warns only where Maskinporten's own rules leave a route unreachable (a delegated
  * token exists only for scopes with a delegation source), nothing about suppliers or system-user
- * organisations, which need no grant (README, "Which organisation holds the scope").
+ * organisations, which need no grant (docs/delegation.md, "Which organisation holds the scope").
  */
 import t, { type Test } from 'tap'
 import { join } from 'node:path'

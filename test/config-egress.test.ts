@@ -47,7 +47,7 @@ t.test('refuses duplicate egress names, naming both lines', async (t) => {
   - { name: skatt, url: "https://a.example", scopes: [skatt:a] }
   - { name: other, url: "https://b.example", scopes: [skatt:b] }
   - { name: skatt, url: "https://c.example", scopes: [skatt:c] }
-`), [/^routes\.yaml:4: egress\.2 \(skatt\): the name is already used at line 2/])
+`), [/^routes\.yaml:4: egress 3 \(skatt\): the name is already used at line 2/])
 })
 
 t.test('names the line of every bad egress entry at once', async (t) => {
@@ -74,14 +74,14 @@ t.test('names the line of every bad egress entry at once', async (t) => {
     resource: nope
 `)
   t.match(problems, [
-    /^routes\.yaml:2: egress\.0\.name: name is lower-case letters/,
-    /^routes\.yaml:6: egress\.1\.url: url is an absolute http\(s\) URL/,
-    /^routes\.yaml:10: egress\.2\.scopes: list at least one scope/,
-    /^routes\.yaml:12: egress\.3\.url: url takes no query/,
-    /^routes\.yaml:17: egress\.4: unknown key "audience"/,
-    /^routes\.yaml:19: egress\.5\.url: /,
-    /^routes\.yaml:20: egress\.5\.scopes\.0: a scope is/,
-    /^routes\.yaml:21: egress\.5\.resource: resource is an absolute/
+    /^routes\.yaml:2: egress 1 \(Skatt\/x\), name: name is lower-case letters/,
+    /^routes\.yaml:6: egress 2 \(b\), url: url is an absolute http\(s\) URL/,
+    /^routes\.yaml:10: egress 3 \(c\), scopes: list at least one scope/,
+    /^routes\.yaml:12: egress 4 \(d\), url: url takes no query/,
+    /^routes\.yaml:17: egress 5 \(e\): unknown key "audience"; the keys here are name, url, scopes, resource$/,
+    /^routes\.yaml:19: egress 6 \(f\), url: /,
+    /^routes\.yaml:20: egress 6 \(f\), scopes, item 1: a scope is/,
+    /^routes\.yaml:21: egress 6 \(f\), resource: resource is an absolute/
   ])
   t.equal(problems.length, 8)
 })
@@ -108,7 +108,7 @@ t.test('egress settings: NAIS_TOKEN_ENDPOINT, port 8083 by default, proxy variab
 
 t.test('refuses an egress url with plain http to a host that is not loopback: the token would travel in cleartext', async (t) => {
   const entry = (url: string): string => `egress:\n  - { name: x, url: "${url}", scopes: [skatt:a] }\n`
-  t.match(problemsOf(entry('http://api.skatteetaten.no/v1')), [/^routes\.yaml:2: egress\.0\.url: plain http to a host that is not loopback; use https:\/\/ \(the request carries a Maskinporten token\)/])
+  t.match(problemsOf(entry('http://api.skatteetaten.no/v1')), [/^routes\.yaml:2: egress 1 \(x\), url: plain http to a host that is not loopback; use https:\/\/ \(the request carries a Maskinporten token\)/])
   t.equal(problemsOf(entry('http://10.0.0.7:8080')).length, 1, 'a private address is still a network')
   t.equal(problemsOf(entry('http://127.0.0.1.nip.io')).length, 1, 'a name that merely starts like loopback')
   for (const url of ['https://api.skatteetaten.no/v1', 'http://127.0.0.1:9000', 'http://127.8.9.10', 'http://localhost:9000/x', 'http://[::1]:9000']) {

@@ -123,7 +123,7 @@ t.test('reads body sizes in bytes, k, KiB and MiB; the stream share defaults to 
 
 t.test('refuses a size or count it cannot read, saying how to write one, and a stream share that leaves no connection to other requests', async (t) => {
   const problems = problemsOf({ ...BASE, PORTVAKT_BODY_BUFFER: '64 kilo', PORTVAKT_BODY_MIN_RATE: '-1', PORTVAKT_MAX_CONNECTIONS: 'many', PORTVAKT_UPSTREAM_CONNECTIONS: '1' })
-  t.match(problems, [/PORTVAKT_UPSTREAM_CONNECTIONS: "1" is not a whole number of connections from 2/, /PORTVAKT_BODY_BUFFER: "64 kilo" is not a size .* write e\.g\. 65536, 64KiB or 1MiB/, /PORTVAKT_BODY_MIN_RATE: "-1" is not a whole number of bytes a second/, /PORTVAKT_MAX_CONNECTIONS: "many"/])
+  t.match(problems, [/PORTVAKT_UPSTREAM_CONNECTIONS: "1" is not a whole number of connections from 2/, /PORTVAKT_BODY_BUFFER: "64 kilo" is not a size; write e\.g\. 65536, 64KiB or 1MiB/, /PORTVAKT_BODY_MIN_RATE: "-1" is not a whole number of bytes a second/, /PORTVAKT_MAX_CONNECTIONS: "many"/])
   t.match(problemsOf({ ...BASE, PORTVAKT_UPSTREAM_CONNECTIONS: '8', PORTVAKT_UPSTREAM_STREAMS: '8' }), [/PORTVAKT_UPSTREAM_STREAMS: 8 leaves none of the 8 upstream connections .* set it below 8/])
 })
 
@@ -164,5 +164,55 @@ t.test('PORTVAKT_PASS_HEADERS refuses, each named, our own, forwarding and metho
 t.test('PORTVAKT_ALLOW_EXPOSED_UPSTREAM is off unless set, and refuses what is not a boolean', async (t) => {
   t.equal(loadSettings(BASE).allowExposedUpstream, false)
   t.equal(loadSettings({ ...BASE, PORTVAKT_ALLOW_EXPOSED_UPSTREAM: 'true' }).allowExposedUpstream, true)
-  t.match(problemsOf({ ...BASE, PORTVAKT_ALLOW_EXPOSED_UPSTREAM: 'sure' }), [/^PORTVAKT_ALLOW_EXPOSED_UPSTREAM: "sure" is not a boolean/])
+  t.match(problemsOf({ ...BASE, PORTVAKT_ALLOW_EXPOSED_UPSTREAM: 'sure' }), [/^PORTVAKT_ALLOW_EXPOSED_UPSTREAM: "sure" is not true or false; write true or false/])
+})
+
+t.test('a duration out of range is told in the unit it was written in, with the range in that unit', async (t) => {
+  t.same(problemsOf({ ...BASE, PORTVAKT_MAX_TOKEN_LIFETIME: '100000s' }), ['PORTVAKT_MAX_TOKEN_LIFETIME: 100000s is out of range; write 1s to 86400s'])
+  t.same(problemsOf({ ...BASE, PORTVAKT_MAX_TOKEN_LIFETIME: '100000' }), ['PORTVAKT_MAX_TOKEN_LIFETIME: 100000 is out of range (a bare number is seconds); write 1 to 86400'])
+  t.same(problemsOf({ ...BASE, PORTVAKT_CLOCK_TOLERANCE: '10m' }), ['PORTVAKT_CLOCK_TOLERANCE: 10m is out of range; write 0m to 5m'])
+  t.same(problemsOf({ ...BASE, PORTVAKT_JWKS_STALE_MAX: '200h' }), ['PORTVAKT_JWKS_STALE_MAX: 200h is out of range; write 0h to 168h'])
+  t.same(problemsOf({ ...BASE, PORTVAKT_UPSTREAM_TIMEOUT: '5ms' }), ['PORTVAKT_UPSTREAM_TIMEOUT: 5ms is out of range; write 100ms to 3600000ms'])
+  t.notMatch(problemsOf({ ...BASE, PORTVAKT_MAX_TOKEN_LIFETIME: '100000s' })[0], / ms\b/, 'no milliseconds for a value given in seconds')
+  t.same(problemsOf({ ...BASE, PORTVAKT_BODY_BUFFER: '128MiB' }), ['PORTVAKT_BODY_BUFFER: 128MiB is out of range; write 0MiB to 64MiB'], 'a size in the unit it was written in')
+  t.same(problemsOf({ ...BASE, PORTVAKT_BODY_BUFFER: '100000000' }), ['PORTVAKT_BODY_BUFFER: 100000000 is out of range; write 0 to 67108864 (bytes)'])
+})
+
+t.test('zero or negative is refused for every timeout, where zero would fail every call or cut every request', async (t) => {
+  for (const name of ['PORTVAKT_JWKS_TIMEOUT', 'PORTVAKT_UPSTREAM_TIMEOUT', 'PORTVAKT_EGRESS_TIMEOUT', 'PORTVAKT_SHUTDOWN_TIMEOUT', 'PORTVAKT_MAX_TOKEN_LIFETIME', 'PORTVAKT_JWKS_MAX_AGE']) {
+    t.match(problemsOf({ ...BASE, [name]: '0' }), [new RegExp(`^${name}: 0 is out of range \\(a bare number is seconds\\); write 0\\.1 to|^${name}: 0 is out of range \\(a bare number is seconds\\); write 1 to`)], `${name}=0`)
+    t.same(problemsOf({ ...BASE, [name]: '-5s' }), [`${name}: "-5s" is not a duration (it cannot be negative); write e.g. 500ms, 5s, 10m or 24h`], `${name}=-5s`)
+  }
+  t.same(problemsOf({ ...BASE, PORTVAKT_JWKS_TIMEOUT: '0' }), ['PORTVAKT_JWKS_TIMEOUT: 0 is out of range (a bare number is seconds); write 0.1 to 60'])
+  // Zero means something for these: no leeway, no delay, no cooldown between refetches, no rate limit.
+  for (const name of ['PORTVAKT_CLOCK_TOLERANCE', 'PORTVAKT_SHUTDOWN_DELAY', 'PORTVAKT_JWKS_COOLDOWN', 'PORTVAKT_EGRESS_REFRESH_INTERVAL']) {
+    t.same(problemsOf({ ...BASE, [name]: '0s' }), [], `${name}=0s means none`)
+  }
+  // The upstream queue's wait and the body rate's window: zero would refuse every request that waits or sends a body.
+  t.same(problemsOf({ ...BASE, PORTVAKT_UPSTREAM_QUEUE_TIMEOUT: '0' }), ['PORTVAKT_UPSTREAM_QUEUE_TIMEOUT: 0 is out of range (a bare number is seconds); write 0.001 to 3600'])
+  t.same(problemsOf({ ...BASE, PORTVAKT_BODY_RATE_WINDOW: '0s' }), ['PORTVAKT_BODY_RATE_WINDOW: 0s is out of range; write 0.1s to 3600s'])
+})
+
+t.test('PORTVAKT_JWKS_STALE_MAX shorter than PORTVAKT_JWKS_MAX_AGE is refused: the keys would expire before their refresh', async (t) => {
+  t.same(problemsOf({ ...BASE, PORTVAKT_JWKS_STALE_MAX: '5m' }), ['PORTVAKT_JWKS_STALE_MAX: 5m is shorter than PORTVAKT_JWKS_MAX_AGE (10m): the keys would be too old to use before their scheduled refresh, and every request a 503; set it to 10m or more'])
+  t.same(problemsOf({ ...BASE, PORTVAKT_JWKS_STALE_MAX: '0' }).length, 1, 'zero is refused as shorter')
+  t.same(problemsOf({ ...BASE, PORTVAKT_JWKS_STALE_MAX: '10m' }), [], 'equal is fine')
+})
+
+t.test('booleans are true or false only, as in the route table: yes, no, 1, 0, on, off are refused', async (t) => {
+  for (const value of ['yes', 'no', '1', '0', 'on', 'off', 'ja']) {
+    t.same(problemsOf({ ...BASE, PORTVAKT_FORWARD_TOKEN: value }), [`PORTVAKT_FORWARD_TOKEN: "${value}" is not true or false; write true or false (yes, no, on, off, 1 and 0 are refused, as in the route table)`], value)
+  }
+  t.equal(loadSettings({ ...BASE, PORTVAKT_FORWARD_TOKEN: 'FALSE' }).forwardToken, false, 'any case, as YAML\'s own true and false')
+  t.equal(loadSettings({ ...BASE, PORTVAKT_ALLOW_INSECURE_JWKS: 'True' }).issuerSource.allowInsecure, true)
+})
+
+t.test('a value from a fixed list is named with the list in plain words and the closest one, never in zod\'s syntax', async (t) => {
+  t.same(problemsOf({ ...BASE, PORTVAKT_LOG_LEVEL: 'verbose' }), ['PORTVAKT_LOG_LEVEL: "verbose" is not one of fatal, error, warn, info, debug, trace, silent'])
+  t.same(problemsOf({ ...BASE, PORTVAKT_LOG_LEVEL: 'debgu' }), ['PORTVAKT_LOG_LEVEL: "debgu" is not one of fatal, error, warn, info, debug, trace, silent; did you mean debug?'])
+  t.notMatch(problemsOf({ ...BASE, PORTVAKT_LOG_LEVEL: 'verbose' })[0], /Invalid|expected one of|"\|"/)
+})
+
+t.test('a misspelt algorithm gets the one it likely means', async (t) => {
+  t.same(problemsOf({ ...BASE, PORTVAKT_ALGORITHMS: 'rs256,ES265' }), ['PORTVAKT_ALGORITHMS: unsupported rs256, ES265; use a comma-separated list of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA (never none or HS*); did you mean RS256, ES256?'])
 })

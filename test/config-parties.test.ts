@@ -42,8 +42,8 @@ t.test('an unquoted orgno in suppliers or systemUserOrgs gets its quoting spelle
     suppliers: [111111111]
     systemUserOrgs: [012345678]
 `)), [
-    'routes.yaml:4: routes.0.suppliers.0 (/a): an org number must be a quoted string; unquoted, YAML reads 111111111 as a number. Write suppliers: ["111111111"]',
-    'routes.yaml:5: routes.0.systemUserOrgs.0 (/a): an org number must be a quoted string; unquoted, YAML reads 012345678 as a number. Write systemUserOrgs: ["012345678"]'
+    'routes.yaml:4: route 1 (/a), suppliers, item 1: an org number must be a quoted string; unquoted, YAML reads 111111111 as a number. Write suppliers: ["111111111"]',
+    'routes.yaml:5: route 1 (/a), systemUserOrgs, item 1: an org number must be a quoted string; unquoted, YAML reads 012345678 as a number. Write systemUserOrgs: ["012345678"]'
   ])
 })
 
@@ -54,12 +54,12 @@ t.test('an orgno that is not 9 digits, an empty list, and a system id that is em
     systemUserOrgs: []
     systems: ["", 123]
 `)), [
-    'routes.yaml:4: routes.0.suppliers.0 (/a): an orgno is 9 digits, in quotes: "123456789"',
-    'routes.yaml:5: routes.0.systemUserOrgs (/a): list at least one orgno, or leave the key out',
-    'routes.yaml:6: routes.0.systems.0 (/a): a system id is a non-empty string, e.g. "991825827_lonn"',
-    'routes.yaml:6: routes.0.systems.1 (/a): a system id must be a quoted string; unquoted, YAML reads 123 as a number. Write systems: ["123"]'
+    'routes.yaml:4: route 1 (/a), suppliers, item 1: an orgno is 9 digits, in quotes: "123456789"',
+    'routes.yaml:5: route 1 (/a), systemUserOrgs: list at least one orgno, or leave the key out',
+    'routes.yaml:6: route 1 (/a), systems, item 1: a system id is a non-empty string, e.g. "991825827_lonn"',
+    'routes.yaml:6: route 1 (/a), systems, item 2: a system id must be a quoted string; unquoted, YAML reads 123 as a number. Write systems: ["123"]'
   ])
-  t.same(problemsOf(all('  - { path: /a, scopes: [nav:x:a], systems: [] }\n')), ['routes.yaml:2: routes.0.systems (/a): list at least one system id, or leave the key out'])
+  t.same(problemsOf(all('  - { path: /a, scopes: [nav:x:a], systems: [] }\n')), ['routes.yaml:2: route 1 (/a), systems: list at least one system id, or leave the key out'])
 })
 
 t.test('a rule other than allowed, forbidden or required is refused, naming the three', async (t) => {
@@ -68,10 +68,14 @@ t.test('a rule other than allowed, forbidden or required is refused, naming the 
     delegation: yes
     systemUser: true
 `)), [
-    'routes.yaml:4: routes.0.delegation (/a): delegation is allowed (the default), forbidden or required',
-    'routes.yaml:5: routes.0.systemUser (/a): systemUser is allowed (the default), forbidden or required'
+    'routes.yaml:4: route 1 (/a), delegation: delegation is allowed (the default), forbidden or required',
+    'routes.yaml:5: route 1 (/a), systemUser: systemUser is allowed (the default), forbidden or required'
   ])
   t.match(problemsOf(all('  - { path: /a, scopes: [nav:x:a], systemuser: required }\n')), [/unknown key "systemuser"/], 'the key is spelt as the interface spells it')
+  t.same(problemsOf(all('  - { path: /a, scopes: [nav:x:a], delegation: requird, systemUser: forbiden }\n')), [
+    'routes.yaml:2: route 1 (/a), delegation: delegation is allowed (the default), forbidden or required; did you mean required?',
+    'routes.yaml:2: route 1 (/a), systemUser: systemUser is allowed (the default), forbidden or required; did you mean forbidden?'
+  ], 'a misspelt rule gets the one it likely means')
 })
 
 t.test('forbidden with its rule\'s lists is a contradiction, at the route\'s line', async (t) => {
@@ -87,19 +91,19 @@ t.test('forbidden with its rule\'s lists is a contradiction, at the route\'s lin
   - { path: /c, scopes: [nav:x:a], systemUser: forbidden, systems: [x] }
   - { path: /d, scopes: [nav:x:a], delegation: forbidden, systemUserOrgs: ["222222222"], systemUser: required, suppliers: ["111111111"] }
 `)), [
-    'routes.yaml:2: routes.0 (/a): delegation: forbidden refuses every delegated token, so suppliers can never match; remove it, or allow delegated tokens',
-    'routes.yaml:6: routes.1 (/b): systemUser: forbidden refuses every token with a system user, so systemUserOrgs and systems can never match; remove them, or allow system users',
-    'routes.yaml:11: routes.2 (/c): systemUser: forbidden refuses every token with a system user, so systems can never match; remove it, or allow system users',
-    'routes.yaml:12: routes.3 (/d): delegation: forbidden refuses every delegated token, so suppliers can never match; remove it, or allow delegated tokens'
+    'routes.yaml:2: route 1 (/a): delegation: forbidden refuses every delegated token, so suppliers can never match; remove it, or allow delegated tokens',
+    'routes.yaml:6: route 2 (/b): systemUser: forbidden refuses every token with a system user, so systemUserOrgs and systems can never match; remove them, or allow system users',
+    'routes.yaml:11: route 3 (/c): systemUser: forbidden refuses every token with a system user, so systems can never match; remove it, or allow system users',
+    'routes.yaml:12: route 4 (/d): delegation: forbidden refuses every delegated token, so suppliers can never match; remove it, or allow delegated tokens'
   ])
 })
 
 t.test('a public route takes none of the fields', async (t) => {
   t.same(problemsOf(all('  - { path: /p, public: true, delegation: forbidden, systems: [x] }\n')), [
-    'routes.yaml:2: routes.0 (/p): a public route takes no token, so delegation and systems mean nothing there; remove them'
+    'routes.yaml:2: route 1 (/p): a public route takes no token, so delegation and systems mean nothing there; remove them'
   ])
   t.same(problemsOf(all('  - { path: /p, public: true, systemUser: required }\n')), [
-    'routes.yaml:2: routes.0 (/p): a public route takes no token, so systemUser means nothing there; remove it'
+    'routes.yaml:2: route 1 (/p): a public route takes no token, so systemUser means nothing there; remove it'
   ])
 })
 

@@ -47,11 +47,11 @@ t.test('names the line of each problem and lists them all at once', async (t) =>
     scopes: [nav:x:e]
 `)
   t.match(problems, [
-    /^routes\.yaml:2: routes\.0\.path: /,
-    /^routes\.yaml:4: routes\.1\.path \(api\/v1\): a path starts with \//,
-    /^routes\.yaml:7: routes\.2\.scopes \(\/c\): /,
-    /^routes\.yaml:9: routes\.3 \(\/d\): unknown key "scope"/,
-    /^routes\.yaml:11: routes\.4\.methods\.1 \(\/e\): a method is one of/
+    /^routes\.yaml:2: route 1, path: required, and missing$/,
+    /^routes\.yaml:4: route 2 \(api\/v1\), path: a path starts with \//,
+    /^routes\.yaml:7: route 3 \(\/c\), scopes: /,
+    /^routes\.yaml:9: route 4 \(\/d\): unknown key "scope"; did you mean scopes\?$/,
+    /^routes\.yaml:11: route 5 \(\/e\), methods, item 2: "FETCH" is not one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS; did you mean PATCH\?$/
   ])
   t.equal(problems.length, 5)
 })
@@ -86,7 +86,7 @@ t.test('reports YAML syntax errors with their line', async (t) => {
 })
 
 t.test('reports duplicate keys in a mapping', async (t) => {
-  t.match(problemsOf('routes:\n  - path: /a\n    path: /b\n    public: true\n'), [/routes\.yaml:3: .*unique/i])
+  t.match(problemsOf('routes:\n  - path: /a\n    path: /b\n    public: true\n'), ['routes.yaml:3: the key "path" is given twice in one map; keep one'])
 })
 
 t.test('refuses paths that could be read two ways', async (t) => {
@@ -147,12 +147,12 @@ egress:
   - { name: bad, url: "https://c.example", scopes: [] }
 `)
   t.match(problems, [
-    /^routes\.yaml:2: routes\.0 \(\/a\): a route is either public: true or has scopes, not both/,
-    /^routes\.yaml:6: routes\.1\.methods\.0 \(\/b\): a method is one of/,
-    /^routes\.yaml:10: routes\.3 \(\/c\): GET \/c is already routed at line 8/,
-    /^routes\.yaml:13: routes\.4 \(\/e\): say which scopes the route needs/,
-    /^routes\.yaml:17: egress\.1 \(skatt\): the name is already used at line 16/,
-    /^routes\.yaml:18: egress\.2\.scopes: list at least one scope/
+    /^routes\.yaml:2: route 1 \(\/a\): a route is either public: true or has scopes, not both/,
+    /^routes\.yaml:6: route 2 \(\/b\), methods, item 1: "FETCH" is not one of/,
+    /^routes\.yaml:10: route 4 \(\/c\): GET \/c is already routed at line 8/,
+    /^routes\.yaml:13: route 5 \(\/e\): say which scopes the route needs/,
+    /^routes\.yaml:17: egress 2 \(skatt\): the name is already used at line 16/,
+    /^routes\.yaml:18: egress 3 \(bad\), scopes: list at least one scope/
   ])
   t.equal(problems.length, 6)
 })
@@ -167,7 +167,7 @@ t.test('a route with a schema error takes no part in the duplicate check', async
     methods: [GET]
     scopes: [nav:x:b]
 `)
-  t.match(problems, [/^routes\.yaml:5: routes\.0\.consumers\.0 \(\/a\): an orgno is 9 digits/])
+  t.match(problems, [/^routes\.yaml:5: route 1 \(\/a\), consumers, item 1: an orgno is 9 digits/])
   t.equal(problems.length, 1, 'the malformed route is not compiled, so /a GET is routed once')
 })
 
@@ -178,8 +178,8 @@ t.test('an unquoted org number names its route and shows the quoted fix, leading
     consumers: [123456789, 012345678]
 `)
   t.same(problems, [
-    'routes.yaml:4: routes.0.consumers.0 (/api/v1/a): an org number must be a quoted string; unquoted, YAML reads 123456789 as a number. Write consumers: ["123456789"]',
-    'routes.yaml:4: routes.0.consumers.1 (/api/v1/a): an org number must be a quoted string; unquoted, YAML reads 012345678 as a number. Write consumers: ["012345678"]'
+    'routes.yaml:4: route 1 (/api/v1/a), consumers, item 1: an org number must be a quoted string; unquoted, YAML reads 123456789 as a number. Write consumers: ["123456789"]',
+    'routes.yaml:4: route 1 (/api/v1/a), consumers, item 2: an org number must be a quoted string; unquoted, YAML reads 012345678 as a number. Write consumers: ["012345678"]'
   ])
 })
 
@@ -195,8 +195,8 @@ t.test('a manifest scope with a number for product or name, even inside anyOf, s
           name: 1.5
 `)
   t.same(problems, [
-    'routes.yaml:4: routes.0.scopes.0.product (/a): product must be a quoted string; unquoted, YAML reads 2024 as a number. Write product: "2024"',
-    'routes.yaml:9: routes.1.scopes.anyOf.0.name (/b): name must be a quoted string; unquoted, YAML reads 1.5 as a number. Write name: "1.5"'
+    'routes.yaml:4: route 1 (/a), scopes, item 1, product: product must be a quoted string; unquoted, YAML reads 2024 as a number. Write product: "2024"',
+    'routes.yaml:9: route 2 (/b), scopes, anyOf, item 1, name: name must be a quoted string; unquoted, YAML reads 1.5 as a number. Write name: "1.5"'
   ])
 })
 
@@ -206,8 +206,8 @@ t.test('public: yes or "true" is a string in YAML 1.2, and the message says writ
   - { path: /b, public: "true" }
 `)
   t.match(problems, [
-    /^routes\.yaml:2: routes\.0\.public \(\/a\): public is true or false, unquoted; YAML reads yes as a string .* Write public: true$/,
-    /^routes\.yaml:3: routes\.1\.public \(\/b\): public is true or false, unquoted; YAML reads "true" as a string/
+    /^routes\.yaml:2: route 1 \(\/a\), public: public is true or false, unquoted; YAML reads yes as a string .* Write public: true$/,
+    /^routes\.yaml:3: route 2 \(\/b\), public: public is true or false, unquoted; YAML reads "true" as a string/
   ])
   t.equal(problems.length, 2)
 })
@@ -215,7 +215,7 @@ t.test('public: yes or "true" is a string in YAML 1.2, and the message says writ
 t.test('an egress name YAML reads as a number says to quote it', async (t) => {
   t.same(problemsOf(`egress:
   - { name: 2024, url: "https://a.example", scopes: [skatt:a] }
-`), ['routes.yaml:2: egress.0.name: name must be a quoted string; unquoted, YAML reads 2024 as a number. Write name: "2024"'])
+`), ['routes.yaml:2: egress 1, name: name must be a quoted string; unquoted, YAML reads 2024 as a number. Write name: "2024"'])
 })
 
 t.test('a method listed twice in one route is named as such, on the repeat, not as already routed', async (t) => {
@@ -227,5 +227,14 @@ t.test('a method listed twice in one route is named as such, on the repeat, not 
       - GET
     scopes: [nav:x:a]
 `)
-  t.same(problems, ['routes.yaml:6: routes.0.methods.2 (/a): GET is listed twice in this route; list each method once'])
+  t.same(problems, ['routes.yaml:6: route 1 (/a), methods, item 3: GET is listed twice in this route; list each method once'])
+})
+
+t.test('a file that is a list or a word, not a map, says what a route table looks like', async (t) => {
+  t.same(problemsOf('- path: /a\n  public: true\n'), ['routes.yaml:1: the file: a route table is a map, not a list: routes: (and egress:) at the top, the routes listed under it'])
+  t.same(problemsOf('hello\n'), ['routes.yaml:1: the file: a route table is a map, not the text "hello": routes: (and egress:) at the top, the routes listed under it'])
+})
+
+t.test('a route that is a list inside the list (one "-" too many) is named by its number, counted from 1', async (t) => {
+  t.same(problemsOf('routes:\n  - { path: /a, public: true }\n  -\n    - path: /b\n'), ['routes.yaml:4: route 2: expected a map (key: value lines), found a list (one "-" too many?)'])
 })

@@ -41,7 +41,7 @@ t.test('a bad grants file names each problem with its line', async (t) => {
     problems = (err as ConfigError).problems
   }
   const text = problems.join('\n')
-  t.match(text, /g\.yaml:2: grants\.0\.org: org must be a quoted string/)
+  t.match(text, /g\.yaml:2: grants, item 1, org: org must be a quoted string/)
   t.match(text, /g\.yaml:3: .*resource is a resource-registry id/)
   t.match(text, /g\.yaml:3: .*list at least one action/)
   t.match(text, /g\.yaml:4: .*by system .* or by systemUserId, one of the two/)

@@ -1,6 +1,6 @@
 /**
  * End to end, as a user: `portvakt dev` as a process, then the README's "Try it locally" session
- * and its delegated and system-user sessions, with real curl and `portvakt token`, on free ports so
+ * and docs/delegation.md's delegated and system-user sessions, with real curl and `portvakt token`, on free ports so
  * parallel runs don't collide.
  */
 import t from 'tap'
@@ -10,13 +10,13 @@ import { READY_LINE } from '../src/dev/banner.js'
 import { deriveClientId, deriveSystemUserId } from '../src/dev/mint.js'
 import { CLI, freePort, runPortvakt, runToEnd, startPortvakt } from './helpers/cli.js'
 
-// The session as the README shows it, on the README's ports; the test swaps in free ones.
+// The session as the README (and docs/delegation.md) show it, on their ports; the test swaps in free ones.
 const SESSION = {
   token: 'TOKEN=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read)',
   allowed: 'curl -i -H "Authorization: Bearer $TOKEN" "http://localhost:8080/api/v1/arbeidsforhold/42?page=2"',
   otherScope: 'curl -i -X POST -H "Authorization: Bearer $TOKEN" http://localhost:8080/api/v1/arbeidsforhold/42',
   noToken: 'curl -i http://localhost:8080/api/v1/arbeidsforhold/42',
-  // "Delegation and Altinn system users": one session per token shape.
+  // docs/delegation.md, "Try it locally": one session per token shape.
   delegatedToken: 'DELEGATED=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read --orgno 910753614 --supplier 991825827)',
   delegated: 'curl -i -H "Authorization: Bearer $DELEGATED" http://localhost:8080/api/v1/arbeidsforhold/42',
   systemUserToken: 'SYSTEMUSER=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read --systemuser-org 222222222 --system-id 123456789_lonn)',
@@ -32,9 +32,19 @@ const SESSION = {
 // The session's token lines, by the variable each sets.
 const TOKEN_LINES = { TOKEN: SESSION.token, DELEGATED: SESSION.delegatedToken, SYSTEMUSER: SESSION.systemUserToken, OTHER: SESSION.otherCustomerToken }
 
-t.test('the README shows this exact session', async (t) => {
-  const readme = readFileSync(resolve('README.md'), 'utf8')
-  for (const line of Object.values(SESSION)) t.ok(readme.includes(line), line)
+// Which document shows which line: the plain session in the README, the other shapes beside their rules.
+const SHOWN_IN: Record<keyof typeof SESSION, string> = {
+  token: 'README.md', allowed: 'README.md', otherScope: 'README.md', noToken: 'README.md',
+  delegatedToken: 'docs/delegation.md', delegated: 'docs/delegation.md',
+  systemUserToken: 'docs/delegation.md', systemUser: 'docs/delegation.md', plainOnSystemRoute: 'docs/delegation.md',
+  altinnPermit: 'README.md', altinnDeny: 'README.md', otherCustomerToken: 'README.md', otherCustomer: 'README.md'
+}
+
+t.test('the README and docs/delegation.md show this exact session', async (t) => {
+  for (const [name, line] of Object.entries(SESSION)) {
+    const file = SHOWN_IN[name as keyof typeof SESSION]
+    t.ok(readFileSync(resolve(file), 'utf8').includes(line), `${file}: ${line}`)
+  }
 })
 
 t.test('portvakt dev runs the README session: 200 with identity, 403 for another scope, 401 without a token', async (t) => {

@@ -128,7 +128,7 @@ t.test('refuses authorization_details that is not one system-user grant, consume
     ['systemuser_id alone', { systemuser_id: 'ebe4a681-0a8c-429e-a36f-8f9ca942b59f' }, /systemuser_id belongs to a system user/],
     ['a bad systemuser_id', { authorization_details: GRANT, systemuser_id: 'abc' }, /systemuser_id is a UUID/],
     ['a system_id with a space', { authorization_details: GRANT, system_id: 'a b' }, /system_id is printable ASCII without spaces/],
-    ['a short supplier', { supplier: '12345' }, /supplier is 9 digits/]
+    ['a short supplier', { supplier: '12345' }, /^supplier: an orgno is 9 digits/]
   ]
   for (const [name, extra, message] of cases) {
     const { status, json } = await post(issuer.tokenEndpoint, { ...READ, ...extra })

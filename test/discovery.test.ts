@@ -101,7 +101,7 @@ t.test('a metadata body that stalls is reported as the timeout it is, not as a d
   t.same(await resolveIssuer({ issuer: ISSUER, jwksUri: JWKS_URI, wellKnownUrl: url, allowInsecure: false }, 300), {
     issuer: ISSUER,
     jwksUri: JWKS_URI,
-    unchecked: `MASKINPORTEN_WELL_KNOWN_URL (${url}): the body did not arrive within 300 ms (PORTVAKT_JWKS_TIMEOUT)`
+    unchecked: `MASKINPORTEN_WELL_KNOWN_URL (${url}): the body did not arrive within 300ms (PORTVAKT_JWKS_TIMEOUT)`
   })
 })
 
@@ -157,6 +157,6 @@ t.test('a well-known URL that accepts and never answers stops the start at the t
   const wellKnownUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/.well-known/oauth-authorization-server`
   await t.rejects(resolveIssuer({ issuer: undefined, jwksUri: undefined, wellKnownUrl, allowInsecure: false }, 200), {
     name: 'ConfigError',
-    problems: [/MASKINPORTEN_WELL_KNOWN_URL \(.*\): no answer within 200 ms \(PORTVAKT_JWKS_TIMEOUT\)/]
+    problems: [/MASKINPORTEN_WELL_KNOWN_URL \(.*\): no answer within 200ms \(PORTVAKT_JWKS_TIMEOUT\)/]
   })
 })

@@ -20,7 +20,7 @@ const build = stages.find((s) => s.name === 'build') as Stage
 /** The commands CI runs: .ci/run's npm and apt-get lines, plus `npm run build:exe`, which test/exe.test.ts runs. */
 function ciCommands (): string[] {
   const commands = readFileSync(join(ROOT, '.ci', 'run'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('npm ') || l.startsWith('apt-get '))
-  if (readFileSync(join(ROOT, 'test', 'exe.test.ts'), 'utf8').includes("['run', 'build:exe']")) commands.push('npm run build:exe')
+  if (readFileSync(join(ROOT, 'test', 'exe.test.ts'), 'utf8').includes("['run', 'build:exe'")) commands.push('npm run build:exe')
   return commands
 }
 

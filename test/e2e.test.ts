@@ -69,5 +69,5 @@ t.test('a bad route table stops the start with its line', async (t) => {
   const dir = t.testdir({ 'routes.yaml': 'routes:\n  - path: /a\n    scopes: []\n' })
   const res = await runPortvakt(['serve'], { env: { MASKINPORTEN_ISSUER: TEST_ISSUER, MASKINPORTEN_JWKS_URI: 'http://127.0.0.1:9/jwks', PORTVAKT_ROUTES: join(dir, 'routes.yaml') } })
   t.equal(res.code, 1)
-  t.match(res.stderr, /routes\.yaml:3: routes\.0\.scopes/)
+  t.match(res.stderr, /routes\.yaml:3: route 1 \(\/a\), scopes: list at least one scope/)
 })

@@ -38,7 +38,9 @@ function hasNodeModulesAbove (dir: string): boolean {
 }
 
 t.test('the single executable serves the end-to-end curl test with no Node and no node_modules', async (t) => {
-  await run('npm', ['run', 'build:exe'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 })
+  const built = await run('npm', ['run', 'build:exe', '--silent'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 })
+  t.match(built.stdout, /^built .*dist\/portvakt \(Node v\d+\.\d+\.\d+\)\n$/, 'one line says what was built')
+  t.equal(built.stderr, '', 'no warnings a user would have to ask about (README, Single executable)')
   const dir = mkdtempSync(join(tmpdir(), 'portvakt-exe-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
   const exe = join(dir, 'portvakt')

@@ -133,6 +133,19 @@ t.test('readiness is not refused while the upstream\'s port is on loopback only'
   if (!hasIPv6) t.comment('IPv6 loopback cases skipped: this machine has no ::1')
 })
 
+t.test('another port beyond loopback that is not portvakt\'s or the platform\'s is named in a warning; readiness is not refused for it', async (t) => {
+  const app = await listen(t, '127.0.0.1')
+  const second = await listen(t, '0.0.0.0')
+  const h = await gateFor(t, portOf(app))
+  t.same(await isready(h), { status: 200, body: { status: 'ready' } }, 'ready: it may be another container\'s on purpose')
+  const warnings = h.logs().filter((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.startsWith('other ports listen beyond loopback'))
+  const named = warnings.flatMap((l) => l.listeners as string[])
+  t.ok(named.includes(`0.0.0.0:${portOf(second)} (every IPv4 address)`), `the second listener is named (${named.length} named in all)`)
+  t.match(warnings[0]?.msg, /management\.server\.port .* bind it to 127\.0\.0\.1 or close it with a NetworkPolicy/)
+  for (const own of [h.gateway.port, h.gateway.adminPort, 7164, 7564]) t.notOk(named.some((n) => n.includes(`:${own} `)), `not portvakt's or the platform's own port ${own}`)
+  t.same(errorLines(h), [], 'and no error line')
+})
+
 t.test('readiness follows the app: exposed, then loopback only, then exposed again, one line per change', async (t) => {
   const exposed = await listen(t, '0.0.0.0')
   const port = portOf(exposed)
@@ -166,7 +179,7 @@ t.test('where /proc/net cannot be read (not Linux), one warning at start and no 
   const h = await gateFor(t, portOf(app), {}, async () => { reads++; throw Object.assign(new Error('ENOENT: no such file or directory, open \'/proc/net/tcp\''), { code: 'ENOENT' }) })
   t.same(await isready(h), { status: 200, body: { status: 'ready' } })
   t.same(await isready(h), { status: 200, body: { status: 'ready' } })
-  t.match(h.logs().filter((l) => l.level === 40), [{ msg: /the listening sockets can't be read/, err: /ENOENT/ }], 'one warning')
+  t.match(h.logs().filter((l) => l.level === 40), [{ msg: /the listening sockets can't be read/, err: 'no such file' }], 'one warning')
   t.equal(reads, 1, 'read once, at start')
 })
 

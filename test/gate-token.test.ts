@@ -174,6 +174,9 @@ t.test('scopes, audience and consumers', async (t) => {
     t.equal(missing.body.reason, 'wrong_audience')
     const other = await call(`${h.url}/api/v1/rapport`, { token: await h.mint({ claims: { ...rapport, aud: 'https://other.api.nav.no' } }) })
     t.equal(other.status, 401)
+    const says = 'the token is not meant for this API: this route needs aud https://rapport.api.nav.no; ask Maskinporten for a token with resource=https://rapport.api.nav.no'
+    t.equal(other.body.message, says, 'names the audience the route expects, as the 403 names the scope')
+    t.equal(other.headers.get('www-authenticate'), `Bearer realm="portvakt", error="invalid_token", error_description="${says}"`)
     const list = await call(`${h.url}/api/v1/rapport`, { token: await h.mint({ claims: { ...rapport, aud: ['https://x.nav.no', 'https://rapport.api.nav.no'] } }) })
     t.equal(list.status, 200)
   })

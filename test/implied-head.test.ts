@@ -54,11 +54,22 @@ t.test('HEAD with other requirements than GET on the same path is refused, at th
   }
 })
 
-t.test('a HEAD-only route on a deeper path answers to no GET: GET there is a 405, so nothing to compare', async (t) => {
+t.test('a HEAD-only route on a deeper path is held to the GET that path falls to without it, at any depth', async (t) => {
+  t.match(problemsOf(`routes:
+  - { path: /api, methods: [GET, POST], scopes: [nav:x:admin] }
+  - { path: /api/item, methods: [HEAD], public: true }
+`), [/^routes\.yaml:3: HEAD \/api\/item asks other scopes.* than GET \/api at line 2 \(the route GET \/api\/item falls to without this one\), but the app answers HEAD with its GET handler/])
+  t.match(problemsOf(`routes:
+  - { path: /, methods: [GET], scopes: [nav:x:read] }
+  - { path: /api, scopes: [nav:x:admin] }
+  - { path: /api/a/b/c, methods: [HEAD, POST], scopes: [nav:x:read] }
+`), [/^routes\.yaml:4: HEAD \/api\/a\/b\/c asks other scopes.* than GET \/api at line 3/], 'the deepest GET above decides, a route with every method included')
   const table = parseRoutes(`routes:
   - { path: /api, methods: [GET], scopes: [nav:x:read] }
-  - { path: /api/x, methods: [HEAD], scopes: [nav:x:admin] }
+  - { path: /api/x, methods: [HEAD], scopes: [nav:x:read] }
+  - { path: /other, methods: [POST], scopes: [nav:x:admin] }
+  - { path: /other/x, methods: [HEAD], public: true }
 `, 'routes.yaml')
-  t.same(table.routes.map((r) => r.id), ['GET,HEAD /api', 'HEAD /api/x'])
+  t.same(table.routes.map((r) => r.id), ['GET,HEAD /api', 'HEAD /api/x', 'POST /other', 'HEAD /other/x'], 'the same requirements, or no GET above at all: allowed')
   t.equal(table.byPath.get('/api/x')?.allow, 'HEAD')
 })

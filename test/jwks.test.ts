@@ -55,6 +55,32 @@ t.test('a token signed by a newly published key is accepted without a restart', 
   t.equal(valueOf(samples, 'portvakt_jwks_fetches_total', { result: 'ok', trigger: 'unknown_kid' }), 3, 'one fetch per unknown kid with no cooldown')
 })
 
+t.test('a key replaced under the same kid is fetched on the first token that does not verify, and that token is accepted', async (t) => {
+  const h = await build(t, { env: { PORTVAKT_JWKS_COOLDOWN: '0s' } })
+  const replaced = await makeKey(h.key.kid)
+  const before = h.jwks.hits
+  const forged = await fetch(`${h.url}/api/v1/arbeidsforhold`, auth(await h.mint({ key: replaced })))
+  t.equal(forged.status, 401, 'not published yet: still refused')
+  t.equal((await forged.json() as { reason: string }).reason, 'bad_signature')
+  t.equal(h.jwks.hits - before, 1, 'after one refetch')
+  h.jwks.keys = [replaced.jwk]
+  const res = await fetch(`${h.url}/api/v1/arbeidsforhold`, auth(await h.mint({ key: replaced })))
+  t.equal(res.status, 200, 'published under the same kid: accepted at once, not after PORTVAKT_JWKS_MAX_AGE')
+  t.equal(h.upstream.seen.length, 1, 'and forwarded; the refused one was not')
+  const samples = await scrape(h.adminUrl)
+  t.equal(valueOf(samples, 'portvakt_jwks_fetches_total', { result: 'ok', trigger: 'bad_signature' }), 2)
+})
+
+t.test('a flood of bad signatures under a known kid costs no JWKS fetch within the cooldown', async (t) => {
+  const h = await build(t)
+  const stranger = await makeKey(h.key.kid)
+  const before = h.jwks.hits
+  const answers = await Promise.all(Array.from({ length: 30 }, async () => await fetch(`${h.url}/api/v1/arbeidsforhold`, auth(await h.mint({ key: stranger })))))
+  t.ok(answers.every((r) => r.status === 401), 'every one is refused')
+  t.equal(h.jwks.hits - before, 0, 'the JWKS server saw no request')
+  t.equal(h.upstream.seen.length, 0)
+})
+
 t.test('the keys are refreshed on schedule (PORTVAKT_JWKS_MAX_AGE)', async (t) => {
   const h = await build(t, { env: { PORTVAKT_JWKS_MAX_AGE: '1s' } })
   const next = await makeKey()

@@ -59,7 +59,7 @@ t.test('a command that cannot run ends with 127 when missing, 126 when not execu
   const missing = Launcher.start({ command: ['/nonexistent/app'], env: {}, host: '127.0.0.1', port: 1, stopTimeoutMs: 100 })
   const exit = await missing.exited
   t.equal(exit.status, 127)
-  t.match(exit.error, 'cannot run /nonexistent/app')
+  t.equal(exit.error, '/nonexistent/app: no such command (no such file, and not found on PATH); check the command after --')
   t.equal(await missing.waitUntilReady(), false)
   const notExecutable = Launcher.start({ command: [process.cwd()], env: {}, host: '127.0.0.1', port: 1, stopTimeoutMs: 100 })
   t.equal((await notExecutable.exited).status, 126, 'a directory is not executable')

@@ -41,6 +41,15 @@ for (const variable of ['PORTVAKT_PORT', 'PORTVAKT_ADMIN_PORT', 'PORTVAKT_EGRESS
   })
 }
 
+t.test('every port in use is named in one run: the gate, the admin and the egress listener', async (t) => {
+  const [gate, admin, egress] = [await holdPort(t), await holdPort(t), await holdPort(t)]
+  const dir = t.testdir({ 'routes.yaml': ROUTES })
+  const res = await runPortvakt(['serve'], { env: env(dir, { PORTVAKT_PORT: String(gate), PORTVAKT_ADMIN_PORT: String(admin), PORTVAKT_EGRESS_PORT: String(egress) }) })
+  t.equal(res.code, 1)
+  const inUse = (variable: string, port: number): string => `  - ${variable}: port ${port} on 127.0.0.1 is already in use by another process; stop what holds it or set ${variable} to a free port\n`
+  t.equal(res.stderr, `portvakt cannot start; fix these environment variables:\n${inUse('PORTVAKT_ADMIN_PORT', admin)}${inUse('PORTVAKT_EGRESS_PORT', egress)}${inUse('PORTVAKT_PORT', gate)}`)
+})
+
 t.test('EACCES (a port below 1024 without privileges) and EADDRNOTAVAIL name their variables', async (t) => {
   const where = { portVariable: 'PORTVAKT_PORT', hostVariable: 'PORTVAKT_HOST', host: '10.9.8.7', port: 80 }
   t.match(describeListenError(Object.assign(new Error('listen EACCES'), { code: 'EACCES' }), where), /^PORTVAKT_PORT: port 80 needs privileges .* set PORTVAKT_PORT to 1024 or above$/)

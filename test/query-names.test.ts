@@ -28,6 +28,11 @@ t.test('PHP (Laravel, Symfony): NUL cut, leading spaces, . and space and an uncl
   t.match(refusal('%5Fmethod[%]=PUT'), OVERRIDE, 'a malformed escape: the rest decoded one by one, as urldecode does')
 })
 
+t.test('PHP\'s built-in server (php -S): the query\'s leading ?s are dropped, so ?_method is _method', async (t) => {
+  for (const query of ['?_method=DELETE', '??_method=DELETE', '?%20_method=1', '?+_method=1', '?_method[]=1', '%3F_method=1', 'a=1&?_method=1']) t.match(refusal(query), OVERRIDE, query)
+  for (const query of ['?method=1', '?x=1&?y=2', '?']) t.equal(refusal(query), undefined, query)
+})
+
 t.test('Rack: leading brackets skipped (Rack 2), nested and array names', async (t) => {
   for (const query of ['[_method]=DELETE', ']_method=DELETE', '[[_method]]=1', '_method[a][b]=1', '_method[][x]=1']) t.match(refusal(query), OVERRIDE, query)
 })
@@ -52,6 +57,10 @@ t.test('a control character anywhere in a name is refused, decoded once or twice
     t.match(refusal(`a${escape}b=1`), CONTROL, escape)
   }
   t.match(refusal('a%2500=1'), CONTROL, 'decoded twice')
+  for (const escape of ['%C2%80', '%C2%85', '%C2%9F', '%85', '%E2%80%8B', '%E2%80%8C', '%E2%80%8D', '%E2%80%8E', '%E2%80%AE', '%E2%81%A6', '%C2%AD', '%EF%BB%BF', '%E2%80%A8', '%E2%80%A9']) {
+    t.match(refusal(`_method${escape}=1`), CONTROL, `C1, format or line-separator ${escape}`)
+  }
+  t.equal(refusal('m%C3%A9thod=1&%C2%A0x=1'), undefined, 'letters and NBSP are no control')
   t.equal(refusal('a=%00&b=%0d%0a'), undefined, 'values are the app\'s to read')
 })
 

@@ -4,6 +4,7 @@
  * not take long to outlast. Every answer here is the shared code's, so each case runs against both,
  * with its status, error code, access line and record (metrics on the gate, counters on egress).
  */
+import { connect } from 'node:net'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
@@ -244,6 +245,48 @@ for (const start of [startGate, startEgressListener]) {
       t.ok(end.byServer && end.ms < CLOSED_WITHIN_MS, `closed by us within the bound (${Math.round(end.ms)} ms)`)
       t.equal(listener.forwarded() - before, 0, 'a body that never filled the buffer never went further')
       t.match(listener.lines().filter((l) => l.msg === listener.accessMessage && l.status === 408), [{ status: 408 }], 'one access line')
+    })
+
+    t.test('answers an Expect other than 100-continue with our 417, logged and counted, and closes the connection while the body trickles', async (t) => {
+      const before = listener.forwarded()
+      const counted = listener.counted(417)
+      const heads = [
+        `${listener.allowed}\r\nHost: 127.0.0.1\r\nExpect: foo\r\nContent-Length: 1000000000\r\n\r\n`,
+        `${listener.allowed}\r\nHost: 127.0.0.1\r\nExpect: 100-continue, x\r\nTransfer-Encoding: chunked\r\n\r\n`,
+        `${listener.refused.line}\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\nContent-Length: 5\r\n\r\n`
+      ]
+      for (const head of heads) {
+        const client = startTrickle(url, head, { everyMs: 100, maxBytes: 200, chunked: head.includes('chunked') })
+        t.teardown(client.stop)
+        const end = await client.ended
+        t.equal(end.answer.status, 417, head)
+        t.equal(JSON.parse(end.answer.body).code, 'PORTVAKT_ERR_EXPECTATION_FAILED', 'in our format, not Node\'s bare 417')
+        t.equal(end.answer.headers.connection, 'close')
+        t.ok(end.byServer && end.ms < CLOSED_WITHIN_MS, `closed by us within the bound (${Math.round(end.ms)} ms)`)
+      }
+      t.equal(listener.lines().filter((l) => l.msg === listener.accessMessage && l.status === 417).length, heads.length, 'an access line each')
+      t.equal(listener.counted(417) - counted, heads.length, 'and counted')
+      t.equal(listener.forwarded() - before, 0, 'nothing went further')
+    })
+
+    t.test('does not cut a body above the floor rate whose first bytes come late in the first window', async (t) => {
+      const before = listener.forwarded()
+      const { hostname, port } = new URL(url)
+      const socket = connect(Number(port), hostname)
+      t.teardown(() => { socket.destroy() })
+      let received = ''
+      socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+      socket.on('error', () => {})
+      // 72 bytes are due per 300 ms window; this sends 40 every 100 ms (400 B/s), from 250 ms on.
+      socket.write(`${listener.allowed}\r\nHost: 127.0.0.1\r\nContent-Length: 480\r\n\r\n`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      for (let i = 0; i < 12; i++) {
+        socket.write('x'.repeat(40))
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      t.ok(await eventually(() => /^HTTP\/1\.1 \d{3} /.test(received), 5_000, 10), 'answered')
+      t.notMatch(received, /^HTTP\/1\.1 408 /, `not a 408: ${received.split('\r\n')[0] ?? ''}`)
+      t.equal(listener.forwarded() - before, 1, 'the whole body went further')
     })
 
     t.test('sends 100 Continue only once the body is wanted: a refused request is answered without it', async (t) => {

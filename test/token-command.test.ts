@@ -39,7 +39,7 @@ t.test('says clearly when the dev issuer is not running', async (t) => {
 
 t.test('passes on the issuer\'s refusal, and asks for a scope when none is given', async (t) => {
   const dev = await issuer(t)
-  await t.rejects(requestDevToken({ issuerUrl: dev.issuer, scopes: ['noprefix'] }), { message: /refused: invalid_scope: every scope/ })
+  await t.rejects(requestDevToken({ issuerUrl: dev.issuer, scopes: ['noprefix'] }), { message: /refused: invalid_scope: target: every scope is "<prefix>:<subscope>"/ })
   await t.rejects(requestDevToken({ issuerUrl: dev.issuer, scopes: [] }), { message: /give at least one --scope/ })
 })
 

@@ -4,9 +4,13 @@
  * that reaches the pod calls it directly, forged identity headers and all. The pod's containers
  * share one network namespace, so its listening sockets (listening-sockets.ts) show the app's too,
  * in launcher and serve mode alike. Checked at start and on every readiness probe; logged once
- * per change of state, not per probe.
+ * per change of state, not per probe. Other ports beyond loopback that are not portvakt's own or
+ * the platform's (a second connector, Spring Boot's `management.server.port` without its address)
+ * serve the app around portvakt too, but they could as well be another container's on purpose: a
+ * warning line names them, and readiness is not refused for them.
  */
 import { endianness } from 'node:os'
+import { describeFileError } from '../config/file-error.js'
 // pino's type, not observe/log.ts's re-export: the logger is handed in.
 import type { Logger } from 'pino'
 import { isLoopbackUrl } from '../config/loopback.js'
@@ -23,21 +27,41 @@ export interface ExposureOptions {
   allowExposed: boolean
   read: ReadSocketTable
   logger: Logger
+  /** portvakt's own listening ports (gate, admin): never warned about */
+  ownPorts?: readonly number[]
 }
+
+// NAIS's own sidecars' ports (Texas, Wonderwall), which the platform reserves in every pod.
+const PLATFORM_PORTS = [7164, 7165, 7564, 7565, 7566]
 
 const HOW_TO_BIND = 'bind it to 127.0.0.1 (Ktor: host = "127.0.0.1"; Spring Boot: server.address=127.0.0.1; ' +
   'others: listen on 127.0.0.1 at the port in PORT), or set PORTVAKT_ALLOW_EXPOSED_UPSTREAM=true if a NetworkPolicy keeps the port closed'
 
-/** The upstream's addresses beyond loopback on `port`, from both tables; tcp6 may be missing (IPv6 off). */
-async function exposedAddresses (read: ReadSocketTable, port: number): Promise<string[]> {
+/** What listens beyond loopback: the upstream's addresses on `port`, and other ports' as `address:port`. */
+interface Exposure { upstream: string[], others: string[] }
+
+/** The listeners beyond loopback, from both tables; tcp6 may be missing (IPv6 off). */
+async function exposedAddresses (read: ReadSocketTable, port: number, skip: readonly number[]): Promise<Exposure> {
   const tcp = await read('tcp')
   const tcp6 = await read('tcp6').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return ''
     throw err
   })
   const littleEndian = endianness() === 'LE'
-  const listening = [...parseListeningSockets(tcp, littleEndian), ...parseListeningSockets(tcp6, littleEndian)]
-  return [...new Set(listening.filter((s) => s.port === port && !isLoopbackAddress(s.address)).map((s) => s.address))].sort()
+  const beyond = [...parseListeningSockets(tcp, littleEndian), ...parseListeningSockets(tcp6, littleEndian)].filter((s) => !isLoopbackAddress(s.address))
+  const others = beyond.filter((s) => s.port !== port && !skip.includes(s.port)).map((s) => describeAddress(s.address, s.port))
+  return { upstream: [...new Set(beyond.filter((s) => s.port === port).map((s) => s.address))].sort(), others: [...new Set(others)].sort() }
+}
+
+/** Warns when the other ports beyond loopback change to a set that is not empty; nothing while they stay the same. */
+function othersWarner (logger: Logger): (others: string[]) => void {
+  let known = ''
+  return (others) => {
+    const now = others.join(' ')
+    if (now === known) return
+    known = now
+    if (others.length > 0) logger.warn({ listeners: others }, `other ports listen beyond loopback in this pod: ${others.join(', ')}; if one is the app's (a second connector, Spring Boot's management.server.port without management.server.address), anything that reaches the pod calls it around portvakt: bind it to 127.0.0.1 or close it with a NetworkPolicy`)
+  }
 }
 
 /** The upstream's port, from its URL. */
@@ -76,26 +100,31 @@ export async function startExposureCheck (options: ExposureOptions): Promise<(()
     logger.warn({ port }, `PORTVAKT_ALLOW_EXPOSED_UPSTREAM=true: /isready does not check whether the app listens beyond loopback on port ${port}; only a NetworkPolicy keeps callers from reaching it around portvakt`)
     return undefined
   }
-  let exposed: string[]
+  const skip = [...(options.ownPorts ?? []), ...PLATFORM_PORTS]
+  let exposure: Exposure
   try {
-    exposed = await exposedAddresses(read, port)
+    exposure = await exposedAddresses(read, port, skip)
   } catch (err) {
-    logger.warn({ err: (err as Error).message }, `the listening sockets can't be read (/proc/net/tcp): /isready can't tell whether the app listens beyond loopback on port ${port}, so it does not check`)
+    logger.warn({ err: describeFileError(err) }, `the listening sockets can't be read (/proc/net/tcp): /isready can't tell whether the app listens beyond loopback on port ${port}, so it does not check`)
     return undefined
   }
   let unreadable = false
   const report = changeLogger(logger, port)
-  if (exposed.length > 0) report(exposed)
+  const warnOthers = othersWarner(logger)
+  if (exposure.upstream.length > 0) report(exposure.upstream)
+  warnOthers(exposure.others)
   return async () => {
     try {
-      exposed = await exposedAddresses(read, port)
+      exposure = await exposedAddresses(read, port, skip)
       unreadable = false
     } catch (err) {
       // A read failing now (once it worked) says nothing about the app: keep what was last seen.
-      if (!unreadable) logger.warn({ err: (err as Error).message }, 'the listening sockets could not be read; readiness keeps the last state seen')
+      if (!unreadable) logger.warn({ err: describeFileError(err) }, 'the listening sockets could not be read; readiness keeps the last state seen')
       unreadable = true
     }
-    report(exposed)
+    report(exposure.upstream)
+    warnOthers(exposure.others)
+    const exposed = exposure.upstream
     return exposed.length === 0 ? undefined : `the app listens on ${exposed.map((a) => describeAddress(a, port)).join(', ')}, beyond loopback; bind it to 127.0.0.1 (the error log says how)`
   }
 }

@@ -5,6 +5,8 @@
  * before the listener stops accepting.
  */
 import type { KeyStatus } from '../auth/keys.js'
+import { formatDuration } from '../config/duration.js'
+import { describeFetchFailure } from '../config/fetch-failure.js'
 
 /** What readiness looks at. */
 export interface ReadinessOptions {
@@ -74,7 +76,8 @@ export class Readiness {
       if (response.status >= 200 && response.status < 300) return undefined
       return `the upstream's readiness path answered ${response.status}`
     } catch (err) {
-      return `the upstream's readiness path could not be reached (${(err as Error).message})`
+      const why = (err as Error).name === 'TimeoutError' ? `no answer within ${formatDuration(this.opts.upstreamTimeoutMs)}` : describeFetchFailure(err, url).reason
+      return `the upstream's readiness path (PORTVAKT_UPSTREAM_READY_PATH) could not be reached: ${why}`
     }
   }
 }

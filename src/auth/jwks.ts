@@ -6,6 +6,9 @@
  * token into a 401 unknown_kid while readiness and metrics still said fine (keys.ts keeps the last
  * good keys instead).
  */
+import type { OutboundProxy } from '../config/env.js'
+import { formatDuration } from '../config/duration.js'
+import { describeFetchFailure, FetchFailure } from '../config/fetch-failure.js'
 import { loadKeySet, type KeySet } from './key-set.js'
 
 /** Largest JWKS document we read; a real one is a few KB. */
@@ -21,11 +24,15 @@ export interface JwksFetchOptions {
   signal?: AbortSignal
   /** the set in use: a document that reads the same is answered with it, unvetted */
   previous?: KeySet
+  /** the outbound proxy, named when it is why a fetch failed */
+  proxy?: OutboundProxy | undefined
 }
+
+class TooLarge extends Error {}
 
 async function readCapped (response: Response, limit: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? '0')
-  if (declared > limit) throw new Error(`the JWKS response is larger than ${limit} bytes`)
+  if (declared > limit) throw new TooLarge(`the JWKS response is larger than ${limit} bytes`)
   const reader = response.body?.getReader()
   if (reader === undefined) return ''
   const chunks: Uint8Array[] = []
@@ -36,7 +43,7 @@ async function readCapped (response: Response, limit: number): Promise<string> {
     size += value.byteLength
     if (size > limit) {
       await reader.cancel()
-      throw new Error(`the JWKS response is larger than ${limit} bytes`)
+      throw new TooLarge(`the JWKS response is larger than ${limit} bytes`)
     }
     chunks.push(value)
   }
@@ -46,29 +53,38 @@ async function readCapped (response: Response, limit: number): Promise<string> {
 /** Fetch and parse the JWKS at `uri` (see the file comment for what is refused). */
 export async function fetchJwks (uri: string, options: JwksFetchOptions): Promise<KeySet> {
   const timeout = AbortSignal.timeout(options.timeoutMs)
-  let text: string
+  // The abort's own message ("This operation was aborted") and undici's "fetch failed" would not
+  // tell an operator what happened: the URL, and the cause by its code (config/fetch-failure.ts).
+  const failure = (err: unknown): unknown => {
+    if (timeout.aborted) return new FetchFailure(uri, `no answer within ${formatDuration(options.timeoutMs)} (PORTVAKT_JWKS_TIMEOUT)`, 'timeout', { cause: err })
+    return options.signal?.aborted === true ? err : describeFetchFailure(err, uri, options.proxy)
+  }
+  let response: Response
   try {
-    const response = await (options.fetch ?? fetch)(uri, {
+    response = await (options.fetch ?? fetch)(uri, {
       redirect: 'error',
       signal: options.signal === undefined ? timeout : AbortSignal.any([timeout, options.signal]),
       headers: { accept: 'application/json, application/jwk-set+json' }
     })
-    if (response.status !== 200) {
-      await response.body?.cancel()
-      throw new Error(`the JWKS endpoint answered ${response.status}`)
-    }
+  } catch (err) {
+    throw failure(err)
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel()
+    throw new FetchFailure(uri, `answered ${response.status}, not 200`, 'other')
+  }
+  let text: string
+  try {
     text = await readCapped(response, MAX_JWKS_BYTES)
   } catch (err) {
-    // The abort's own message ("This operation was aborted") would not tell an operator what happened.
-    if (timeout.aborted) throw new Error(`the JWKS endpoint did not answer within ${options.timeoutMs} ms (PORTVAKT_JWKS_TIMEOUT)`)
-    throw err
+    throw err instanceof TooLarge ? err : failure(err)
   }
   if (options.previous?.text === text) return options.previous
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch {
-    throw new Error('the JWKS response is not JSON')
+    throw new Error(`the JWKS response from ${uri} is not JSON`)
   }
   return await loadKeySet(json, options.algorithms, text)
 }

@@ -39,6 +39,8 @@ export interface KeySetView {
    * the key names (`keyName`) whose selected key changed or went: what was verified under them no longer holds.
    */
   onChange: (listener: (changed: ReadonlySet<string>) => void) => void
+  /** after a signature that does not verify: refetch if the cooldown allows; true when another key set was taken (keys.ts) */
+  recheck?: () => Promise<boolean>
 }
 
 /** The name a token header goes by for key selection: jose selects by `alg` and `kid` alone. */

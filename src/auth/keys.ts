@@ -16,6 +16,7 @@
  * differs tells the listeners which headers changed, in the same tick as it is taken (key-set.ts).
  */
 import type { JWTVerifyGetKey } from 'jose'
+import type { OutboundProxy } from '../config/env.js'
 import { GateError } from '../http/errors.js'
 import { fetchJwks } from './jwks.js'
 import { compareKeySets, refuseUnselected, type KeyFetch, type KeySet, type LocalKeySet } from './key-set.js'
@@ -23,7 +24,7 @@ import { compareKeySets, refuseUnselected, type KeyFetch, type KeySet, type Loca
 /** What the key store reports after each fetch, for logs and metrics. */
 export type FetchResult = { ok: true, keys: number, trigger: FetchTrigger, fetched: KeyFetch } | { ok: false, error: Error, trigger: FetchTrigger }
 /** Why a fetch happened. */
-export type FetchTrigger = 'start' | 'schedule' | 'unknown_kid' | 'retry'
+export type FetchTrigger = 'start' | 'schedule' | 'unknown_kid' | 'bad_signature' | 'retry'
 
 /** How the key store fetches and how long it trusts what it got. */
 export interface KeyStoreOptions {
@@ -35,6 +36,8 @@ export interface KeyStoreOptions {
   maxAgeMs: number
   staleMaxMs: number
   fetch?: typeof fetch
+  /** the outbound proxy, named when it is why a fetch failed */
+  proxy?: OutboundProxy | undefined
   onFetch?: (result: FetchResult) => void
   now?: () => number
   /** first retry delay after a failed scheduled fetch; doubles per failure (default 1 s) */
@@ -65,7 +68,7 @@ function stoppedError (): Error {
 
 /** Holds the signing keys; see the file comment for why it wraps jose. */
 export class KeyStore {
-  private readonly opts: Required<Omit<KeyStoreOptions, 'onFetch'>> & Pick<KeyStoreOptions, 'onFetch'>
+  private readonly opts: Required<Omit<KeyStoreOptions, 'onFetch' | 'proxy'>> & Pick<KeyStoreOptions, 'onFetch' | 'proxy'>
   private current: KeySet | undefined
   private fetchedAt: number | undefined
   private lastAttempt = Number.NEGATIVE_INFINITY
@@ -100,6 +103,19 @@ export class KeyStore {
       await this.refresh('unknown_kid').catch(() => undefined)
       return await this.currentSet()(header, token).catch((again: unknown) => { throw refuseUnselected(this.current, header.kid, again) })
     }
+  }
+
+  /**
+   * A signature that does not verify under a known kid: the issuer may have replaced the key under
+   * the same kid (a reissued key, a restored backup). Fetch once, under the same cooldown as an
+   * unknown kid (so a flood of forged signatures costs one fetch per cooldown too); resolves true
+   * when the set taken selects another key for some header, so the token is worth one more check.
+   */
+  readonly recheck = async (): Promise<boolean> => {
+    if (this.pending === undefined && this.opts.now() - this.lastAttempt < this.opts.cooldownMs) return false
+    const before = this.taken
+    await this.refresh('bad_signature').catch(() => undefined)
+    return this.taken !== before
   }
 
   /** Changes whenever a fetched key set selects another key for some token header (see the file comment). */
@@ -138,7 +154,7 @@ export class KeyStore {
     if (this.stopped) return Promise.reject(stoppedError())
     if (this.pending !== undefined) return this.pending
     this.lastAttempt = this.opts.now()
-    const options = { timeoutMs: this.opts.timeoutMs, algorithms: this.opts.algorithms, fetch: this.opts.fetch, signal: this.halt.signal, previous: this.current }
+    const options = { timeoutMs: this.opts.timeoutMs, algorithms: this.opts.algorithms, fetch: this.opts.fetch, proxy: this.opts.proxy, signal: this.halt.signal, previous: this.current }
     const current = fetchJwks(this.opts.jwksUri, options).then((set) => {
       // A fetch that ends after stop() changes and reports nothing: the store is done.
       if (this.stopped) throw stoppedError()

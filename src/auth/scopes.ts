@@ -7,7 +7,8 @@ import type { Claims } from './verify.js'
 /** Throw unless the claims satisfy the route: 401 for a wrong audience, 403 when short. */
 export function authorize (route: Route, claims: Claims): void {
   if (route.audience !== undefined && !claims.aud.includes(route.audience)) {
-    throw new GateError('PORTVAKT_ERR_TOKEN_INVALID', 'the token is not meant for this API (aud)', { reason: 'wrong_audience' })
+    // The audience is no secret (a consumer asks for it with resource), and the 403 names its scopes likewise.
+    throw new GateError('PORTVAKT_ERR_TOKEN_INVALID', `the token is not meant for this API: this route needs aud ${route.audience}; ask Maskinporten for a token with resource=${route.audience}`, { reason: 'wrong_audience' })
   }
   const required = route.scopes
   if (required !== undefined) {

@@ -4,6 +4,7 @@
  * (token-cache.ts). A new key set that withdraws or changes a key drops what that key verified, in
  * the cache and the fast path alike (key-set.ts); a refresh that changes nothing keeps it all.
  */
+import type { OutboundProxy } from '../config/env.js'
 import type { FetchResult } from './keys.js'
 import { KeyStore } from './keys.js'
 import type { TokenPolicy } from './policy.js'
@@ -21,6 +22,8 @@ export interface TokenCheckOptions {
   /** verified tokens remembered; 0 turns the cache off */
   cacheSize: number
   fetch: typeof fetch
+  /** the outbound proxy, named when it is why a key fetch failed */
+  proxy?: OutboundProxy
   /** told of every key fetch (after the cache has dropped what changed keys verified) */
   onFetch: (result: FetchResult, keys: KeyStore) => void
 }
@@ -41,6 +44,7 @@ export function createTokenCheck (options: TokenCheckOptions): TokenCheck {
     algorithms: policy.algorithms,
     ...options.jwks,
     fetch: options.fetch,
+    proxy: options.proxy,
     onFetch: (result) => { options.onFetch(result, keys) }
   })
   const verify = cacheVerifier(createKeyedVerifier(policy, keys.getKey, { keys }), tokenCache, keys)

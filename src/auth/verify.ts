@@ -44,12 +44,14 @@ export function createKeyedVerifier (policy: TokenPolicy, getKey: JWTVerifyGetKe
   const options = toJoseOptions(policy)
   const fast = keys === undefined ? undefined : createFastPath(policy, keys, now)
 
-  const verifyWithJose = async (token: string, header: FastHeader | undefined): Promise<Verified> => {
+  const verifyWithJose = async (token: string, header: FastHeader | undefined, again = false): Promise<Verified> => {
     const version = keys?.version()
     let result
     try {
       result = await jwtVerify(token, getKey, now === undefined ? options : { ...options, currentDate: new Date(now()) })
     } catch (err) {
+      // A key replaced under the same kid: one refetch (rate-limited by the key store), one more try.
+      if (!again && keys?.recheck !== undefined && (err as { code?: string }).code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' && await keys.recheck()) return await verifyWithJose(token, header, true)
       throw translateJoseError(err)
     }
     if (header !== undefined && version !== undefined) fast?.remember(header, result.key, version)

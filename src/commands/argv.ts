@@ -3,9 +3,11 @@
  * returns what to do and what to print, and cli.ts does it, so every branch is testable without a
  * process.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { ParseArgsConfig } from 'node:util'
+import { didYouMean } from '../config/suggest.js'
 import { CHECK_FORMATS, type CheckFormat } from './annotations.js'
-import type { TokenCommandOptions } from './token.js'
+import { readOptions } from './options.js'
+import { checkTokenOptions, type TokenCommandOptions } from './token.js'
 import { describeVersion } from '../version.js'
 import { PARTY_OPTIONS, readPartyFlags } from './token-flags.js'
 
@@ -161,7 +163,7 @@ export function parseArgv (argv: readonly string[]): Invocation {
   if (isCommand(command)) return parseCommand(command, rest)
   if (command === '--help' || command === '-h' || command === 'help') return { kind: 'help', text: GENERAL_HELP }
   if ((command === '--version' || command === '-v') && rest.length === 0) return { kind: 'version' }
-  return { kind: 'usage', message: `unknown command "${command}"`, help: GENERAL_HELP }
+  return { kind: 'usage', message: `unknown command "${command}"${didYouMean(command, Object.keys(COMMAND_HELP))}`, help: GENERAL_HELP }
 }
 
 /**
@@ -179,13 +181,9 @@ export function answerOf (call: Invocation, nodeVersion: string = process.versio
 export function parseCommand (command: Command, args: string[]): Invocation {
   if (command === 'serve') return parseServe(args)
   const help = COMMAND_HELP[command]
-  let parsed
-  try {
-    parsed = parseArgs({ args, options: { ...OPTIONS[command], help: { type: 'boolean', short: 'h' } }, allowPositionals: command === 'check', strict: true })
-  } catch (err) {
-    return { kind: 'usage', message: (err as Error).message, help }
-  }
-  const values = parsed.values as Record<string, string | string[] | boolean | undefined>
+  const parsed = readOptions(args, { ...OPTIONS[command], help: { type: 'boolean', short: 'h' } }, command === 'check')
+  if (!parsed.ok) return { kind: 'usage', message: parsed.problem, help }
+  const { values } = parsed
   if (values.help === true) return { kind: 'help', text: help }
   if (command === 'dev') return { kind: 'dev' }
   if (command === 'check') {
@@ -200,15 +198,14 @@ export function parseCommand (command: Command, args: string[]): Invocation {
   if (scopes.length === 0) return { kind: 'usage', message: 'give at least one --scope, e.g. --scope nav:arbeid:arbeidsforhold.read', help }
   const parties = readPartyFlags(values)
   if ('message' in parties) return { kind: 'usage', message: parties.message, help }
-  return {
-    kind: 'token',
-    options: {
-      scopes,
-      audience: values.audience as string | undefined,
-      orgno: values.orgno as string | undefined,
-      expiresIn: expires === undefined ? undefined : Number(expires),
-      fresh: values.fresh === true,
-      ...parties.flags
-    }
+  const options = {
+    scopes,
+    audience: values.audience as string | undefined,
+    orgno: values.orgno as string | undefined,
+    expiresIn: expires === undefined ? undefined : Number(expires),
+    fresh: values.fresh === true,
+    ...parties.flags
   }
+  const problem = checkTokenOptions(options)
+  return problem === undefined ? { kind: 'token', options } : { kind: 'usage', message: problem, help }
 }

@@ -6,8 +6,10 @@
  */
 import { ConfigError } from '../config/errors.js'
 import type { AltinnRule } from '../config/altinn-rules.js'
+import { UnreadableFileError } from '../config/file-error.js'
 import { loadRoutes, type Route, type RouteTable } from '../config/routes.js'
 import { METHODS } from '../config/route-schema.js'
+import { closestName, didYouMean } from '../config/suggest.js'
 import { loadManifestScopes, type ConsumedScope, type ExposedScope, type ManifestScopes } from './manifest.js'
 
 /** What `check` found: the text to print and whether the table is usable. */
@@ -17,6 +19,8 @@ export interface CheckReport {
   table: string | undefined
   errors: readonly string[]
   warnings: readonly string[]
+  /** a file could not be read at all: its one line says everything, with no count after it */
+  unreadable: boolean
 }
 
 function describeScopes (route: Route): string {
@@ -68,37 +72,51 @@ export function formatRouteTable (table: RouteTable): string {
   return (table.routes.length === 0 ? '' : formatColumns(routes) + '\n') + formatColumns(egress)
 }
 
-// Levenshtein distance, for "did you mean"; scopes are short, so the quadratic table is fine.
-function distance (a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i]
-    for (let j = 1; j <= b.length; j++) row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)))
-    prev = row
-  }
-  return prev[b.length] ?? 0
+/** Where a scope is needed or requested, as `file:line` places, for the manifest's side of a near miss. */
+type Needs = Map<string, string[]>
+
+function addNeed (needs: Needs, scope: string, place: string): void {
+  needs.set(scope, [...(needs.get(scope) ?? []), place])
 }
 
-function suggest (scope: string, known: ReadonlyArray<{ scope: string }>): string {
-  const best = known.map((e) => ({ scope: e.scope, d: distance(scope, e.scope) })).sort((x, y) => x.d - y.d)[0]
-  return best !== undefined && best.d <= Math.max(2, Math.floor(scope.length / 5)) ? `; did you mean ${best.scope}?` : ''
+/**
+ * A scope one file names and the other does not, with a near miss on the other side. The near miss
+ * no entry of the table uses is the typo (`arbeidsforhold.raed` exposed, `.read` needed): it is
+ * reported at the manifest's line, to be fixed there; one the table also uses elsewhere is not,
+ * and the route's own line is blamed, suggesting the manifest's spelling.
+ */
+function findNearMisses (missing: Needs, listed: ReadonlyArray<{ scope: string }>, used: ReadonlySet<string>): Map<string, { scope: string, places: string[] }> {
+  const pairs = new Map<string, { scope: string, places: string[] }>()
+  for (const [scope, places] of missing) {
+    const near = closestName(scope, listed.map((e) => e.scope).filter((s) => !used.has(s) && !pairs.has(s)))
+    if (near !== undefined) pairs.set(near, { scope, places })
+  }
+  return pairs
 }
 
 /** Compare the routes' scopes with what the manifest exposes: missing or disabled is an error, unused a warning. */
 export function crossCheck (table: RouteTable, exposed: readonly ExposedScope[], manifest: string): { errors: string[], warnings: string[] } {
-  const errors: string[] = []
-  const used = new Set<string>()
+  const used = new Set(table.routes.flatMap((r) => r.scopes?.list ?? []))
   const byScope = new Map(exposed.map((e) => [e.scope, e]))
+  const missing: Needs = new Map()
+  const errors: string[] = []
   for (const route of table.routes) {
     for (const scope of route.scopes?.list ?? []) {
-      used.add(scope)
       const entry = byScope.get(scope)
-      const where = `${table.source}:${route.line}: ${route.id} needs ${scope}`
-      if (entry === undefined) errors.push(`${where}, which ${manifest} does not expose (spec.maskinporten.scopes.exposes)${suggest(scope, exposed)}`)
-      else if (!entry.enabled) errors.push(`${where}, which ${manifest}:${entry.line} exposes without enabled: true, so no consumer can get it`)
+      if (entry === undefined) addNeed(missing, scope, `${table.source}:${route.line}`)
+      else if (!entry.enabled) errors.push(`${table.source}:${route.line}: ${route.id} needs ${scope}, which ${manifest}:${entry.line} exposes without enabled: true, so no consumer can get it`)
     }
   }
-  const warnings = exposed.filter((e) => !used.has(e.scope))
+  const pairs = findNearMisses(missing, exposed, used)
+  const paired = new Set([...pairs.values()].map((p) => p.scope))
+  for (const route of table.routes) {
+    for (const scope of route.scopes?.list ?? []) {
+      if (!missing.has(scope) || paired.has(scope)) continue
+      errors.push(`${table.source}:${route.line}: ${route.id} needs ${scope}, which ${manifest} does not expose (spec.maskinporten.scopes.exposes)${didYouMean(scope, exposed.map((e) => e.scope), (s) => `${s} (${manifest}:${byScope.get(s)?.line ?? 1})`)}`)
+    }
+  }
+  for (const [near, { scope, places }] of pairs) errors.push(`${manifest}:${byScope.get(near)?.line ?? 1}: exposes ${near}; did you mean ${scope} (needed by ${places.join(', ')})?`)
+  const warnings = exposed.filter((e) => !used.has(e.scope) && !pairs.has(e.scope))
     .map((e) => `${manifest}:${e.line}: ${e.scope} is exposed but no route needs it; a token with only this scope reaches nothing`)
   warnings.push(...checkConsumers(table, byScope, manifest), ...checkDelegable(table, byScope, manifest))
   return { errors, warnings }
@@ -145,11 +163,16 @@ function checkConsumers (table: RouteTable, byScope: ReadonlyMap<string, Exposed
  */
 export function crossCheckEgress (table: RouteTable, consumed: readonly ConsumedScope[], manifest: string): { errors: string[], warnings: string[] } {
   if (table.egress.length === 0) return { errors: [], warnings: [] }
-  const known = new Set(consumed.map((c) => c.scope))
+  const lines = new Map(consumed.map((c) => [c.scope, c.line]))
   const requested = new Set(table.egress.flatMap((e) => e.scopes))
-  const errors = table.egress.flatMap((e) => e.scopes.filter((scope) => !known.has(scope)).map((scope) =>
-    `${table.source}:${e.line}: egress ${e.name} requests ${scope}, which ${manifest} does not consume (spec.maskinporten.scopes.consumes), so the token endpoint would refuse it${suggest(scope, consumed)}`))
-  const warnings = consumed.filter((c) => !requested.has(c.scope)).map((c) => `${manifest}:${c.line}: ${c.scope} is consumed but no egress target requests it`)
+  const missing: Needs = new Map()
+  for (const e of table.egress) for (const scope of e.scopes) if (!lines.has(scope)) addNeed(missing, scope, `egress ${e.name}, ${table.source}:${e.line}`)
+  const pairs = findNearMisses(missing, consumed, requested)
+  const paired = new Set([...pairs.values()].map((p) => p.scope))
+  const errors = table.egress.flatMap((e) => e.scopes.filter((scope) => missing.has(scope) && !paired.has(scope)).map((scope) =>
+    `${table.source}:${e.line}: egress ${e.name} requests ${scope}, which ${manifest} does not consume (spec.maskinporten.scopes.consumes), so the token endpoint would refuse it${didYouMean(scope, lines.keys(), (s) => `${s} (${manifest}:${lines.get(s) ?? 1})`)}`))
+  for (const [near, { scope, places }] of pairs) errors.push(`${manifest}:${lines.get(near) ?? 1}: consumes ${near}; did you mean ${scope} (requested by ${places.join('; ')})?`)
+  const warnings = consumed.filter((c) => !requested.has(c.scope) && !pairs.has(c.scope)).map((c) => `${manifest}:${c.line}: ${c.scope} is consumed but no egress target requests it`)
   return { errors, warnings }
 }
 
@@ -162,25 +185,28 @@ function crossCheckManifest (table: RouteTable, scopes: ManifestScopes, manifest
   return { errors: [...routes.errors, ...egress.errors], warnings: [...routes.warnings, ...egress.warnings] }
 }
 
-/** Check `routesFile` (and `manifestFile` when given); never throws for problems in either file. */
-export async function checkRoutes (routesFile: string, manifestFile?: string): Promise<CheckReport> {
+/**
+ * Check `routesFile` (and `manifestFile` when given); never throws for problems in either file.
+ * `fix` says how to name another route file when this one cannot be read, as the user named it.
+ */
+export async function checkRoutes (routesFile: string, manifestFile?: string, fix = 'check the path'): Promise<CheckReport> {
   let table: RouteTable
   try {
-    table = await loadRoutes(routesFile)
+    table = await loadRoutes(routesFile, fix)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    return { ok: false, table: undefined, errors: err.problems, warnings: [] }
+    return { ok: false, table: undefined, errors: err.problems, warnings: [], unreadable: err instanceof UnreadableFileError }
   }
   const text = formatRouteTable(table)
   // The table's own warnings (paths that differ only by letter case) come first.
-  if (manifestFile === undefined) return { ok: true, table: text, errors: [], warnings: table.warnings }
+  if (manifestFile === undefined) return { ok: true, table: text, errors: [], warnings: table.warnings, unreadable: false }
   let scopes: ManifestScopes
   try {
     scopes = await loadManifestScopes(manifestFile)
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
-    return { ok: false, table: text, errors: err.problems, warnings: table.warnings }
+    return { ok: false, table: text, errors: err.problems, warnings: table.warnings, unreadable: err instanceof UnreadableFileError }
   }
   const { errors, warnings } = crossCheckManifest(table, scopes, manifestFile)
-  return { ok: errors.length === 0, table: text, errors, warnings: [...table.warnings, ...warnings] }
+  return { ok: errors.length === 0, table: text, errors, warnings: [...table.warnings, ...warnings], unreadable: false }
 }

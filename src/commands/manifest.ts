@@ -7,7 +7,10 @@ import { readFile } from 'node:fs/promises'
 import { isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml'
 import { z } from 'zod'
 import { ConfigError } from '../config/errors.js'
+import { describeFileError, UnreadableFileError } from '../config/file-error.js'
+import { issueText } from '../config/issue-text.js'
 import { expandScope } from '../config/routes.js'
+import { describePlace } from '../config/schema-issues.js'
 
 /** One exposed scope, as the platform will register it. */
 export interface ExposedScope {
@@ -66,9 +69,9 @@ function readScopeList<S, T> (docs: readonly Document[], counter: LineCounter, f
     const values = node.toJSON() as unknown[]
     values.forEach((item, index) => {
       const line = lineOf(doc, counter, [...where, index])
-      const parsed = schema.safeParse(item)
+      const parsed = schema.safeParse(item, { error: issueText })
       if (parsed.success) found?.push(make(parsed.data, line))
-      else problems.push(...parsed.error.issues.map((i) => `${file}:${line}: ${where.join('.')}.${[index, ...i.path].join('.')}: ${i.message}`))
+      else problems.push(...parsed.error.issues.map((i) => `${file}:${line}: ${where.join('.')}, ${describePlace([index, ...i.path], item)}: ${i.message}`))
     })
   }
   return found
@@ -80,7 +83,7 @@ export async function loadManifestScopes (file: string): Promise<ManifestScopes>
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    throw new ConfigError(`cannot read the manifest ${file}`, [String((err as Error).message)])
+    throw new UnreadableFileError(`cannot read the manifest ${file}`, [`${file}: ${describeFileError(err)} (the --manifest file); check the path`])
   }
   const counter = new LineCounter()
   const docs = parseAllDocuments(text, { lineCounter: counter, prettyErrors: false })

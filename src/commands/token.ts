@@ -1,6 +1,7 @@
 /** `portvakt token`: ask the running dev issuer for a token, in the NAIS token endpoint's format. */
 import { isCompactJws } from '../auth/compact-jws.js'
 import { ConfigError } from '../config/errors.js'
+import { findFieldProblems } from '../dev/token-request.js'
 import { partyRequestFields, type PartyFlags } from './token-flags.js'
 
 /** What to ask the dev issuer for. */
@@ -13,6 +14,38 @@ export interface TokenCommandOptions extends PartyFlags {
   expiresIn?: number | undefined
   /** skip_cache: a new token even if a cached one is still valid */
   fresh?: boolean
+}
+
+// The token request's fields and the flags that set them: a problem is told by the flag the user typed.
+const FLAGS: Readonly<Record<string, string>> = {
+  target: '--scope',
+  resource: '--audience',
+  consumer_orgno: '--orgno',
+  expires_in: '--expires',
+  skip_cache: '--fresh',
+  supplier: '--supplier',
+  authorization_details: '--systemuser-org',
+  system_id: '--system-id',
+  systemuser_id: '--systemuser-id'
+}
+
+/** The token endpoint's request body for these options (the NAIS token endpoint's fields). */
+function requestBody (options: Omit<TokenCommandOptions, 'issuerUrl'>): Record<string, unknown> {
+  const body: Record<string, unknown> = { identity_provider: 'maskinporten', target: options.scopes.join(' ') }
+  if (options.audience !== undefined) body.resource = options.audience
+  if (options.orgno !== undefined) body.consumer_orgno = options.orgno
+  if (options.expiresIn !== undefined) body.expires_in = options.expiresIn
+  if (options.fresh === true) body.skip_cache = true
+  return Object.assign(body, partyRequestFields(options))
+}
+
+/**
+ * What is wrong with the options, by the dev issuer's own rules and named by their flags
+ * (`--orgno: an orgno is 9 digits`), or undefined; checked before any request, so a typo is a usage error.
+ */
+export function checkTokenOptions (options: Omit<TokenCommandOptions, 'issuerUrl'>): string | undefined {
+  const problems = findFieldProblems(requestBody(options)).map((p) => `${FLAGS[p.field] ?? p.field}: ${p.message}`)
+  return problems.length === 0 ? undefined : problems.join('; ')
 }
 
 function fail (problem: string): never {
@@ -34,12 +67,7 @@ function findTokenEndpoint (issuerUrl: string): string {
 export async function requestDevToken (options: TokenCommandOptions, fetchImpl: typeof fetch = fetch): Promise<string> {
   if (options.scopes.length === 0) fail('give at least one --scope, e.g. --scope nav:arbeid:arbeidsforhold.read')
   const endpoint = findTokenEndpoint(options.issuerUrl)
-  const body: Record<string, unknown> = { identity_provider: 'maskinporten', target: options.scopes.join(' ') }
-  if (options.audience !== undefined) body.resource = options.audience
-  if (options.orgno !== undefined) body.consumer_orgno = options.orgno
-  if (options.expiresIn !== undefined) body.expires_in = options.expiresIn
-  if (options.fresh === true) body.skip_cache = true
-  Object.assign(body, partyRequestFields(options))
+  const body = requestBody(options)
   let response: Response
   try {
     response = await fetchImpl(endpoint, {

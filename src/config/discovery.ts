@@ -1,5 +1,7 @@
 /** Issuer and JWKS URI: as configured, or discovered from RFC 8414 metadata (MASKINPORTEN_WELL_KNOWN_URL). */
+import { formatDuration } from './duration.js'
 import { ConfigError } from './errors.js'
+import { describeFetchFailure } from './fetch-failure.js'
 import type { IssuerSource } from './env.js'
 import { isLoopbackUrl } from './loopback.js'
 
@@ -20,7 +22,7 @@ async function fetchMetadata (url: string, timeoutMs: number, fetchImpl: typeof 
     response = await fetchImpl(url, { redirect: 'error', signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } })
   } catch (err) {
     // An abort's own message ("The operation was aborted due to timeout") names neither the limit nor its setting.
-    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms (PORTVAKT_JWKS_TIMEOUT)` : (err as Error).message
+    const why = (err as Error).name === 'TimeoutError' ? `no answer within ${formatDuration(timeoutMs)} (PORTVAKT_JWKS_TIMEOUT)` : describeFetchFailure(err, url).reason
     throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}): ${why}; check the URL and outbound access (HTTPS_PROXY, NO_PROXY)`])
   }
   if (response.status !== 200) {
@@ -32,7 +34,7 @@ async function fetchMetadata (url: string, timeoutMs: number, fetchImpl: typeof 
     json = await response.json()
   } catch (err) {
     // The head came in time but the body did not: a timeout, not a document that isn't JSON.
-    if ((err as Error).name === 'TimeoutError') throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}): the body did not arrive within ${timeoutMs} ms (PORTVAKT_JWKS_TIMEOUT)`])
+    if ((err as Error).name === 'TimeoutError') throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}): the body did not arrive within ${formatDuration(timeoutMs)} (PORTVAKT_JWKS_TIMEOUT)`])
     json = undefined
   }
   if (typeof json !== 'object' || json === null) throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}) did not answer a JSON object`])

@@ -19,6 +19,10 @@ const OURS = ['x-maskinporten-*']
 const FORWARDING = [
   'forwarded', 'x-forwarded', 'x-forwarded-*', 'x-original-*', 'x-rewrite-url',
   'true-client-ip', 'x-real-ip', 'x-client-ip', 'x-cluster-client-ip', 'cf-connecting-ip', 'x-proxied-https',
+  // The client address as CDNs, Envoy, Azure Front Door and App Engine set it, and the bare names
+  // Rails' RemoteIp and much PHP code read (HTTP_CLIENT_IP).
+  'client-ip', 'forwarded-for', 'x-originating-ip', 'fastly-client-ip', 'cf-connecting-ipv6', 'cf-pseudo-ipv4',
+  'x-envoy-external-address', 'x-envoy-internal', 'x-envoy-original-*', 'x-azure-clientip', 'x-azure-socketip',
   'x-http-method-override', 'x-http-method', 'x-method-override',
   'x-forwarded-user', 'x-forwarded-email', 'x-forwarded-groups', 'x-forwarded-preferred-username',
   'x-forwarded-access-token', 'x-forwarded-client-cert'
@@ -29,7 +33,11 @@ const FORWARDING = [
  * each, with a source, is in docs/security.md ("Identity headers of other gateways").
  */
 export const GATEWAY_HEADERS: ReadonlyArray<readonly [who: string, names: readonly string[]]> = [
-  ['Spring Security pre-authentication, CA SiteMinder', ['sm-*']],
+  ['Spring Security pre-authentication, CA SiteMinder', ['sm-*', 'smuser*', 'smauth*', 'smsession*', 'smrealm*', 'smserver*', 'smuniversalid', 'smtransactionid', 'smtimetoexpire', 'smsdomain', 'smdominocn']],
+  ['IBM Security Verify Access (WebSEAL)', ['iv-*']],
+  ['Oracle Access Manager', ['oam-*']],
+  ['Shibboleth (ShibUseHeaders)', ['shib-*', 'eppn', 'persistent-id', 'targeted-id']],
+  ['Keycloak Gatekeeper, louketo-proxy, gogatekeeper', ['x-auth-*']],
   ['Authelia, Caddy and Traefik forward auth; CGI REMOTE_USER', ['remote-*']],
   ['Kubernetes request-header authentication', ['x-remote-*']],
   ['Grafana auth proxy', ['x-webauth-*']],
@@ -39,13 +47,16 @@ export const GATEWAY_HEADERS: ReadonlyArray<readonly [who: string, names: readon
   ['Pomerium', ['x-pomerium-*']],
   ['mod_auth_openidc', ['oidc-*']],
   ['Kong, Apache APISIX', ['x-consumer-*', 'x-credential-*', 'x-anonymous-consumer', 'x-authenticated-*']],
+  ['kong-oidc', ['x-userinfo', 'x-access-token', 'x-id-token']],
+  ['WSO2 API Manager', ['x-jwt-assertion']],
   ['AWS ALB', ['x-amzn-oidc-*', 'x-amzn-mtls-clientcert', 'x-amzn-mtls-clientcert-*']],
   ['Azure App Service', ['x-ms-client-principal', 'x-ms-client-principal-*', 'x-ms-token-*', 'x-arr-clientcert']],
   ['ASP.NET Core', ['x-client-cert', 'ms-aspnetcore-clientcert']],
   ['Google IAP, API Gateway, Cloud Endpoints', ['x-goog-authenticated-user-*', 'x-goog-iap-jwt-assertion', 'x-apigateway-api-userinfo', 'x-endpoint-api-userinfo']],
+  ['Google App Engine', ['x-appengine-user-*']],
   ['Cloudflare Access', ['cf-access-*']],
   ['RFC 9440', ['client-cert', 'client-cert-chain']],
-  ['ingress-nginx, nginx and HAProxy conventions', ['ssl-client-*', 'x-ssl-client-*', 'x-ssl-cert']],
+  ['ingress-nginx, nginx and HAProxy conventions', ['ssl-client-*', 'x-ssl-*', 'x-client-verify', 'x-client-dn', 'x-client-s-dn', 'x-client-i-dn', 'x-client-cert-*', 'x-client-serial']],
   ['Tomcat SSLValve', ['ssl-cipher', 'ssl-session-id', 'ssl-cipher-usekeysize']],
   ['Jetty', ['proxy-auth-cert', 'proxy-ssl-id']]
 ]

@@ -4,7 +4,8 @@
  */
 import { z } from 'zod'
 import { foldHeaderName, headerFamily } from './dropped-headers.js'
-import { parseDuration } from './duration.js'
+import { formatDuration, parseDuration, unitOf } from './duration.js'
+import { closestName } from './suggest.js'
 
 /** Ports the NAIS platform's own sidecars use in every pod; we must never listen on them. */
 export const RESERVED_PORTS: readonly number[] = [7164, 7165, 7564, 7565, 7566]
@@ -12,16 +13,23 @@ export const RESERVED_PORTS: readonly number[] = [7164, 7165, 7564, 7565, 7566]
 /** Signing algorithms we accept a token with: asymmetric only, never `none` or HS*. */
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
 
-/** A duration (`500ms`, `5s`, `10m`, `24h`) in ms, between `min` and `max`. */
+/**
+ * A duration (`500ms`, `5s`, `10m`, `24h`; a bare number is seconds) in ms, between `min` and `max`.
+ * Out of range, the message shows the text as given and the range in its unit: a user who wrote
+ * seconds reads seconds.
+ */
 export function duration (fallback: string, min: number, max: number) {
   return z.string().default(fallback).transform((text, ctx) => {
     const ms = parseDuration(text)
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration; write e.g. 500ms, 5s, 10m or 24h` })
+    const unit = unitOf(text)
+    if (ms === undefined || unit === undefined) {
+      const negative = /^\s*-/.test(text) ? ' (it cannot be negative)' : ''
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration${negative}; write e.g. 500ms, 5s, 10m or 24h` })
       return z.NEVER
     }
     if (ms < min || ms > max) {
-      ctx.addIssue({ code: 'custom', message: `${text} is out of range (${min} ms to ${max} ms)` })
+      const bare = unit === '' ? ' (a bare number is seconds)' : ''
+      ctx.addIssue({ code: 'custom', message: `${text.trim()} is out of range${bare}; write ${formatDuration(min, unit)} to ${formatDuration(max, unit)}` })
       return z.NEVER
     }
     return ms
@@ -57,9 +65,15 @@ export function size (fallback: string, min: number, max: number) {
   return z.string().default(fallback).transform((text, ctx) => {
     const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(text)
     const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()]
-    const bytes = match === null || unit === undefined ? Number.NaN : Number(match[1]) * unit
-    if (!(bytes >= min && bytes <= max)) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a size from ${min} to ${max} bytes; write e.g. 65536, 64KiB or 1MiB` })
+    if (match === null || unit === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a size; write e.g. 65536, 64KiB or 1MiB` })
+      return z.NEVER
+    }
+    const bytes = Number(match[1]) * unit
+    if (bytes < min || bytes > max) {
+      // The range in the unit the value was written in, as for durations.
+      const written = (n: number): string => `${Math.round(n / unit * 1000) / 1000}${match[2] ?? ''}`
+      ctx.addIssue({ code: 'custom', message: `${text.trim()} is out of range; write ${written(min)} to ${written(max)}${unit === 1 ? ' (bytes)' : ''}` })
       return z.NEVER
     }
     return bytes
@@ -82,13 +96,16 @@ export function port (fallback: string) {
   })
 }
 
-/** true/false (also 1/0, yes/no), any case. */
+/**
+ * true or false, in any case, and nothing else: the route table's rule (YAML 1.2), so `yes` or `1`
+ * means the same in both places, which is: not understood.
+ */
 export function boolean (fallback: 'true' | 'false') {
   return z.string().default(fallback).transform((text, ctx) => {
     const lower = text.trim().toLowerCase()
-    if (lower === 'true' || lower === '1' || lower === 'yes') return true
-    if (lower === 'false' || lower === '0' || lower === 'no') return false
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a boolean; write true or false` })
+    if (lower === 'true') return true
+    if (lower === 'false') return false
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not true or false; write true or false (yes, no, on, off, 1 and 0 are refused, as in the route table)` })
     return z.NEVER
   })
 }
@@ -115,7 +132,9 @@ export const algorithms = z.string().default('RS256').transform((text, ctx) => {
   const allowed: readonly string[] = ASYMMETRIC_ALGORITHMS
   const bad = list.filter((a) => !allowed.includes(a))
   if (list.length === 0 || bad.length > 0) {
-    ctx.addIssue({ code: 'custom', message: `${bad.length > 0 ? `unsupported ${bad.join(', ')}` : 'empty'}; use a comma-separated list of ${allowed.join(', ')} (never none or HS*)` })
+    const close = bad.map((a) => closestName(a, allowed)).filter((a) => a !== undefined)
+    const suggestions = close.length === 0 ? '' : `; did you mean ${close.join(', ')}?`
+    ctx.addIssue({ code: 'custom', message: `${bad.length > 0 ? `unsupported ${bad.join(', ')}` : 'empty'}; use a comma-separated list of ${allowed.join(', ')} (never none or HS*)${suggestions}` })
     return z.NEVER
   }
   return list

@@ -5,7 +5,9 @@
  */
 import { z } from 'zod'
 import { ALTINN_ENV, altinnSettings, checkAltinnEnv } from './altinn-env.js'
+import { formatDuration } from './duration.js'
 import { ConfigError } from './errors.js'
+import { issueText } from './issue-text.js'
 import { algorithms, boolean, duration, httpUrl, logFormat, optionalWholeNumber, passHeaders, port, size, trustedHops, wholeNumber } from './env-values.js'
 import { isLoopbackUrl } from './loopback.js'
 import { maskProxyUrl } from './proxy-url.js'
@@ -13,6 +15,7 @@ import { readTracing, type TracingSettings } from './tracing-env.js'
 
 export { RESERVED_PORTS } from './env-values.js'
 
+// Timeouts start at 100 ms: zero would fail every call, and less is a GC pause on a busy 2-core pod.
 const EnvSchema = z.object({
   MASKINPORTEN_ISSUER: z.string().min(1).optional(),
   MASKINPORTEN_JWKS_URI: httpUrl.optional(),
@@ -27,7 +30,7 @@ const EnvSchema = z.object({
   PORTVAKT_FORWARD_TOKEN: boolean('true'),
   PORTVAKT_PASS_HEADERS: passHeaders,
   PORTVAKT_TRUSTED_HOPS: trustedHops,
-  PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 1, 3_600_000),
+  PORTVAKT_UPSTREAM_TIMEOUT: duration('30s', 100, 3_600_000),
   PORTVAKT_UPSTREAM_CONNECTIONS: wholeNumber('128', 2, 65_536, 'connections'),
   PORTVAKT_UPSTREAM_STREAMS: optionalWholeNumber(1, 65_535, 'connections'),
   PORTVAKT_UPSTREAM_QUEUE_TIMEOUT: duration('5s', 1, 3_600_000),
@@ -36,7 +39,7 @@ const EnvSchema = z.object({
   PORTVAKT_BODY_RATE_WINDOW: duration('5s', 100, 3_600_000),
   PORTVAKT_MAX_CONNECTIONS: wholeNumber('1024', 0, 1_048_576, 'connections'),
   PORTVAKT_TOKEN_CACHE_SIZE: z.string().regex(/^\d+$/, 'write a whole number of entries (0 turns the cache off)').default('10000').transform(Number),
-  PORTVAKT_JWKS_TIMEOUT: duration('5s', 1, 60_000),
+  PORTVAKT_JWKS_TIMEOUT: duration('5s', 100, 60_000),
   PORTVAKT_JWKS_COOLDOWN: duration('30s', 0, 3_600_000),
   PORTVAKT_JWKS_MAX_AGE: duration('10m', 1_000, 86_400_000),
   PORTVAKT_JWKS_STALE_MAX: duration('24h', 0, 604_800_000),
@@ -46,7 +49,8 @@ const EnvSchema = z.object({
   PORTVAKT_ALLOW_EXPOSED_UPSTREAM: boolean('false'),
   PORTVAKT_UPSTREAM_READY_PATH: z.string().regex(/^\/[^\s#]*$/, 'a path on the upstream, starting with /, e.g. /internal/isready').optional(),
   PORTVAKT_SHUTDOWN_DELAY: duration('5s', 0, 300_000),
-  PORTVAKT_SHUTDOWN_TIMEOUT: duration('30s', 0, 3_600_000),
+  // Zero would SIGKILL the app (launcher mode) and cut every request in flight the moment the delay ends.
+  PORTVAKT_SHUTDOWN_TIMEOUT: duration('30s', 100, 3_600_000),
   // Outbound proxy, as NAIS's on-premises `webproxy: true` injects it, in either case; where both are
   // set the lower case wins, as in curl (readProxy).
   http_proxy: z.string().optional(),
@@ -56,15 +60,20 @@ const EnvSchema = z.object({
   no_proxy: z.string().optional(),
   NAIS_TOKEN_ENDPOINT: httpUrl.optional(),
   PORTVAKT_EGRESS_PORT: port('8083'),
-  PORTVAKT_EGRESS_TIMEOUT: duration('30s', 1, 3_600_000),
+  PORTVAKT_EGRESS_TIMEOUT: duration('30s', 100, 3_600_000),
   PORTVAKT_EGRESS_REFRESH_INTERVAL: duration('10s', 0, 3_600_000),
   NO_PROXY: z.string().optional(),
   ...ALTINN_ENV,
+  // Set by NAIS in every pod: messages about outbound traffic then name the access policy it needs.
+  NAIS_CLUSTER_NAME: z.string().optional(),
   PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORTVAKT_LOG_FORMAT: logFormat
 })
 
 type Env = z.output<typeof EnvSchema>
+
+/** Every variable the settings read, from the schema itself (for "unknown variable" warnings). */
+export const SETTING_NAMES: readonly string[] = Object.keys(EnvSchema.shape)
 
 /** The proxy variables, read once for every outbound call: where both cases are set, the lower case wins, as in curl. */
 function readProxy (env: Partial<Env>): { httpProxy: string, httpsProxy: string, noProxy: string } {
@@ -115,6 +124,8 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
   logLevel: e.PORTVAKT_LOG_LEVEL,
   /** the log lines' shape: nais (logstash's field names, the default) or pino (pino's own) */
   logFormat: e.PORTVAKT_LOG_FORMAT,
+  /** NAIS_CLUSTER_NAME: set when running on NAIS */
+  clusterName: e.NAIS_CLUSTER_NAME,
   /** the egress side: where tokens come from and where the app calls */
   egress: Object.freeze({
     /** NAIS_TOKEN_ENDPOINT; required only when the route table lists egress targets */
@@ -185,6 +196,14 @@ function checkPorts (env: Partial<Env>): string[] {
   return problems
 }
 
+// Keys older than STALE_MAX are not used; below MAX_AGE they would expire before their scheduled refresh.
+function checkKeyAges (env: Partial<Env>, present: Record<string, string | undefined>): string[] {
+  const { PORTVAKT_JWKS_STALE_MAX: staleMax, PORTVAKT_JWKS_MAX_AGE: maxAge } = env
+  if (staleMax === undefined || maxAge === undefined || staleMax >= maxAge) return []
+  const said = (name: string, ms: number): string => present[name] ?? formatDuration(ms)
+  return [`PORTVAKT_JWKS_STALE_MAX: ${said('PORTVAKT_JWKS_STALE_MAX', staleMax)} is shorter than PORTVAKT_JWKS_MAX_AGE (${said('PORTVAKT_JWKS_MAX_AGE', maxAge)}): the keys would be too old to use before their scheduled refresh, and every request a 503; set it to ${formatDuration(maxAge)} or more`]
+}
+
 function checkStreams (env: Partial<Env>): string[] {
   const { PORTVAKT_UPSTREAM_STREAMS: streams, PORTVAKT_UPSTREAM_CONNECTIONS: connections } = env
   if (streams === undefined || connections === undefined || streams < connections) return []
@@ -208,7 +227,7 @@ function parseEachVariable (present: Record<string, string | undefined>): { env:
   const env: Record<string, unknown> = {}
   const problems: string[] = []
   for (const [name, schema] of Object.entries(EnvSchema.shape)) {
-    const parsed = (schema as z.ZodType).safeParse(present[name])
+    const parsed = (schema as z.ZodType).safeParse(present[name], { error: issueText })
     if (parsed.success) env[name] = parsed.data
     else problems.push(...parsed.error.issues.map((i) => `${[name, ...i.path].join('.')}: ${i.message}`))
   }
@@ -222,7 +241,7 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
   const { env: partial, problems } = parseEachVariable(present)
   const proxy = readProxy(partial)
   const { tracing, problems: tracingProblems } = readTracing(present)
-  problems.push(...tracingProblems, ...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkAltinnEnv(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
+  problems.push(...tracingProblems, ...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkKeyAges(partial, present), ...checkAltinnEnv(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   // Every variable parsed on its own, so the whole schema parses too.
   return Object.freeze({ ...SettingsSchema.parse(present), tracing })

@@ -6,6 +6,7 @@
  * pays nothing for them.
  */
 import { z } from 'zod'
+import { didYouMean } from './suggest.js'
 
 /** Organisation numbers, as `consumers`, `suppliers` and `systemUserOrgs` list them. */
 export const Orgnos = z.array(z.string().regex(/^\d{9}$/, 'an orgno is 9 digits, in quotes: "123456789"')).min(1, 'list at least one orgno, or leave the key out')
@@ -15,7 +16,10 @@ export const PARTY_RULES = ['allowed', 'forbidden', 'required'] as const
 /** One of PARTY_RULES. */
 export type PartyRule = typeof PARTY_RULES[number]
 
-const Rule = (key: string) => z.enum(PARTY_RULES, { error: `${key} is allowed (the default), forbidden or required` }).optional()
+// A misspelt rule (`requird`) gets the one it likely means, as every enum of the route table does.
+const Rule = (key: string) => z.enum(PARTY_RULES, {
+  error: (issue) => `${key} is allowed (the default), forbidden or required${typeof issue.input === 'string' ? didYouMean(issue.input, PARTY_RULES) : ''}`
+}).optional()
 
 /** The route entry's fields for delegation and system users; these names are the interface. */
 export const PARTY_FIELDS = {

@@ -13,6 +13,8 @@
 import { watch as watchFs, type FSWatcher } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import { ConfigError } from './errors.js'
+import { describeFileError } from './file-error.js'
+import { formatDuration } from './duration.js'
 import { loadRoutes, type RouteTable } from './routes.js'
 
 /** What a reload attempt came to, for logs and metrics. */
@@ -141,7 +143,7 @@ export class RouteHolder {
       return false
     }
     // Without a listener an 'error' (an unmounted directory, an OS error) would crash the process.
-    watcher.on('error', (err: Error) => { if (this.watcher === watcher) this.loseWatch(err.message) })
+    watcher.on('error', (err: Error) => { if (this.watcher === watcher) this.loseWatch(describeFileError(err)) })
     watcher.unref()
     this.watcher = watcher
     return true
@@ -154,7 +156,7 @@ export class RouteHolder {
     this.report({
       ok: false,
       trigger: 'watch',
-      problems: [`the watch on ${dirname(this.file)} stopped (${why}); the current table keeps serving, SIGHUP still reloads, and the watch is retried every ${rewatchMs} ms`]
+      problems: [`the watch on ${dirname(this.file)} stopped (${why}); the current table keeps serving, SIGHUP still reloads, and the watch is retried every ${formatDuration(rewatchMs)}`]
     })
     this.scheduleRewatch(rewatchMs)
   }

@@ -59,14 +59,16 @@ const AltinnRule = z.strictObject({
   resource: z.string({ error: 'resource is the resource-registry identifier, e.g. kravogbetaling' }).regex(ALTINN_RESOURCE_PATTERN, 'resource is the resource-registry identifier: lower-case letters, digits, - and _, e.g. kravogbetaling'),
   action: z.union([
     AltinnAction,
-    z.partialRecord(z.enum(METHODS), AltinnAction).refine((map) => Object.keys(map).length > 0, 'name an action for each method the route admits, e.g. { GET: read, HEAD: read }')
+    // An object of the methods (not a record), so a misspelt method gets the schema's did-you-mean.
+    z.strictObject(Object.fromEntries(METHODS.map((m) => [m, AltinnAction.optional()])) as Record<Method, z.ZodOptional<typeof AltinnAction>>)
+      .refine((map) => Object.values(map).some((a) => a !== undefined), 'name an action for each method the route admits, e.g. { GET: read, HEAD: read }')
   ], { error: `action is one action (read) or one per method ({ GET: read, HEAD: read, POST: write }), methods of ${METHODS.join(', ')}` })
 })
 
 /** One entry of `routes`, checked on its own so one bad entry does not hide the others' problems. */
 export const RouteEntrySchema = z.strictObject({
   path: RoutePath,
-  methods: z.array(z.enum(METHODS, { error: `a method is one of ${METHODS.join(', ')}` }))
+  methods: z.array(z.enum(METHODS))
     .min(1, 'list at least one method, or leave methods out for all')
     .superRefine(reportRepeatedMethods)
     .optional(),

@@ -5,11 +5,14 @@
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from './errors.js'
 import type { z } from 'zod'
-import { describeSchemaIssues, type Problem } from './schema-issues.js'
+import { describeFileError, UnreadableFileError } from './file-error.js'
+import { issueText } from './issue-text.js'
+import { describePlace, describeSchemaIssues, type Problem } from './schema-issues.js'
 import { parseLocatedYaml, type LocatedYaml } from './yaml-lines.js'
 import { describeCaseCollisions, foldCase, indexByFold } from './case-fold.js'
 import { checkHeadRequirements, pathsWithOwnHead, withImpliedHead } from './implied-head.js'
 import type { AltinnRule } from './altinn-rules.js'
+import { describeWeakOptions } from './options-warning.js'
 import type { PartyRules } from './party-rules.js'
 import { checkRoute, compileRoute } from './route-compile.js'
 import { EgressEntrySchema, RouteEntrySchema, RouteTableSchema, type EgressInput, type Method } from './route-schema.js'
@@ -106,7 +109,7 @@ function compileEgressList (document: Record<string, unknown>, yaml: LocatedYaml
   for (const { input, index } of wellFormed(document, 'egress', EgressEntrySchema)) {
     const target = compileEgress(input, yaml.lineOf(['egress', index]))
     const other = byName.get(target.name)
-    if (other !== undefined) problems.push({ line: target.line, text: `${file}:${target.line}: egress.${index} (${target.name}): the name is already used at line ${other.line}; names must be unique` })
+    if (other !== undefined) problems.push({ line: target.line, text: `${file}:${target.line}: ${describePlace(['egress', index], document)}: the name is already used at line ${other.line}; names must be unique` })
     else byName.set(target.name, target)
   }
   return byName
@@ -121,7 +124,7 @@ function compileRouteList (document: Record<string, unknown>, yaml: LocatedYaml,
   const ownHead = pathsWithOwnHead(inputs.map((i) => i.input))
   for (const { input, index } of inputs) {
     const line = yaml.lineOf(['routes', index])
-    const where = `${file}:${line}: routes.${index} (${input.path})`
+    const where = `${file}:${line}: ${describePlace(['routes', index], document)}`
     const listed = withImpliedHead(input, ownHead)
     problems.push(...checkRoute(input, listed, where).map((text) => ({ line, text })))
     const route = compileRoute(input, listed, audience.success ? audience.data : undefined, line)
@@ -151,8 +154,8 @@ export function parseRoutes (text: string, file: string): RouteTable {
   const yaml = parseLocatedYaml(text, file)
   if (yaml.syntaxProblems.length > 0) throw new ConfigError(`${file} is not valid YAML`, yaml.syntaxProblems)
   const document = yaml.value ?? {}
-  const parsed = RouteTableSchema.safeParse(document)
-  const problems: Problem[] = parsed.success ? [] : describeSchemaIssues(parsed.error.issues, yaml, file)
+  const parsed = RouteTableSchema.safeParse(document, { error: issueText })
+  const problems: Problem[] = parsed.success ? [] : describeSchemaIssues(parsed.error.issues, yaml, file, RouteTableSchema)
   if (!isRecord(document)) throw new ConfigError(`${file} has problems`, problems.map((p) => p.text))
   if (document.routes === undefined && document.egress === undefined) {
     problems.push({ line: 1, text: `${file}:1: routes: list at least one route (or, for a pod that only calls APIs, at least one egress target)` })
@@ -173,21 +176,23 @@ export function parseRoutes (text: string, file: string): RouteTable {
     byFold,
     foldStable: [...entries.keys()].every((path) => foldCase(path) === path),
     depth: Math.max(0, ...[...entries.keys()].map((path) => path === '/' ? 0 : path.split('/').length - 1)),
-    warnings: Object.freeze(describeCaseCollisions(byFold, file)),
+    warnings: Object.freeze([...describeCaseCollisions(byFold, file), ...describeWeakOptions(routes, file)]),
     egress: Object.freeze([...egressByName.values()]),
     egressByName,
     source: file
   })
 }
 
-/** Read and compile the route table at `file`. */
-export async function loadRoutes (file: string): Promise<RouteTable> {
+/**
+ * Read and compile the route table at `file`. `fix` says how to name another file, as the user
+ * gave this one: the variable to set for `serve` (the default), the path typed for `check`.
+ */
+export async function loadRoutes (file: string, fix = 'set PORTVAKT_ROUTES to your routes.yaml'): Promise<RouteTable> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String((err as Error).message)
-    throw new ConfigError(`cannot read the route table ${file}`, [`${why}; set PORTVAKT_ROUTES to your routes.yaml`])
+    throw new UnreadableFileError(`cannot read the route table ${file}`, [`${file}: ${describeFileError(err)}; ${fix}`])
   }
   return parseRoutes(text, file)
 }

@@ -1,9 +1,14 @@
 /**
- * zod's issues on the route table → problems a user can act on: each with its line, the route it
- * belongs to, and for a value YAML typed differently from what was meant (`123456789` is a number,
- * `yes` a string), the quoting that fixes it.
+ * zod's issues on the route table → problems a user can act on: each with its line and its place
+ * counted as people count (`route 7 (/api), methods`), an unknown key with the known key it most
+ * likely stands for, and for a value YAML typed differently from what was meant (`123456789` is a
+ * number, `yes` a string), the quoting that fixes it. The texts themselves come from our schemas
+ * or, where they give none, from issue-text.ts: nothing of zod's own wording.
  */
 import type { z } from 'zod'
+import { describeValue } from './issue-text.js'
+import { knownKeysAt } from './schema-keys.js'
+import { closestName } from './suggest.js'
 import type { LocatedYaml } from './yaml-lines.js'
 
 /** A problem and the line it is on, so the whole list can be given in file order. */
@@ -17,14 +22,35 @@ type Issue = z.core.$ZodIssue
 // What a string value is called in a message, by its key; other keys are named as they are.
 const NOUNS: Readonly<Record<string, string>> = { consumers: 'an org number', suppliers: 'an org number', systemUserOrgs: 'an org number', systems: 'a system id', product: 'product', name: 'name' }
 
-/** `routes.2.scopes` plus the route's path when it has one, as the checks across routes name it. */
-function describePath (path: readonly PropertyKey[], document: unknown): string {
-  const dotted = path.map(String).join('.') || '(top level)'
-  if (path[0] !== 'routes' || typeof path[1] !== 'number') return dotted
-  const routes = (document as { routes?: unknown }).routes
-  const route: unknown = Array.isArray(routes) ? routes[path[1]] : undefined
-  const routePath = typeof route === 'object' && route !== null ? (route as { path?: unknown }).path : undefined
-  return typeof routePath === 'string' ? `${dotted} (${routePath})` : dotted
+// The entries of these lists are named by number and by the key people recognise them by.
+const ENTRY_NAMES: Readonly<Record<string, { noun: string, key: string }>> = { routes: { noun: 'route', key: 'path' }, egress: { noun: 'egress', key: 'name' } }
+
+function valueAt (document: unknown, path: readonly PropertyKey[]): unknown {
+  let value = document
+  for (const segment of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[segment] : undefined
+  return value
+}
+
+/**
+ * A place in the document as people name it, counting from 1: `route 3 (/api), scopes, item 2`,
+ * `egress 1 (skatt), url`; the top of the file is `the file`.
+ */
+export function describePlace (path: readonly PropertyKey[], document: unknown): string {
+  const parts: string[] = []
+  path.forEach((segment, i) => {
+    if (typeof segment !== 'number') {
+      if (!(typeof path[i + 1] === 'number' && i === 0 && ENTRY_NAMES[String(segment)] !== undefined)) parts.push(String(segment))
+      return
+    }
+    const entry = i === 1 ? ENTRY_NAMES[String(path[0])] : undefined
+    if (entry === undefined) {
+      parts.push(`item ${segment + 1}`)
+      return
+    }
+    const name = valueAt(document, [...path.slice(0, 2), entry.key])
+    parts.push(`${entry.noun} ${segment + 1}${typeof name === 'string' ? ` (${name})` : ''}`)
+  })
+  return parts.length === 0 ? 'the file' : parts.join(', ')
 }
 
 /**
@@ -50,11 +76,32 @@ function describeYamlTyping (issue: Issue, path: readonly PropertyKey[], yaml: L
   return undefined
 }
 
+/** An issue with its full path from the document's top. */
+interface Located {
+  path: PropertyKey[]
+  issue: Issue
+}
+
 /**
- * The typing problems anywhere inside `issue`, with their full paths. A union (a scope is a string
- * or {product, name}) reports only "none of the forms fit"; its branches say why, and a mistyped
- * value in one of them is the one fix worth naming.
+ * A union (a scope is a string or {product, name}; scopes a list or {anyOf}) reports only "none of
+ * the forms fit". When the value has the shape of exactly one form (a map, where only one form is
+ * a map), that form's own issues say what is wrong, an unknown key among them; else the union's.
  */
+function flatten (issue: Issue, base: readonly PropertyKey[], document: unknown, schema: z.ZodType): Located[] {
+  const path = [...base, ...issue.path]
+  if (issue.code !== 'invalid_union') return [{ path, issue }]
+  const value = valueAt(document, path)
+  const given = typeof value === 'object' && value !== null ? Object.keys(value).length : 0
+  const known = knownKeysAt(schema, path)
+  // A map none of whose keys the form knows, even misspelt, is not that form: it is another one.
+  const strange = (inner: Issue): boolean => inner.code === 'unrecognized_keys' && inner.keys.length === given && inner.keys.every((key) => closestName(key, known) === undefined)
+  const fits = (form: readonly Issue[]): boolean => !form.some((inner) => inner.path.length === 0 && (inner.code === 'invalid_type' || strange(inner)))
+  const fitting = issue.errors.filter(fits)
+  if (fitting.length === 1) return (fitting[0] ?? []).flatMap((inner) => flatten(inner, path, document, schema))
+  return [{ path, issue }]
+}
+
+/** The typing problems anywhere inside `issue` (a union's forms included), with their full paths. */
 function findYamlTyping (issue: Issue, base: readonly PropertyKey[], yaml: LocatedYaml): Array<{ path: PropertyKey[], message: string }> {
   const path = [...base, ...issue.path]
   if (issue.code === 'invalid_union') return issue.errors.flat().flatMap((inner) => findYamlTyping(inner, path, yaml))
@@ -62,25 +109,32 @@ function findYamlTyping (issue: Issue, base: readonly PropertyKey[], yaml: Locat
   return message === undefined ? [] : [{ path, message }]
 }
 
-/** Each schema issue as a problem with its line; a mistyped scalar as its quoting fix. */
-export function describeSchemaIssues (issues: readonly Issue[], yaml: LocatedYaml, file: string): Problem[] {
+/** Each schema issue as a problem with its line; an unknown key with the key it likely means; a mistyped scalar as its quoting fix. */
+export function describeSchemaIssues (issues: readonly Issue[], yaml: LocatedYaml, file: string, schema: z.ZodType): Problem[] {
   const document = yaml.value ?? {}
-  return issues.flatMap((issue) => {
-    const where = describePath(issue.path, document)
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => {
-        const line = yaml.lineOf(issue.path, key)
-        return { line, text: `${file}:${line}: ${where}: unknown key "${key}" (check its spelling)` }
-      })
+  const located = issues.flatMap((issue) => flatten(issue, [], document, schema))
+  // A key given under a misspelt name is also "missing": the suggestion says all there is to say.
+  const suggested = new Set<string>()
+  const problems: Problem[] = []
+  const at = (path: readonly PropertyKey[], text: string, key?: string): void => {
+    const line = yaml.lineOf(path, key)
+    problems.push({ line, text: `${file}:${line}: ${describePlace(path, document)}: ${text}` })
+  }
+  for (const { path, issue } of located) {
+    if (issue.code !== 'unrecognized_keys') continue
+    const known = knownKeysAt(schema, path)
+    for (const key of issue.keys) {
+      const name = closestName(key, known.filter((k) => valueAt(document, [...path, k]) === undefined))
+      if (name !== undefined) suggested.add(JSON.stringify([...path, name]))
+      at(path, `unknown key "${key}"; ${name === undefined ? `the keys here are ${known.join(', ')}` : `did you mean ${name}?`}`, key)
     }
-    const typing = findYamlTyping(issue, [], yaml)
-    if (typing.length > 0) {
-      return typing.map(({ path, message }) => {
-        const line = yaml.lineOf(path)
-        return { line, text: `${file}:${line}: ${describePath(path, document)}: ${message}` }
-      })
-    }
-    const line = yaml.lineOf(issue.path)
-    return [{ line, text: `${file}:${line}: ${where}: ${issue.message}` }]
-  })
+  }
+  for (const { path, issue } of located) {
+    if (issue.code === 'unrecognized_keys' || suggested.has(JSON.stringify(path))) continue
+    const typing = findYamlTyping({ ...issue, path: [] } as Issue, path, yaml)
+    if (typing.length > 0) for (const { path: where, message } of typing) at(where, message)
+    else if (path.length === 0 && issue.code === 'invalid_type') at(path, `a route table is a map, not ${describeValue(document)}: routes: (and egress:) at the top, the routes listed under it`)
+    else at(path, issue.message)
+  }
+  return problems
 }

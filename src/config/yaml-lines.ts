@@ -1,5 +1,6 @@
 /** Parse YAML keeping positions, so every config problem can name its line. */
 import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import { describeYamlError } from './yaml-errors.js'
 
 /** A parsed YAML file that can answer "which line is this path on?". */
 export interface LocatedYaml {
@@ -16,10 +17,16 @@ export interface LocatedYaml {
 export function parseLocatedYaml (text: string, file: string): LocatedYaml {
   const lineCounter = new LineCounter()
   const doc: Document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
-  const syntaxProblems = [...doc.errors, ...doc.warnings].map((e) => {
+  const lines = text.split(/\r?\n/)
+  // One mistake often trips several errors; each sentence is said once, at the first line it came up.
+  const said = new Set<string>()
+  const syntaxProblems: string[] = []
+  for (const e of [...doc.errors, ...doc.warnings]) {
     const line = e.linePos?.[0].line ?? lineCounter.linePos(e.pos[0]).line
-    return `${file}:${line}: ${e.message.split('\n')[0] ?? e.message}`
-  })
+    const problem = describeYamlError(e.code, line, lines)
+    if (!said.has(problem.text)) syntaxProblems.push(`${file}:${problem.line}: ${problem.text}`)
+    said.add(problem.text)
+  }
   const lineOf = (path: readonly PropertyKey[], key?: string): number => {
     for (let n = path.length; n >= 0; n--) {
       const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n) as unknown[], true)
@@ -44,11 +51,20 @@ export function parseLocatedYaml (text: string, file: string): LocatedYaml {
   if (syntaxProblems.length === 0) {
     try {
       value = doc.toJS({ maxAliasCount: 50 })
-    } catch (err) {
-      // toJS throws (not reports) for an alias to no anchor or an alias bomb; name the first alias's line.
-      let line = 1
-      visit(doc, { Alias (_key, node) { if (node.range != null) line = lineCounter.linePos(node.range[0]).line; return visit.BREAK } })
-      syntaxProblems.push(`${file}:${line}: ${(err as Error).message}`)
+    } catch {
+      // toJS throws (not reports, and with no code) for an alias to no anchor or an alias bomb: tell
+      // them apart by looking, and name the alias's line.
+      let found: { line: number, text: string } | undefined
+      visit(doc, {
+        Alias (_key, node) {
+          const line = node.range == null ? 1 : lineCounter.linePos(node.range[0]).line
+          found ??= { line, text: `*${node.source} expands to too many values (over 50); write them out` }
+          if (node.resolve(doc) !== undefined) return undefined
+          found = { line, text: `*${node.source} names no anchor &${node.source} above it; define the anchor first, or write the value out` }
+          return visit.BREAK
+        }
+      })
+      syntaxProblems.push(`${file}:${found?.line ?? 1}: ${found?.text ?? 'the document cannot be read as data; check its anchors (&) and aliases (*)'}`)
     }
   }
   return { value, syntaxProblems, lineOf, scalarAt }

@@ -37,7 +37,7 @@ export function parseGrants (text: string, file: string): DevGrant[] {
   const yaml = parseLocatedYaml(text, file)
   if (yaml.syntaxProblems.length > 0) throw new ConfigError(`${file} is not valid YAML`, yaml.syntaxProblems)
   const parsed = GrantsFile.safeParse(yaml.value ?? {})
-  if (!parsed.success) throw new ConfigError(`${file} has problems`, describeSchemaIssues(parsed.error.issues, yaml, file).map((p) => p.text))
+  if (!parsed.success) throw new ConfigError(`${file} has problems`, describeSchemaIssues(parsed.error.issues, yaml, file, GrantsFile).map((p) => p.text))
   return parsed.data.grants.map((g) => Object.freeze({
     org: g.org,
     systemUserId: g.systemUserId ?? deriveSystemUserId(g.org, g.system ?? defaultSystemId(g.org)),

@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { logFormat, type LogFormat } from '../config/env-values.js'
 import { ConfigError } from '../config/errors.js'
+import { issueText } from '../config/issue-text.js'
 
 /** Where the dev issuer listens unless PORTVAKT_DEV_ISSUER_PORT says otherwise. */
 export const DEFAULT_ISSUER_PORT = 8090
@@ -32,6 +33,9 @@ const DevEnvSchema = z.object({
   PORTVAKT_LOG_FORMAT: logFormat
 })
 
+/** The variables only `portvakt dev` reads (and `portvakt token`: PORTVAKT_DEV_ISSUER_PORT), from the schema. */
+export const DEV_SETTING_NAMES: readonly string[] = Object.keys(DevEnvSchema.shape)
+
 /** What `portvakt dev` starts, and the environment its gateway is built from. */
 export interface DevConfig {
   issuerPort: number
@@ -56,7 +60,7 @@ export function loadDevConfig (env: Record<string, string | undefined>): DevConf
     throw new ConfigError('portvakt dev refuses to start in a cluster', [`NAIS_CLUSTER_NAME is set (${cluster}); dev is for your own machine, use "portvakt serve" in a pod`])
   }
   const present = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''))
-  const parsed = DevEnvSchema.safeParse(present)
+  const parsed = DevEnvSchema.safeParse(present, { error: issueText })
   if (!parsed.success) {
     throw new ConfigError('portvakt dev cannot start; fix these environment variables', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`))
   }

@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
 import { ConfigError } from '../config/errors.js'
+import { describeFileError } from '../config/file-error.js'
 
 /** A dev signing key: the private key for signing and the public JWK the issuer publishes. */
 export interface DevKey {
@@ -32,14 +33,15 @@ async function readKey (file: string): Promise<DevKey | undefined> {
     text = await readFile(file, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new ConfigError('cannot read the dev signing key', [`${file}: ${(err as Error).message}; set PORTVAKT_DEV_DIR to a readable directory`])
+    throw new ConfigError('cannot read the dev signing key', [`${file}: ${describeFileError(err)}; set PORTVAKT_DEV_DIR to a readable directory`])
   }
   let jwk: JWK
   try {
     jwk = JSON.parse(text) as JWK
     if (jwk.kty !== 'RSA' || typeof jwk.d !== 'string' || typeof jwk.kid !== 'string') throw new Error('not an RSA private JWK with a kid')
   } catch (err) {
-    throw new ConfigError('cannot use the dev signing key', [`${file}: ${(err as Error).message}; delete the file and a new key is generated`])
+    // JSON.parse's own message names a position, not the problem: the file is simply not our key.
+    throw new ConfigError('cannot use the dev signing key', [`${file}: not an RSA private JWK with a kid (written by portvakt dev); delete the file and a new key is generated`])
   }
   const privateKey = await importJWK(jwk, 'RS256') as CryptoKey
   return { kid: jwk.kid as string, privateKey, publicJwk: toPublicJwk(jwk, jwk.kid as string), file, created: false }
@@ -67,7 +69,7 @@ export async function loadDevKey (dir: string): Promise<DevKey> {
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 })
   } catch (err) {
-    throw new ConfigError('cannot keep the dev signing key', [`${dir}: ${(err as Error).message}; set PORTVAKT_DEV_DIR to a writable directory`])
+    throw new ConfigError('cannot keep the dev signing key', [`${dir}: ${describeFileError(err)}; set PORTVAKT_DEV_DIR to a writable directory`])
   }
   const key = await createKey(file) ?? await readKey(file)
   if (key === undefined) throw new ConfigError('cannot keep the dev signing key', [`${file} vanished while it was being created; start again`])

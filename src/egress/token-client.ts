@@ -4,6 +4,8 @@
  * POST per (target, resource), cached until `expires_in` minus a margin, one fetch in flight per key
  * however many requests wait for it. Failures are thrown as data and never cached.
  */
+import { formatDuration } from '../config/duration.js'
+import { describeFetchFailure } from '../config/fetch-failure.js'
 import { GateError } from '../http/errors.js'
 
 /** What a token is asked for: the space-joined scopes and the optional audience. */
@@ -63,10 +65,6 @@ function keyOf (spec: TokenSpec): string {
   return `${spec.target}\n${spec.resource ?? ''}`
 }
 
-function describeFailure (err: unknown): string {
-  const cause = (err as { cause?: { code?: string, message?: string } }).cause
-  return cause?.code ?? cause?.message ?? (err as Error).message ?? String(err)
-}
 
 /** Fetches, caches and single-flights tokens per (target, resource). */
 export class TokenClient {
@@ -163,7 +161,7 @@ export class TokenClient {
         signal: AbortSignal.timeout(this.options.timeoutMs)
       })
     } catch (err) {
-      throw new TokenEndpointError('token_endpoint_unreachable', `NAIS_TOKEN_ENDPOINT could not be reached (${describeFailure(err)})`, err)
+      throw new TokenEndpointError('token_endpoint_unreachable', `NAIS_TOKEN_ENDPOINT could not be reached: ${(err as Error).name === 'TimeoutError' ? `no answer within ${formatDuration(this.options.timeoutMs)} (PORTVAKT_EGRESS_TIMEOUT)` : describeFetchFailure(err, this.options.endpoint).message}`, err)
     }
     const json = await response.json().catch(() => undefined) as Record<string, unknown> | undefined
     if (!response.ok) {

@@ -3,15 +3,21 @@
  * (query or body, on a POST), Spring's HiddenHttpMethodFilter (`getParameter`, which merges query
  * and form) and custom middleware run another method than the one we authorised, and each parser
  * turns a name into `_method` its own way. So a query is refused when any of these readings of any
- * name is `_method`, when a name holds a control character (PHP cuts a name at NUL:
- * `_method%00x` is `_method` there), or when a name reaches an object's prototype. The parser
+ * name is `_method`, when a name holds a control, format or line-separator character (PHP cuts a
+ * name at NUL: `_method%00x` is `_method` there; .NET's Trim and Python's strip drop U+0085; zero-width
+ * and bidi characters make a name look like another), or when a name reaches an object's prototype. The parser
  * models are in docs/security.md; test/fuzz/query-names.test.ts holds them to real parsers.
  */
 import { foldCase } from '../config/case-fold.js'
 import { GateError } from '../http/errors.js'
 
-// Decoded C0 controls and DEL (RFC 5234 CTL).
-const CONTROL = /[\x00-\x1f\x7f]/
+// Decoded controls (C0, DEL, C1), format characters (zero-width, bidi, soft hyphen, BOM) and the
+// line and paragraph separators: nothing a real parameter name holds, and each is cut, trimmed or
+// hidden by some reader.
+const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u
+// PHP's built-in server (`php -S`, also `php artisan serve`) drops every leading `?` of the query
+// before it sets QUERY_STRING (its copy of the old http_parser URL parser), so `??_method=` is `_method`.
+const LEADING_QUESTION = /^\?+/
 const ESCAPE = /%[0-9a-f]{2}/i
 // A `%` that does not start an escape; PHP, Node's querystring and Tomcat keep it as it is.
 const LONE_PERCENT = /%(?![0-9a-f]{2})/gi
@@ -78,6 +84,11 @@ function readQs (name: string): string {
 
 /** Every top-level name some parser reads `name` (decoded) as. */
 function readings (name: string): string[] {
+  return LEADING_QUESTION.test(name) ? [...readingsOf(name), ...readingsOf(name.replace(LEADING_QUESTION, ''))] : readingsOf(name)
+}
+
+/** The readings of one spelling; `readings` adds those of the name with its leading `?`s dropped (php -S). */
+function readingsOf (name: string): string[] {
   const rack3 = name.indexOf('[', 1)
   return [
     name, // Tomcat, Jetty, Undertow (Spring), URLSearchParams, Node's querystring, Go, ASP.NET Core
@@ -104,7 +115,7 @@ function reachesPrototype (name: string): boolean {
 }
 
 function checkName (decoded: string): void {
-  if (CONTROL.test(decoded)) refuse('a query parameter name holds a control character (%00–%1F or %7F), where some frameworks cut it (PHP at NUL); send names without them')
+  if (CONTROL.test(decoded)) refuse('a query parameter name holds a control character (C0, DEL or C1), a zero-width or bidi format character or a line separator, which some frameworks cut, trim or hide (PHP cuts at NUL); send names without them')
   const folded = fold(decoded)
   if (folded.includes('method') && readings(decoded).some((name) => fold(name) === '_method')) {
     refuse('the query holds a parameter some framework reads as _method, a method override; send the method itself')

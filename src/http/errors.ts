@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'PORTVAKT_ERR_NOT_LOOPBACK'
   | 'PORTVAKT_ERR_HEADERS_TOO_LARGE'
   | 'PORTVAKT_ERR_REQUEST_TIMEOUT'
+  | 'PORTVAKT_ERR_EXPECTATION_FAILED'
+  | 'PORTVAKT_ERR_BODY_NOT_ACCEPTED'
   | 'PORTVAKT_ERR_INTERNAL'
 
 /** Why a token was refused; a bounded label set for logs and metrics. */
@@ -132,6 +134,10 @@ const SPECS: Record<ErrorCode, ErrorSpec> = {
   PORTVAKT_ERR_HEADERS_TOO_LARGE: { status: 431, outcome: 'bad_request' },
   // Headers or a body slower than the limits: what is still coming is not read, so the connection ends.
   PORTVAKT_ERR_REQUEST_TIMEOUT: { status: 408, outcome: 'bad_request', close: true },
+  // RFC 9110 §10.1.1: an expectation other than 100-continue; the body that may follow is not read, so the connection ends.
+  PORTVAKT_ERR_EXPECTATION_FAILED: { status: 417, outcome: 'bad_request', close: true },
+  // The admin endpoints take no body (RFC 9110 §15.5.14): refused before it is read, and the connection ends.
+  PORTVAKT_ERR_BODY_NOT_ACCEPTED: { status: 413, outcome: 'bad_request', close: true },
   PORTVAKT_ERR_INTERNAL: { status: 500, outcome: 'internal_error' }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The listeners' limits (the gate's and the egress side's, through server-base.ts), each set on
- * purpose (README "Limits" says the same in prose). None of them bounds the whole life of a
+ * purpose (docs/operations.md "Limits" has the table). None of them bounds the whole life of a
  * request, so a slow but healthy streamed upload or download is never cut: the clocks run while
  * headers are arriving, while a socket is silent, and while a body arrives slower than a floor rate.
  */

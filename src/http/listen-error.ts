@@ -41,3 +41,17 @@ export async function listenOrExplain (where: ListenerSetting, listen: () => Pro
     throw new ConfigError('portvakt cannot start; fix these environment variables', [problem])
   }
 }
+
+/** Run every step, even after one failed, so all of them are tried; the problems of those that threw a ConfigError, in order. Any other error is rethrown at once. */
+export async function collectProblems (steps: ReadonlyArray<() => Promise<void>>): Promise<string[]> {
+  const problems: string[] = []
+  for (const step of steps) {
+    try {
+      await step()
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      problems.push(...err.problems)
+    }
+  }
+  return problems
+}

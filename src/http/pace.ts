@@ -5,7 +5,9 @@
  * the window (or the rest of a declared body, if less). Per window rather than averaged over the
  * body, so a client cannot send a burst up front and then trickle on that credit. A window in which
  * we held the client back (the upstream not reading, a wait for a connection) is not counted
- * against it.
+ * against it. The first window starts over when the first byte comes late within it: a client
+ * above the floor whose body begins a moment after its head (a write per second from t = 1 s) is not
+ * cut for a window it spent mostly before its first byte; one that sends nothing for a window is.
  */
 import type { IncomingMessage } from 'node:http'
 
@@ -34,7 +36,8 @@ export function watchPace (req: IncomingMessage, rules: PaceRules, onSlow: () =>
   let total = 0
   let inWindow = 0
   let held = false
-  const timer = setInterval(() => {
+  const begun = performance.now()
+  const tick = (): void => {
     if (held || req.isPaused()) {
       held = false
       inWindow = 0
@@ -47,11 +50,25 @@ export function watchPace (req: IncomingMessage, rules: PaceRules, onSlow: () =>
       return
     }
     inWindow = 0
-  }, rules.bodyRateWindowMs)
-  // Never what keeps the process alive.
-  timer.unref()
+  }
+  const every = (): NodeJS.Timeout => {
+    const t = setInterval(tick, rules.bodyRateWindowMs)
+    // Never what keeps the process alive.
+    t.unref()
+    return t
+  }
+  let timer = every()
+  // A tenth of a window late or more: bytes with the head (nearly every body) keep the first timer.
+  const late = rules.bodyRateWindowMs / 10
   return {
-    count: (n) => { total += n; inWindow += n },
+    count: (n) => {
+      if (total === 0 && n > 0 && performance.now() - begun > late) {
+        clearInterval(timer)
+        timer = every()
+      }
+      total += n
+      inWindow += n
+    },
     hold: () => { held = true },
     stop: () => { clearInterval(timer) }
   }

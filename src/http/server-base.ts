@@ -1,10 +1,10 @@
 /**
- * The server shape both listeners build on (STYLE §17): the gate (gate/server.ts) and the egress
- * side (egress/server.ts) each add only their own road. Here, once for both: Fastify's options and
+ * The server shape every listener builds on (STYLE §17): the gate (gate/server.ts), the egress
+ * side (egress/server.ts) and the admin listener (admin/server.ts) each add only their own road. Here, once for both: Fastify's options and
  * the listener limits (limits.ts), bodies passed through unparsed, CONNECT and what Node's parser
  * refuses answered in our error format (client-error.ts), the Host header checked (host.ts), 404/405 and Fastify's own errors in our
  * format, the one way a refusal is answered and logged, and an access line for every answer, for
- * requests Fastify read and for those it never saw. A fix here is a fix in both.
+ * requests Fastify read and for those it never saw. A fix here is a fix in all three.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -14,6 +14,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino'
 import { answerClientError, connectTargetForLog, refuseConnect } from './client-error.js'
 import { GateError, isOurFailure, toErrorResponse } from './errors.js'
+import { capConnections } from './connection-cap.js'
 import { checkHost } from './host.js'
 import type { ServerLimits } from './limits.js'
 import { arrivedOnClosingConnection, settleConnection } from './linger.js'
@@ -44,6 +45,8 @@ export interface ServerBaseOptions {
   logger: Logger
   limits: ServerLimits
   road: ServerRoad
+  /** the refusal for a method and path no route of the road takes; a 405 by default (the gate and egress route every path) */
+  notFound?: (request: FastifyRequest) => GateError
   /** told first of every request Fastify reads, before any check (the roads start its trace span here) */
   onRequestStart?: ((request: FastifyRequest) => void) | undefined
 }
@@ -108,25 +111,11 @@ function createFastify (options: ServerBaseOptions, onUnread: ServerRoad['onUnre
   })
 }
 
-/**
- * The connection cap: Node closes a connection over `server.maxConnections` as soon as it is
- * accepted, unanswered (https://nodejs.org/api/net.html#servermaxconnections), as Kestrel's
- * MaxConcurrentConnections does: answering would mean reading and writing on the sockets the cap
- * is there to spare, and the ingress in front retries a connection error on another pod, where a
- * 503 it would pass on. One warning line per 10 s at most says how many were closed.
- */
-function capConnections (app: FastifyInstance, max: number, log: Logger): void {
-  if (max <= 0) return
-  app.server.maxConnections = max
-  let dropped = 0
-  let lastLine = Number.NEGATIVE_INFINITY
-  app.server.on('drop', () => {
-    dropped++
-    if (performance.now() - lastLine < 10_000) return
-    log.warn({ dropped, maxConnections: max }, 'connection cap reached: new connections are closed unanswered; raise PORTVAKT_MAX_CONNECTIONS if this is real traffic')
-    dropped = 0
-    lastLine = performance.now()
-  })
+/** `Expect` other than `100-continue` alone: refused (RFC 9110 §10.1.1), before any road reads the request. */
+function checkExpect (req: IncomingMessage): GateError | undefined {
+  const expect = req.headers.expect
+  if (expect === undefined || expect.trim().toLowerCase() === '100-continue') return undefined
+  return new GateError('PORTVAKT_ERR_EXPECTATION_FAILED', 'Expect other than 100-continue is not supported (RFC 9110 §10.1.1); send the request without it')
 }
 
 /** Build a server with the shared shape; the caller adds its routes and hooks, then listens. */
@@ -141,11 +130,15 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
     return reply.code(response.status).headers(response.headers).send(response.body)
   }
   const app = createFastify(options, road.onUnread, refuse)
-  capConnections(app, limits.maxConnections, log)
+  capConnections(app.server, limits.maxConnections, log)
   // Node answers `Expect: 100-continue` itself, before any check, unless someone listens here: then
   // the request goes on as any other, and 100 Continue is sent only when its body is read
   // (http/body.ts), so a refused client never sends its body (RFC 9110 §10.1.1).
   app.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => { app.server.emit('request', req, res) })
+  // Any other Expect: Node answers 417 itself (no body of ours, no access line) and then reads the
+  // body for as long as it comes. Handed to the normal road instead, it is refused in our format
+  // below and the connection closes with the linger (https://nodejs.org/api/http.html#event-checkexpectation).
+  app.server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => { app.server.emit('request', req, res) })
   // Bodies are the road's to stream (or hold): Fastify neither parses nor limits them.
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
@@ -165,7 +158,7 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
       reply.hijack()
       return
     }
-    const refusal = checkHost(request.raw)
+    const refusal = checkHost(request.raw) ?? checkExpect(request.raw)
     if (refusal === undefined) done()
     else refuse(request, reply, refusal)
   })
@@ -181,9 +174,8 @@ export function createServerBase (options: ServerBaseOptions): ServerBase {
     const refusal = refuseConnect(socket)
     road.onUnread(refusal, { method: req.method, path: connectTargetForLog(req.url), ms: performance.now() - started, address })
   })
-  app.setNotFoundHandler((request, reply) => {
-    refuse(request, reply, new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`))
-  })
+  const notFound = options.notFound ?? ((request: FastifyRequest) => new GateError('PORTVAKT_ERR_METHOD_NOT_ALLOWED', `${request.method} is not forwarded`))
+  app.setNotFoundHandler((request, reply) => { refuse(request, reply, notFound(request)) })
   app.setErrorHandler((error: { statusCode?: number, message: string }, request, reply) => { refuse(request, reply, toRefusal(error)) })
   return { app, refuse }
 }

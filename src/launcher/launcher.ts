@@ -56,6 +56,13 @@ export function appAddress (upstream: string): { host: string, port: number } {
   return { host: host === 'localhost' ? '127.0.0.1' : host, port }
 }
 
+/** Why a command could not be started, by errno `code` (never Node's message, STYLE §8). */
+function describeSpawnError (file: string, code: string | undefined): string {
+  if (code === 'ENOENT') return `${file}: no such command (no such file, and not found on PATH); check the command after --`
+  if (code === 'EACCES') return `${file}: not executable (a folder, or a file without execute permission: chmod +x it)`
+  return `${file} cannot be started (${code ?? 'unknown error'})`
+}
+
 function toExitStatus (code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code
   const number = signal === null ? undefined : constants.signals[signal]
@@ -93,7 +100,7 @@ export class Launcher {
       // 'error' with no pid means the command never ran: 127 when not found, else 126, as a shell says.
       this.child.once('error', (err: NodeJS.ErrnoException) => {
         if (this.child.pid !== undefined) return
-        this.finish({ code: null, signal: null, status: err.code === 'ENOENT' ? 127 : 126, error: `cannot run ${file}: ${err.message}` }, resolve)
+        this.finish({ code: null, signal: null, status: err.code === 'ENOENT' ? 127 : 126, error: describeSpawnError(file, err.code) }, resolve)
       })
       this.child.once('exit', (code, signal) => {
         this.finish({ code, signal, status: toExitStatus(code, signal), error: undefined }, resolve)

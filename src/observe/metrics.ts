@@ -133,7 +133,7 @@ function requestSeries (registry: Registry): Metrics['observeRequest'] {
 
 /** The signing-key series: fetches by result and trigger, and the key set's state read at scrape time. */
 function jwksSeries (registry: Registry): Pick<Metrics, 'observeJwksFetch' | 'watchKeys'> {
-  const fetches = counter(registry, 'portvakt_jwks_fetches_total', 'JWKS fetches by result (ok, error) and trigger (start, schedule, unknown_kid, retry)', ['result', 'trigger'])
+  const fetches = counter(registry, 'portvakt_jwks_fetches_total', 'JWKS fetches by result (ok, error) and trigger (start, schedule, unknown_kid, bad_signature, retry)', ['result', 'trigger'])
   const keyCount = new Gauge({ name: 'portvakt_jwks_keys', help: 'Keys in the JWKS in use', registers: [registry] })
   const leftOut = new Gauge({ name: 'portvakt_jwks_keys_left_out', help: 'Keys of the JWKS in use that are not used (too weak, malformed, private, ambiguous; the log says why)', registers: [registry] })
   return {

@@ -2,7 +2,7 @@
  * Model upstreams for query parameter names: the top-level names each stack's parser makes of a
  * raw query. Real parsers where they run here (qs as Express's extended parser and with allowDots,
  * Node's querystring, which Express 5 and method-override use, WHATWG URLSearchParams, fast-querystring
- * as Fastify uses it); PHP, Rack 2 and 3, Tomcat (Spring), classic ASP.NET and a framework that decodes
+ * as Fastify uses it); PHP (php-fpm and the built-in server), Rack 2 and 3, Tomcat (Spring), classic ASP.NET and a framework that decodes
  * twice written after their sources.
  */
 import { parse as parseNodeQuery } from 'node:querystring'
@@ -92,6 +92,9 @@ function lenient (text: string): string {
 /** Every query model upstream. */
 export const queryParsers: readonly QueryParser[] = [
   { name: 'PHP (&)', names: (q) => rawNames(q, /&/).map(phpDecode).map(phpName).filter((n): n is string => n !== undefined) },
+  // php -S (and `php artisan serve`) drops the query's leading `?`s before QUERY_STRING is parsed
+  // (sapi/cli/php_cli_server.c, its copy of http_parser's URL parser); php-fpm and Apache keep them.
+  { name: 'PHP built-in server (php -S)', names: (q) => rawNames(q.replace(/^\?+/, ''), /&/).map(phpDecode).map(phpName).filter((n): n is string => n !== undefined) },
   { name: 'PHP (arg_separator.input "&;")', names: (q) => rawNames(q, /[&;]/).map(phpDecode).map(phpName).filter((n): n is string => n !== undefined) },
   rack('Rack 2', rack2Name, /[&;] */),
   rack('Rack 3', rack3Name, /& */),

@@ -33,11 +33,17 @@ const AS_DOCUMENTED = [
   'x-goog-iap-jwt-assertion', 'X-Apigateway-Api-Userinfo', 'X-Endpoint-API-UserInfo', 'Cf-Access-Jwt-Assertion', 'Cf-Access-Authenticated-User-Email', 'Client-Cert', 'Client-Cert-Chain',
   'ssl-client-cert', 'ssl-client-verify', 'ssl-client-subject-dn', 'ssl-client-issuer-dn', 'SSL_CLIENT_CERT', 'ssl_client_escaped_cert', 'X-SSL-Client-Cert', 'X-SSL-Client-Verify', 'X-SSL-Client-DN',
   'X-SSL-Cert', 'SSL_CIPHER', 'SSL_SESSION_ID', 'SSL_CIPHER_USEKEYSIZE', 'Proxy-auth-cert', 'Proxy-ssl-id',
+  'SMUSER', 'SMUSERDN', 'SMSESSION', 'SMUNIVERSALID', 'SMAUTHREASON', 'SMREALMOID', 'SMSERVERSESSIONID', 'SM_AUTHDIRNAME', 'iv-user', 'iv-user-l', 'iv-groups', 'iv-creds', 'iv-remote-address',
+  'OAM_REMOTE_USER', 'OAM_IDENTITY_DOMAIN', 'Shib-Session-ID', 'Shib-Identity-Provider', 'shib-authentication-instant', 'eppn', 'persistent-id',
+  'X-Auth-Username', 'X-Auth-Userid', 'X-Auth-Email', 'X-Auth-Roles', 'X-Auth-Groups', 'X-Auth-Subject', 'X-Auth-Token', 'X-Auth-Audience', 'X-Auth-ExpiresIn',
+  'X-Userinfo', 'X-Access-Token', 'X-ID-Token', 'X-JWT-Assertion', 'X-AppEngine-User-Email', 'X-AppEngine-User-Id',
+  'X-Client-Verify', 'X-Client-DN', 'X-Client-S-DN', 'X-Client-Cert-Chain', 'X-SSL-Client-S-DN',
+  'Client-IP', 'Forwarded-For', 'X-Originating-IP', 'X-Envoy-External-Address', 'X-Envoy-Internal', 'X-Envoy-Original-Path', 'Fastly-Client-IP', 'CF-Connecting-IPv6', 'X-Azure-ClientIP',
   'X-Forwarded-User', 'X-Forwarded-Email', 'X-Forwarded-Groups', 'X-Forwarded-Preferred-Username', 'X-Forwarded-Access-Token', 'X-Forwarded-Client-Cert', 'X-Forwarded-Tls-Client-Cert', 'X-Proxied-Https'
 ]
 
 /** Headers a client does send, which must still reach the app. */
-const ORDINARY = { accept: 'application/json', 'user-agent': 'curl/8', 'nav-call-id': 'abc', 'x-request-id': 'r1', 'x-correlation-id': 'c1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-user-agent': 'app/1', 'remoteaddr': 'x', 'x-client': 'y', 'client-certificate-hint': 'z' }
+const ORDINARY = { accept: 'application/json', 'user-agent': 'curl/8', 'nav-call-id': 'abc', 'x-request-id': 'r1', 'x-correlation-id': 'c1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-user-agent': 'app/1', 'remoteaddr': 'x', 'x-client': 'y', 'client-certificate-hint': 'z', 'x-authorization-hint': 'a', 'smtp-relay': 'b', 'ivy': 'c', 'x-client-id': 'd' }
 
 /** The headers the app saw for the one request, less the pool's own and ours. */
 function appSaw (t: Test, h: Harness): Record<string, unknown> {

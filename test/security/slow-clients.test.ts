@@ -139,13 +139,20 @@ t.test('streamed uploads hold at most PORTVAKT_UPSTREAM_STREAMS connections: one
   t.ok(await eventually(() => upstream.started[0]?.cut === true), 'the first upload, gone, is cut at the upstream too')
 })
 
-t.test('a connection over PORTVAKT_MAX_CONNECTIONS is closed unanswered, with a warning; one below it is served', async (t) => {
+t.test('a connection over PORTVAKT_MAX_CONNECTIONS while every connection is busy is closed unanswered, with a warning; one below it is served', async (t) => {
   const h = await build(t, { env: { PORTVAKT_MAX_CONNECTIONS: '3' } })
   const { port } = new URL(h.url)
   const open: Socket[] = []
   t.teardown(() => { for (const s of open) s.destroy() })
-  for (let i = 0; i < 3; i++) open.push(connect(Number(port), '127.0.0.1'))
-  t.ok(await eventually(async () => await connectionsOf(h) === 3), 'three connections are open')
+  // Busy: each has begun a request whose head has not all come (the headers timeout is 15 s).
+  for (let i = 0; i < 3; i++) {
+    const socket = connect(Number(port), '127.0.0.1')
+    socket.on('error', () => {})
+    socket.write('GET /public/x HTTP/1.1\r\nHost: portvakt.test\r\n')
+    open.push(socket)
+    await eventually(async () => await connectionsOf(h) === i + 1)
+  }
+  t.ok(await eventually(async () => await connectionsOf(h) === 3), 'three busy connections are open')
   const over = connect(Number(port), '127.0.0.1')
   open.push(over)
   let received = 0
@@ -155,12 +162,42 @@ t.test('a connection over PORTVAKT_MAX_CONNECTIONS is closed unanswered, with a 
   t.ok(await eventually(() => over.destroyed || over.readableEnded, 10_000, 10), 'the fourth is closed')
   t.equal(received, 0, 'with no answer')
   t.equal(h.upstream.seen.length, 0, 'and nothing forwarded')
-  t.match(h.logs().find((l) => String(l.msg).startsWith('connection cap reached')), { level: 40, maxConnections: 3, dropped: 1 })
+  t.equal(await connectionsOf(h), 3, 'the busy ones are kept')
+  t.match(h.logs().find((l) => String(l.msg).startsWith('connection cap reached')), { level: 40, maxConnections: 3 })
   open[0]?.destroy()
   t.ok(await eventually(async () => await connectionsOf(h) === 2), 'one of the three has gone')
   const res = await fetch(`${h.url}/public/x`)
   t.equal(res.status, 200, 'below the cap again, a new connection is served')
   await res.arrayBuffer()
+})
+
+t.test('connections that only sit there (idle keep-alive, or never a request) cannot fill PORTVAKT_MAX_CONNECTIONS: a new connection is served', async (t) => {
+  const h = await build(t, { env: { PORTVAKT_MAX_CONNECTIONS: '3' } })
+  const { port } = new URL(h.url)
+  const held: Socket[] = []
+  t.teardown(() => { for (const s of held) s.destroy() })
+  const closedByServer: boolean[] = []
+  const hold = (socket: Socket): Socket => {
+    const i = closedByServer.push(false) - 1
+    socket.on('error', () => {})
+    socket.on('close', () => { closedByServer[i] = true })
+    held.push(socket)
+    return socket
+  }
+  // One keep-alive connection that had its answer (a tokenless 404 costs nothing) and is idle now.
+  const keptAlive = hold(connect(Number(port), '127.0.0.1'))
+  let answer = ''
+  keptAlive.on('data', (chunk: Buffer) => { answer += chunk.toString() })
+  keptAlive.write('GET /nope HTTP/1.1\r\nHost: portvakt.test\r\n\r\n')
+  t.ok(await eventually(() => answer.includes('"code":"PORTVAKT_ERR_NOT_FOUND"'), 5_000, 10), 'answered 404, kept alive')
+  // Two more that never send a byte: together at the cap.
+  for (let i = 0; i < 2; i++) hold(connect(Number(port), '127.0.0.1'))
+  const res = await fetch(`${h.url}/public/x`)
+  t.equal(res.status, 200, 'a new connection is served')
+  await res.arrayBuffer()
+  t.ok(await eventually(() => closedByServer.filter((c) => c).length >= 2, 5_000, 10), `idle connections were closed to make room (${closedByServer.filter((c) => c).length} of 3)`)
+  t.same(h.upstream.seen.map((s) => s.url), ['/public/x'], 'only the new request was forwarded')
+  await fetch(`${h.url}/public/x`).then(async (r) => await r.arrayBuffer())
 })
 
 t.test('a request without a token whose body trickles gets its 401 and its connection closed within a bound; such sockets do not pile up', async (t) => {
