@@ -23,11 +23,11 @@ t.test('unknown PORTVAKT_* variables: one warning at start naming each, with the
       PORTVAKT_DEV_DIR: '.portvakt'
     }
   })
-  await run.waitFor(/"msg":"portvakt started"/)
-  const warnings = run.logs().filter((l) => l.level === 40 && Array.isArray(l.unknownVariables))
+  await run.waitFor(/"message":"portvakt started"/)
+  const warnings = run.logs().filter((l) => l.level === 'WARN' && Array.isArray(l.unknownVariables))
   t.equal(warnings.length, 1, 'one line')
   t.same(warnings[0]?.unknownVariables, [{ variable: 'PORTVAKT_COLOUR' }, { variable: 'PORTVAKT_FORWARD_TOKN', didYouMean: 'PORTVAKT_FORWARD_TOKEN' }])
-  t.equal(warnings[0]?.msg, 'portvakt reads no variable named PORTVAKT_COLOUR, PORTVAKT_FORWARD_TOKN (did you mean PORTVAKT_FORWARD_TOKEN?); they are ignored (the README\'s settings table lists those it reads)')
+  t.equal(warnings[0]?.message, 'portvakt reads no variable named PORTVAKT_COLOUR, PORTVAKT_FORWARD_TOKN (did you mean PORTVAKT_FORWARD_TOKEN?); they are ignored (the README\'s settings table lists those it reads)')
   run.child.kill('SIGTERM')
   await run.exited
 })

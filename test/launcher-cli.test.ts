@@ -52,9 +52,9 @@ t.test('readiness waits for the app: /isready stays 503 while the app does not l
   const waiting = /^the app does not accept connections on 127\.0\.0\.1:(\d+) yet; it must listen on \$PORT \(\1\), which portvakt sets from PORTVAKT_UPSTREAM$/
   t.match(report.body, { status: 'not_ready', reasons: [waiting] }, 'because of the app alone, naming the address it waits on')
   t.equal(report.body.reasons?.length, 1)
-  const warning = JSON.parse(await run.waitFor(/"msg":"the app does not accept connections on/)) as { level: number, msg: string, port: number }
-  t.equal(warning.level, 40, 'said in the log too, as a warning, after a few seconds')
-  t.match(warning.msg, waiting)
+  const warning = JSON.parse(await run.waitFor(/"message":"the app does not accept connections on/)) as { level: string, message: string, port: number }
+  t.equal(warning.level, 'WARN', 'said in the log too, as a warning, after a few seconds')
+  t.match(warning.message, waiting)
   t.equal((await fetch(`${admin}/isalive`)).status, 200, 'alive all the same')
   t.notMatch(run.stdout(), /"message":"app accepts connections"/)
   const again = await fetch(`${admin}/isready`)
@@ -72,17 +72,17 @@ t.test('exits with the app status when the app exits on its own', async (t) => {
 t.test('a command that does not exist: never "app started", one clear error, exit 127', async (t) => {
   const { run } = await launchPortvakt(t, { app: ['/nonexistent/app'] })
   t.equal(await run.exited, 127)
-  const errors = run.logs().filter((l) => l.level === 50)
-  t.same(errors.map((l) => l.msg), ['portvakt cannot launch the app: /nonexistent/app: no such command (no such file, and not found on PATH); check the command after --; it exits with 127'])
-  t.notOk(run.logs().some((l) => l.msg === 'app started'), 'no "app started" for an app that never ran')
+  const errors = run.logs().filter((l) => l.level === 'ERROR')
+  t.same(errors.map((l) => l.message), ['portvakt cannot launch the app: /nonexistent/app: no such command (no such file, and not found on PATH); check the command after --; it exits with 127'])
+  t.notOk(run.logs().some((l) => l.message === 'app started'), 'no "app started" for an app that never ran')
   t.notMatch(run.stdout(), /spawn|ENOENT/, 'no errno text of Node\'s')
 })
 
 t.test('a command that is not executable: one clear error, exit 126', async (t) => {
   const { run } = await launchPortvakt(t, { app: [process.cwd()] })
   t.equal(await run.exited, 126)
-  t.match(run.stdout(), `"msg":"portvakt cannot launch the app: ${process.cwd()}: not executable (a folder, or a file without execute permission: chmod +x it); it exits with 126"`)
-  t.notOk(run.logs().some((l) => l.msg === 'app started'))
+  t.match(run.stdout(), `"message":"portvakt cannot launch the app: ${process.cwd()}: not executable (a folder, or a file without execute permission: chmod +x it); it exits with 126"`)
+  t.notOk(run.logs().some((l) => l.message === 'app started'))
 })
 
 t.test('refuses launcher mode when PORTVAKT_UPSTREAM is not on loopback', async (t) => {

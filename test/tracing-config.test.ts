@@ -102,7 +102,7 @@ t.test('everything portvakt cannot honour is refused, every problem at once, nam
     ['OTEL_RESOURCE_ATTRIBUTES', /is not key=value/],
     ['OTEL_EXPORTER_OTLP_TIMEOUT', /not a whole number/],
     ['OTEL_EXPORTER_OTLP_COMPRESSION', /write gzip or none/],
-    ['OTEL_EXPORTER_OTLP_INSECURE', /not a boolean/],
+    ['OTEL_EXPORTER_OTLP_INSECURE', /is not true or false/],
     ['OTEL_BSP_MAX_QUEUE_SIZE', /not a whole number from 1/]
   ] as const) t.ok(problems.some((p) => p.startsWith(`${name}: `) && why.test(p)), name, { problems })
   t.match(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c', OTEL_EXPORTER_OTLP_CERTIFICATE: '/ca.pem', OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: '/k.pem' }), [/^OTEL_EXPORTER_OTLP_CERTIFICATE: not supported/, /^OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: not supported/])
