@@ -1,8 +1,8 @@
 /**
  * Composition of the Altinn side: settings → subscription key → Maskinporten token client (the
  * egress side's, egress/token-client.ts) → token exchange → PDP client → decider. Built when
- * PORTVAKT_ALTINN_URL is set (without it, `altinn` routes answer 503 and an error line says why); with
- * it, NAIS_TOKEN_ENDPOINT is required. Readiness never asks Altinn: one blip must not take every
+ * PORTVAKT_ALTINN_URL is set (without it, `altinn` routes answer 503 and a warning says why; each such
+ * 503 is an error line); with it, NAIS_TOKEN_ENDPOINT is required. Readiness never asks Altinn: one blip must not take every
  * route down (the affected requests answer 503 instead).
  */
 import { readFile } from 'node:fs/promises'
@@ -59,7 +59,7 @@ export async function startAltinn (options: AltinnStartOptions): Promise<AltinnS
   if (authorizeUrl === undefined || exchangeUrl === undefined) {
     // Started all the same, as after a reload that brings such a route: those routes answer 503,
     // the others serve (the shipped example table has one, and a pod must not crash-loop on it).
-    if (asking.length > 0) options.logger.error({ routes: asking.map((r) => r.id), lines: asking.map((r) => r.line) }, `PORTVAKT_ALTINN_URL is not set, but ${table.source} has routes with altinn: they answer 503 until it is set to Altinn's platform URL, e.g. https://platform.tt02.altinn.no`)
+    if (asking.length > 0) options.logger.warn({ routes: asking.map((r) => r.id), lines: asking.map((r) => r.line) }, `PORTVAKT_ALTINN_URL is not set, but ${table.source} has routes with altinn: they answer 503 until it is set to Altinn's platform URL, e.g. https://platform.tt02.altinn.no`)
     return undefined
   }
   const endpoint = options.tokenEndpoint ?? fail('NAIS_TOKEN_ENDPOINT: not set, but portvakt needs a Maskinporten token to ask Altinn\'s PDP; NAIS sets it when spec.maskinporten.enabled is true')
