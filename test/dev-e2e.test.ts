@@ -22,7 +22,7 @@ const SESSION = {
   systemUserToken: 'SYSTEMUSER=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read --systemuser-org 222222222 --system-id 123456789_lonn)',
   systemUser: 'curl -i -H "Authorization: Bearer $SYSTEMUSER" http://localhost:8080/api/v1/lonn/42',
   plainOnSystemRoute: 'curl -i -H "Authorization: Bearer $TOKEN" http://localhost:8080/api/v1/lonn/42',
-  // "Altinn authorisation": the local PDP answers from config/altinn-grants.yaml.
+  // docs/altinn.md, "The local stand-in": the local PDP answers from config/altinn-grants.yaml.
   altinnPermit: 'curl -i -H "Authorization: Bearer $SYSTEMUSER" http://localhost:8080/api/v1/kravogbetaling/42',
   altinnDeny: 'curl -i -X POST -H "Authorization: Bearer $SYSTEMUSER" http://localhost:8080/api/v1/kravogbetaling/42',
   otherCustomerToken: 'OTHER=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read --systemuser-org 333333333 --system-id 123456789_lonn)',
@@ -37,10 +37,10 @@ const SHOWN_IN: Record<keyof typeof SESSION, string> = {
   token: 'README.md', allowed: 'README.md', otherScope: 'README.md', noToken: 'README.md',
   delegatedToken: 'docs/delegation.md', delegated: 'docs/delegation.md',
   systemUserToken: 'docs/delegation.md', systemUser: 'docs/delegation.md', plainOnSystemRoute: 'docs/delegation.md',
-  altinnPermit: 'README.md', altinnDeny: 'README.md', otherCustomerToken: 'README.md', otherCustomer: 'README.md'
+  altinnPermit: 'docs/altinn.md', altinnDeny: 'docs/altinn.md', otherCustomerToken: 'docs/altinn.md', otherCustomer: 'docs/altinn.md'
 }
 
-t.test('the README and docs/delegation.md show this exact session', async (t) => {
+t.test('the README, docs/delegation.md and docs/altinn.md show this exact session', async (t) => {
   for (const [name, line] of Object.entries(SESSION)) {
     const file = SHOWN_IN[name as keyof typeof SESSION]
     t.ok(readFileSync(resolve(file), 'utf8').includes(line), `${file}: ${line}`)
