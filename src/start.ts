@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import { startExposureCheck, type ReadSocketTable } from './admin/exposure.js'
 import { Readiness } from './admin/readiness.js'
+import { startAltinn, type AltinnSide } from './altinn/start.js'
 import { buildAdminServer } from './admin/server.js'
 import { deriveLimits } from './http/limits.js'
 import type { FetchResult, KeyStore } from './auth/keys.js'
@@ -44,6 +45,8 @@ export interface Gateway {
   adminPort: number
   readiness: Readiness
   metrics: Metrics
+  /** Altinn's PDP for routes with `altinn`; undefined when PORTVAKT_ALTINN_URL is unset */
+  altinn: AltinnSide | undefined
   /** the egress listener while the route table in force lists egress targets */
   readonly egress: EgressListener | undefined
   /** stop at once (tests) */
@@ -125,6 +128,7 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
   }
   const routes = await RouteHolder.load(settings.routesFile)
   const metrics = createMetrics()
+  const altinn = await startAltinn({ settings: settings.altinn, tokenEndpoint: settings.egress.tokenEndpoint, proxy: settings.proxy, table: routes.current, logger, onCall: metrics.observeAltinnCall })
   const policy = createPolicy({ issuer: issuer.issuer, algorithms: settings.algorithms, clockToleranceSec: settings.clockToleranceSec, maxTokenLifetimeSec: settings.maxTokenLifetimeSec })
   const { keys, tokenCache, verify } = createTokenCheck({ policy, jwksUri: issuer.jwksUri, jwks: settings.jwks, cacheSize: settings.tokenCacheSize, fetch: tracing?.traceFetch(fetchImpl, 'jwks') ?? fetchImpl, proxy: settings.proxy, onFetch: reportKeyFetch(logger, metrics, settings.clusterName !== undefined) })
   const egressHolder = new EgressHolder({ settings: settings.egress, proxy: settings.proxy, limits: settings.listener, routes: () => routes.current, logger, tracing }, settings.shutdown.timeoutMs)
@@ -144,6 +148,7 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
     pool: settings.upstreamPool,
     routes: () => routes.current,
     verify,
+    altinn: altinn?.decider,
     logger,
     onRequestDone: metrics.observeRequest,
     draining: () => readiness.isDraining,
@@ -152,8 +157,8 @@ async function assembleParts (settings: Settings, logger: Logger, fetchImpl: typ
   // The readiness check's upstream probe is bounded at 5 s, as above.
   const admin = buildAdminServer({ readiness, registry: metrics.registry, logger, limits: deriveLimits(5_000, settings.listener) })
   metrics.watchKeys(() => keys.status())
-  metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egressHolder.stats(), spansDropped: () => tracing?.dropped() ?? {} })
-  return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder, tracing }
+  metrics.watchStats({ tokenCache: () => tokenCache.stats(), egress: () => egressHolder.stats(), spansDropped: () => tracing?.dropped() ?? {}, altinn: () => altinn?.decider.stats() })
+  return { app, keys, issuer, routes, tokenCache, admin, readiness, metrics, egressHolder, tracing, altinn }
 }
 
 /**
@@ -176,7 +181,7 @@ async function listenAll (parts: Parts, settings: Settings): Promise<void> {
     // A port in use must not leave the other listeners, the key schedule or the watch behind.
     parts.keys.stop()
     parts.routes.close()
-    await Promise.allSettled([parts.app.close(), parts.admin.close(), parts.egressHolder.close(), parts.tracing?.shutdown(TRACE_FLUSH_MS)])
+    await Promise.allSettled([parts.app.close(), parts.admin.close(), parts.egressHolder.close(), parts.altinn?.close(), parts.tracing?.shutdown(TRACE_FLUSH_MS)])
     throw err
   }
 }
@@ -202,6 +207,7 @@ function stopsOf (parts: Parts, settings: Settings, logger: Logger): Pick<Gatewa
       await parts.app.close()
       await parts.admin.close()
       await egressHolder.close()
+      await parts.altinn?.close()
       await parts.tracing?.shutdown(TRACE_FLUSH_MS)
     },
     shutdown: async (options = {}) => {
@@ -214,6 +220,7 @@ function stopsOf (parts: Parts, settings: Settings, logger: Logger): Pick<Gatewa
       parts.keys.stop()
       parts.routes.close()
       await parts.admin.close()
+      await parts.altinn?.close()
       if (options.keepEgress !== true) await closeEgress(Math.max(0, deadline - Date.now()))
     },
     closeEgress

@@ -110,7 +110,7 @@ t.test('a public route takes none of the fields', async (t) => {
 t.test('a HEAD route must ask GET\'s delegation and system-user rules too', async (t) => {
   t.match(problemsOf(all(`  - { path: /a, methods: [GET], scopes: [nav:x:a], systemUser: required }
   - { path: /a, methods: [HEAD], scopes: [nav:x:a] }
-`)), [/^routes\.yaml:3: HEAD \/a asks other scopes, audience, consumers or delegation and system-user rules than GET \/a at line 2/])
+`)), [/^routes\.yaml:3: HEAD \/a asks other scopes, audience, consumers, delegation and system-user rules or Altinn action than GET \/a at line 2/])
   t.same(problemsOf(all(`  - { path: /a, methods: [GET], scopes: [nav:x:a], systemUserOrgs: ["222222222", "111111111"] }
   - { path: /a, methods: [HEAD], scopes: [nav:x:a], systemUserOrgs: ["111111111", "222222222"] }
 `)), [], 'the same lists in another order are the same rules')

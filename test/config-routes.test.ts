@@ -5,7 +5,7 @@ import { expandScope, loadRoutes, parseRoutes } from '../src/config/routes.js'
 
 t.test('compiles the annotated example in config/routes.yaml', async (t) => {
   const table = await loadRoutes('config/routes.yaml')
-  t.equal(table.routes.length, 7)
+  t.equal(table.routes.length, 8)
   const skjema = table.routes.find((r) => r.path === '/api/v1/skjema')
   t.same(skjema?.scopes, { mode: 'all', list: ['nav:arbeid/skjema/innsending.write'] })
   const rapport = table.routes.find((r) => r.path === '/api/v1/rapport')
@@ -118,11 +118,13 @@ t.test('the annotated example compiles to exactly the table its comments describ
     { id: '* /api/v1/rapport', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: false, scopes: { mode: 'any', list: ['nav:arbeid:rapport.read', 'nav:arbeid:rapport.admin'] }, audience: undefined, consumers: undefined },
     { id: '* /api/v1/skjema', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: false, scopes: all('nav:arbeid/skjema/innsending.write'), audience: undefined, consumers: undefined },
     { id: 'GET,HEAD /api/v1/lonn', methods: ['GET', 'HEAD'], public: false, scopes: all('nav:arbeid:arbeidsforhold.read'), audience: undefined, consumers: undefined },
+    { id: 'GET,HEAD,POST /api/v1/kravogbetaling', methods: ['GET', 'HEAD', 'POST'], public: false, scopes: all('nav:arbeid:arbeidsforhold.read'), audience: undefined, consumers: undefined },
     { id: '* /internal/isalive', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: true, scopes: undefined, audience: undefined, consumers: undefined },
     { id: '* /internal/isready', methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], public: true, scopes: undefined, audience: undefined, consumers: undefined }
   ])
-  t.same([...table.byPath.keys()], ['/api/v1/arbeidsforhold', '/api/v1/rapport', '/api/v1/skjema', '/api/v1/lonn', '/internal/isalive', '/internal/isready'], 'one lookup entry per path')
-  t.same(table.routes.map((r) => r.parties?.systemUser), [undefined, undefined, undefined, undefined, 'required', undefined, undefined], 'only /api/v1/lonn asks for a system user')
+  t.same([...table.byPath.keys()], ['/api/v1/arbeidsforhold', '/api/v1/rapport', '/api/v1/skjema', '/api/v1/lonn', '/api/v1/kravogbetaling', '/internal/isalive', '/internal/isready'], 'one lookup entry per path')
+  t.same(table.routes.map((r) => r.parties?.systemUser), [undefined, undefined, undefined, undefined, 'required', 'required', undefined, undefined], 'only /api/v1/lonn and /api/v1/kravogbetaling ask for a system user')
+  t.same(table.routes.map((r) => r.altinn === undefined ? undefined : [r.altinn.resource, Object.fromEntries(r.altinn.actions)]), [undefined, undefined, undefined, undefined, undefined, ['kravogbetaling', { GET: 'read', HEAD: 'read', POST: 'write' }], undefined, undefined], 'only /api/v1/kravogbetaling asks Altinn')
   t.same(table.egress, [], 'no egress targets')
   t.equal(table.source, 'config/routes.yaml')
 })

@@ -27,6 +27,8 @@ t.test('portvakt dev on PORTVAKT_HOST=:: prints a curl line that reaches the gat
   const logger = createLogger('silent', new Writable({ write (_chunk, _enc, done) { done() } }))
   const run = await startDev({
     issuerPort: 0,
+    altinnPort: 0,
+    grantsFile: 'config/altinn-grants.yaml',
     demoPort: 0,
     dir: join(dir, '.portvakt'),
     logLevel: 'silent',

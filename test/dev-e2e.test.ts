@@ -21,20 +21,26 @@ const SESSION = {
   delegated: 'curl -i -H "Authorization: Bearer $DELEGATED" http://localhost:8080/api/v1/arbeidsforhold/42',
   systemUserToken: 'SYSTEMUSER=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read --systemuser-org 222222222 --system-id 123456789_lonn)',
   systemUser: 'curl -i -H "Authorization: Bearer $SYSTEMUSER" http://localhost:8080/api/v1/lonn/42',
-  plainOnSystemRoute: 'curl -i -H "Authorization: Bearer $TOKEN" http://localhost:8080/api/v1/lonn/42'
+  plainOnSystemRoute: 'curl -i -H "Authorization: Bearer $TOKEN" http://localhost:8080/api/v1/lonn/42',
+  // docs/altinn.md, "The local stand-in": the local PDP answers from config/altinn-grants.yaml.
+  altinnPermit: 'curl -i -H "Authorization: Bearer $SYSTEMUSER" http://localhost:8080/api/v1/kravogbetaling/42',
+  altinnDeny: 'curl -i -X POST -H "Authorization: Bearer $SYSTEMUSER" http://localhost:8080/api/v1/kravogbetaling/42',
+  otherCustomerToken: 'OTHER=$(npx portvakt token --scope nav:arbeid:arbeidsforhold.read --systemuser-org 333333333 --system-id 123456789_lonn)',
+  otherCustomer: 'curl -i -H "Authorization: Bearer $OTHER" http://localhost:8080/api/v1/kravogbetaling/42'
 }
 
 // The session's token lines, by the variable each sets.
-const TOKEN_LINES = { TOKEN: SESSION.token, DELEGATED: SESSION.delegatedToken, SYSTEMUSER: SESSION.systemUserToken }
+const TOKEN_LINES = { TOKEN: SESSION.token, DELEGATED: SESSION.delegatedToken, SYSTEMUSER: SESSION.systemUserToken, OTHER: SESSION.otherCustomerToken }
 
 // Which document shows which line: the plain session in the README, the other shapes beside their rules.
 const SHOWN_IN: Record<keyof typeof SESSION, string> = {
   token: 'README.md', allowed: 'README.md', otherScope: 'README.md', noToken: 'README.md',
   delegatedToken: 'docs/delegation.md', delegated: 'docs/delegation.md',
-  systemUserToken: 'docs/delegation.md', systemUser: 'docs/delegation.md', plainOnSystemRoute: 'docs/delegation.md'
+  systemUserToken: 'docs/delegation.md', systemUser: 'docs/delegation.md', plainOnSystemRoute: 'docs/delegation.md',
+  altinnPermit: 'docs/altinn.md', altinnDeny: 'docs/altinn.md', otherCustomerToken: 'docs/altinn.md', otherCustomer: 'docs/altinn.md'
 }
 
-t.test('the README and docs/delegation.md show this exact session', async (t) => {
+t.test('the README, docs/delegation.md and docs/altinn.md show this exact session', async (t) => {
   for (const [name, line] of Object.entries(SESSION)) {
     const file = SHOWN_IN[name as keyof typeof SESSION]
     t.ok(readFileSync(resolve(file), 'utf8').includes(line), `${file}: ${line}`)
@@ -42,7 +48,7 @@ t.test('the README and docs/delegation.md show this exact session', async (t) =>
 })
 
 t.test('portvakt dev runs the README session: 200 with identity, 403 for another scope, 401 without a token', async (t) => {
-  const [proxyPort, issuerPort, demoPort] = [await freePort(), await freePort(), await freePort()]
+  const [proxyPort, issuerPort, demoPort, altinnPort] = [await freePort(), await freePort(), await freePort(), await freePort()]
   const dir = t.testdir()
   copyFileSync(resolve('config/routes.yaml'), join(dir, 'routes.yaml'))
   const env = {
@@ -50,6 +56,7 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
     PORTVAKT_ADMIN_PORT: '0',
     PORTVAKT_DEV_ISSUER_PORT: String(issuerPort),
     PORTVAKT_DEV_UPSTREAM_PORT: String(demoPort),
+    PORTVAKT_DEV_ALTINN_PORT: String(altinnPort),
     PORTVAKT_DEV_DIR: join(dir, '.portvakt'),
     PORTVAKT_ROUTES: join(dir, 'routes.yaml')
   }
@@ -113,10 +120,23 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
   }, 'the vendor as the consumer, the customer and system beside it')
   await refused(SESSION.plainOnSystemRoute, 403, 'www-authenticate: bearer realm="portvakt", error="insufficient_scope", error_description="this route takes altinn system-user tokens only (systemuser: required)', 'PORTVAKT_ERR_SYSTEM_USER_REQUIRED')
 
+  const altinnPermit = await curl(SESSION.altinnPermit)
+  t.equal(altinnPermit.status, 200, 'the grant permits read')
+  t.match(JSON.parse(altinnPermit.body), { path: '/api/v1/kravogbetaling/42', identity: { 'x-maskinporten-systemuser-org': '222222222' } })
+  const altinnDeny = await curl(SESSION.altinnDeny)
+  t.equal(altinnDeny.status, 403, 'no grant for write')
+  t.match(altinnDeny.headers, 'www-authenticate: bearer realm="portvakt", error="insufficient_scope", error_description="altinn denies')
+  t.match(JSON.parse(altinnDeny.body), { code: 'PORTVAKT_ERR_ALTINN_DENIED' })
+  const otherCustomer = await curl(SESSION.otherCustomer)
+  t.equal(otherCustomer.status, 403, 'no grant for another customer\'s system user')
+  t.match(JSON.parse(otherCustomer.body), { code: 'PORTVAKT_ERR_ALTINN_DENIED' })
+
   dev.child.kill('SIGTERM')
   t.equal(await dev.exited, 0, 'stops cleanly on SIGTERM')
   t.notMatch(dev.stdout(), /eyJ[\w-]+\.eyJ/, 'no token in the logs')
   t.match(dev.stdout(), /"message":"dev token issued"/)
+  t.match(dev.stdout(), /"altinn":"permit"/, 'the decision in the access line')
+  t.notMatch(dev.stdout(), /portvakt-dev-subscription-key/, 'the subscription key in no log line')
 })
 
 t.test('portvakt dev refuses to start under NAIS_CLUSTER_NAME', async (t) => {

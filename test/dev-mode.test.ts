@@ -83,6 +83,8 @@ t.test('startDev runs issuer, demo upstream and gate together, and follows edits
   const { logger, text } = quietLogger()
   const run: DevRun = await startDev({
     issuerPort: 0,
+    altinnPort: 0,
+    grantsFile: 'config/altinn-grants.yaml',
     demoPort: 0,
     dir: join(dir, '.portvakt'),
     logLevel: 'info',
@@ -123,11 +125,12 @@ t.test('startDev names the variable to change when a port is taken, and closes w
   t.teardown(() => { blocker.close() })
   const taken = (blocker.address() as { port: number }).port
   const dir = t.testdir({ 'routes.yaml': ROUTES })
-  const base = { issuerPort: 0, demoPort: 0, dir: join(dir, '.portvakt'), logLevel: 'silent', gatewayEnv: { PORTVAKT_ROUTES: join(dir, 'routes.yaml'), PORTVAKT_PORT: '0', PORTVAKT_ADMIN_PORT: '0' } }
+  const base = { issuerPort: 0, altinnPort: 0, grantsFile: 'config/altinn-grants.yaml', demoPort: 0, dir: join(dir, '.portvakt'), logLevel: 'silent', gatewayEnv: { PORTVAKT_ROUTES: join(dir, 'routes.yaml'), PORTVAKT_PORT: '0', PORTVAKT_ADMIN_PORT: '0' } }
   const { logger } = quietLogger()
   const inUse = (variable: string, host = '127.0.0.1'): { name: string, problems: string[] } => ({ name: 'ConfigError', problems: [`${variable}: port ${taken} on ${host} is already in use by another process; stop what holds it or set ${variable} to a free port`] })
   await t.rejects(startDev({ ...base, issuerPort: taken }, logger), inUse('PORTVAKT_DEV_ISSUER_PORT'))
   await t.rejects(startDev({ ...base, demoPort: taken }, logger), inUse('PORTVAKT_DEV_UPSTREAM_PORT'))
+  await t.rejects(startDev({ ...base, altinnPort: taken }, logger), inUse('PORTVAKT_DEV_ALTINN_PORT'))
   // A fixed issuer port, so the next start shows whether the failed one let go of it.
   const issuerPort = await freePort()
   await t.rejects(startDev({ ...base, issuerPort, gatewayEnv: { ...base.gatewayEnv, PORTVAKT_PORT: String(taken) } }, logger), inUse('PORTVAKT_PORT', '0.0.0.0'), 'the gate, on the PORTVAKT_HOST this config leaves at its default')
@@ -139,6 +142,8 @@ t.test('with PORTVAKT_UPSTREAM set, dev runs no demo and forwards to the given a
   const { logger } = quietLogger()
   const run = await startDev({
     issuerPort: 0,
+    altinnPort: 0,
+    grantsFile: 'config/altinn-grants.yaml',
     demoPort: undefined,
     dir: join(dir, '.portvakt'),
     logLevel: 'info',
@@ -151,7 +156,7 @@ t.test('with PORTVAKT_UPSTREAM set, dev runs no demo and forwards to the given a
 
 t.test('in dev, the local issuer is the egress side\'s token endpoint: the whole loop runs on a laptop', async (t) => {
   const dir = t.testdir()
-  const run0 = { issuerPort: 0, demoPort: 0, dir: join(dir, '.portvakt'), logLevel: 'silent' }
+  const run0 = { issuerPort: 0, altinnPort: 0, grantsFile: 'config/altinn-grants.yaml', demoPort: 0, dir: join(dir, '.portvakt'), logLevel: 'silent' }
   // The egress target is the demo upstream, which says whether a Bearer token reached it.
   const demoPort = await freePort()
   writeFileSync(join(dir, 'routes.yaml'), `${ROUTES}egress:\n  - name: demo\n    url: http://127.0.0.1:${demoPort}\n    scopes: [nav:arbeid:arbeidsforhold.read]\n`)

@@ -42,7 +42,7 @@ t.test('HEAD with other requirements than GET on the same path is refused, at th
   - path: /a
     methods: [HEAD]
     public: true
-`), [`routes.yaml:5: HEAD /a asks other scopes, audience, consumers or delegation and system-user rules than GET /a at line 2, ${fix}`])
+`), [`routes.yaml:5: HEAD /a asks other scopes, audience, consumers, delegation and system-user rules or Altinn action than GET /a at line 2, ${fix}`])
   const variants = [
     '{ path: /a, methods: [HEAD], scopes: [nav:x:other] }',
     '{ path: /a, methods: [HEAD], scopes: { anyOf: [nav:x:read] } }',

@@ -33,7 +33,7 @@ async function publishedCopy (t: Test): Promise<string> {
   const dir = t.testdir()
   for (const file of ['package.json', 'README.md', 'LICENSE.md', 'CHANGELOG.md']) cpSync(join(ROOT, file), join(dir, file))
   mkdirSync(join(dir, 'config'))
-  cpSync(join(ROOT, 'config', 'routes.yaml'), join(dir, 'config', 'routes.yaml'))
+  for (const file of ['routes.yaml', 'altinn-grants.yaml']) cpSync(join(ROOT, 'config', file), join(dir, 'config', file))
   cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true, filter: (src) => statSync(src).isDirectory() ? !/exe/.test(src) : src.endsWith('.js') })
   const shaped = await runScript(readScript(RELEASE, 'npm', 'Shape the published package.json'), baseEnv(), dir)
   if (shaped.code !== 0) throw new Error(`the shaping step failed: ${shaped.stderr}`)
@@ -54,7 +54,7 @@ t.test('the published package.json has no Node download, no dev tooling, and an 
   t.ok((runningMajor as number) > (major as number) || (runningMajor === major && (runningMinor as number) >= (minor as number)), `npm's Node ${runningMajor}.${runningMinor} meets engines ${published.engines.node}`)
 })
 
-t.test('npm pack ships the CLI, the example routes and the docs, and nothing else', async (t) => {
+t.test('npm pack ships the CLI, the example routes, the dev grants and the docs, and nothing else', async (t) => {
   const dir = await publishedCopy(t)
   const npm = npmOf()
   for (const where of [dir, ROOT]) {
@@ -62,7 +62,7 @@ t.test('npm pack ships the CLI, the example routes and the docs, and nothing els
     const files = ((JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0]?.files ?? []).map((f) => f.path)
     t.ok(files.includes('dist/cli.js'), `${where === ROOT ? 'repository' : 'published copy'}: the bin`)
     const others = files.filter((f) => !/^dist\/[\w/-]+\.js$/.test(f))
-    t.same(others.sort(), ['CHANGELOG.md', 'LICENSE.md', 'README.md', 'config/routes.yaml', 'package.json'], 'besides dist/**/*.js: docs, licence, the example table')
+    t.same(others.sort(), ['CHANGELOG.md', 'LICENSE.md', 'README.md', 'config/altinn-grants.yaml', 'config/routes.yaml', 'package.json'], 'besides dist/**/*.js: docs, licence, the example table and the dev PDP\'s grants')
   }
 })
 

@@ -67,5 +67,5 @@ t.test('every key the route table\'s schema knows, at every level, gets "did you
 })
 
 t.test('an unknown key with no close match lists the keys that place takes', async (t) => {
-  t.same(problemsOf({ routes: [{ path: '/a', public: true, colour: 'red' }] }), ['routes.yaml:4: route 1 (/a): unknown key "colour"; the keys here are path, methods, scopes, audience, consumers, public, delegation, suppliers, systemUser, systemUserOrgs, systems'])
+  t.same(problemsOf({ routes: [{ path: '/a', public: true, colour: 'red' }] }), ['routes.yaml:4: route 1 (/a): unknown key "colour"; the keys here are path, methods, scopes, audience, consumers, public, delegation, suppliers, systemUser, systemUserOrgs, systems, altinn'])
 })

@@ -5,6 +5,7 @@
  * surface as 403s, or as a token endpoint refusing, in production).
  */
 import { ConfigError } from '../config/errors.js'
+import type { AltinnRule } from '../config/altinn-rules.js'
 import { UnreadableFileError } from '../config/file-error.js'
 import { loadRoutes, type Route, type RouteTable } from '../config/routes.js'
 import { METHODS } from '../config/route-schema.js'
@@ -40,11 +41,21 @@ function describeRule (rule: string | undefined, lists: ReadonlyArray<readonly [
   return listed.length === 0 ? rule : `${rule} (${listed.join('; ')})`
 }
 
+// `kravogbetaling: GET,HEAD=read POST=write`; `-` on a route that does not ask Altinn.
+function describeAltinn (rule: AltinnRule | undefined): string {
+  if (rule === undefined) return '-'
+  const byAction = new Map<string, string[]>()
+  for (const [method, action] of rule.actions) byAction.set(action, [...(byAction.get(action) ?? []), method])
+  return `${rule.resource}: ${[...byAction].map(([action, methods]) => `${methods.join(',')}=${action}`).join(' ')}`
+}
+
 /** Render the compiled table as aligned columns: the routes, then the egress targets when there are any. */
 export function formatRouteTable (table: RouteTable): string {
   // The delegation and system-user columns only for a table that sets such rules.
   const parties = table.routes.some((r) => r.parties !== undefined)
-  const routes = [['LINE', 'PATH', 'METHODS', 'SCOPES', 'AUDIENCE', 'CONSUMERS', ...(parties ? ['DELEGATION', 'SYSTEM USER'] : [])]]
+  // And the Altinn column only for a table with altinn routes.
+  const altinn = table.routes.some((r) => r.altinn !== undefined)
+  const routes = [['LINE', 'PATH', 'METHODS', 'SCOPES', 'AUDIENCE', 'CONSUMERS', ...(parties ? ['DELEGATION', 'SYSTEM USER'] : []), ...(altinn ? ['ALTINN'] : [])]]
   for (const r of table.routes) {
     const methods = r.methods.length === METHODS.length ? '*' : r.methods.join(',')
     const row = [String(r.line), r.path, methods, describeScopes(r), r.audience ?? '-', r.consumers === undefined ? '-' : [...r.consumers].join(',')]
@@ -52,6 +63,7 @@ export function formatRouteTable (table: RouteTable): string {
       const p = r.parties
       row.push(describeRule(p?.delegation, [['suppliers', p?.suppliers]]), describeRule(p?.systemUser, [['orgs', p?.systemUserOrgs], ['systems', p?.systems]]))
     }
+    if (altinn) row.push(describeAltinn(r.altinn))
     routes.push(row)
   }
   if (table.egress.length === 0) return formatColumns(routes)

@@ -50,6 +50,7 @@ Exit 1 with every problem named when the settings or the route table are wrong; 
 
 Starts, in one process, on loopback:
   a local Maskinporten issuer  http://127.0.0.1:$PORTVAKT_DEV_ISSUER_PORT/ (metadata, /jwk, POST /token)
+  a local Altinn               http://127.0.0.1:$PORTVAKT_DEV_ALTINN_PORT/ (token exchange, PDP from the grants file)
   a demo upstream              echoes method, path, query and the identity headers it receives
   the gate                     trusting that issuer only, watching the route file for edits
 Refuses to start when NAIS_CLUSTER_NAME is set: dev tokens are signed with a key on local disk.
@@ -57,12 +58,14 @@ Refuses to start when NAIS_CLUSTER_NAME is set: dev tokens are signed with a key
 Environment:
   PORTVAKT_DEV_ISSUER_PORT    8090                 the dev issuer's port
   PORTVAKT_DEV_UPSTREAM_PORT  8081                 the demo upstream's port
+  PORTVAKT_DEV_ALTINN_PORT    8091                 the local Altinn's port
+  PORTVAKT_DEV_ALTINN_GRANTS  config/altinn-grants.yaml  what the local PDP permits
   PORTVAKT_UPSTREAM           (the demo upstream)  your app instead of the demo
   PORTVAKT_DEV_DIR            .portvakt            where the dev signing key is kept
   PORTVAKT_ROUTES             config/routes.yaml   the route table
   PORTVAKT_PORT               8080                 the gate's port
   PORTVAKT_HOST               127.0.0.1            the gate's address
-  and every other PORTVAKT_* setting of serve; MASKINPORTEN_* are ignored
+  and every other PORTVAKT_* setting of serve; MASKINPORTEN_* and PORTVAKT_ALTINN_URL are ignored
 `,
   token: `Usage: portvakt token --scope <scope> [--scope <scope> ...] [options]
 

@@ -4,6 +4,7 @@
  * reported at once, naming the variable to set (§3).
  */
 import { z } from 'zod'
+import { ALTINN_ENV, altinnSettings, checkAltinnEnv } from './altinn-env.js'
 import { formatDuration } from './duration.js'
 import { ConfigError } from './errors.js'
 import { issueText } from './issue-text.js'
@@ -62,6 +63,7 @@ const EnvSchema = z.object({
   PORTVAKT_EGRESS_TIMEOUT: duration('30s', 100, 3_600_000),
   PORTVAKT_EGRESS_REFRESH_INTERVAL: duration('10s', 0, 3_600_000),
   NO_PROXY: z.string().optional(),
+  ...ALTINN_ENV,
   // Set by NAIS in every pod: messages about outbound traffic then name the access policy it needs.
   NAIS_CLUSTER_NAME: z.string().optional(),
   PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -132,7 +134,9 @@ const SettingsSchema = EnvSchema.transform((e) => Object.freeze({
     timeoutMs: e.PORTVAKT_EGRESS_TIMEOUT,
     /** at most one skip_cache token fetch per target this often */
     refreshIntervalMs: e.PORTVAKT_EGRESS_REFRESH_INTERVAL
-  })
+  }),
+  /** Altinn's PDP, for routes with `altinn` (config/altinn-env.ts) */
+  altinn: altinnSettings(e)
 }))
 
 /** Everything portvakt reads from the environment, typed and checked; `tracing` from the OTEL_* variables (tracing-env.ts), undefined when off. */
@@ -141,6 +145,8 @@ export type Settings = z.output<typeof SettingsSchema> & { readonly tracing: Tra
 export type IssuerSource = Settings['issuerSource']
 /** What both listeners hold a client to. */
 export type ListenerSettings = Settings['listener']
+/** The Altinn PDP's settings. */
+export type AltinnSettings = Settings['altinn']
 /** The egress side's settings. */
 export type EgressSettings = Settings['egress']
 /** The on-premises webproxy as NAIS sets it, named as undici's EnvHttpProxyAgent takes it. */
@@ -235,7 +241,7 @@ export function loadSettings (env: Record<string, string | undefined>): Settings
   const { env: partial, problems } = parseEachVariable(present)
   const proxy = readProxy(partial)
   const { tracing, problems: tracingProblems } = readTracing(present)
-  problems.push(...tracingProblems, ...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkKeyAges(partial, present), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
+  problems.push(...tracingProblems, ...checkIssuerSource(partial, (name) => present[name] !== undefined), ...checkPorts(partial), ...checkStreams(partial), ...checkKeyAges(partial, present), ...checkAltinnEnv(partial), ...checkProxy('HTTP_PROXY', proxy.httpProxy), ...checkProxy('HTTPS_PROXY', proxy.httpsProxy))
   if (problems.length > 0) throw new ConfigError('portvakt cannot start; fix these environment variables', problems)
   // Every variable parsed on its own, so the whole schema parses too.
   return Object.freeze({ ...SettingsSchema.parse(present), tracing })

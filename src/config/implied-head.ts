@@ -9,6 +9,7 @@
  * runs for HEAD). Refusing is simpler to read than deciding by the stricter route, and the fix is
  * one line in the table.
  */
+import { sameAltinnQuestion } from './altinn-rules.js'
 import { samePartyRules } from './party-rules.js'
 import type { Method, RouteInput } from './route-schema.js'
 import type { Route } from './routes.js'
@@ -29,14 +30,15 @@ function sortedKey (list: Iterable<string> | undefined): string {
   return list === undefined ? '-' : [...list].sort().join(' ')
 }
 
-/** Whether two routes ask the same of a request: public, scopes (as sets), audience, consumers, delegation and system-user rules. */
+/** Whether a GET route `a` and a HEAD route `b` ask the same of a request: public, scopes (as sets), audience, consumers, delegation and system-user rules, Altinn's question. */
 export function sameRequirements (a: Route, b: Route): boolean {
   return a.public === b.public &&
     a.scopes?.mode === b.scopes?.mode &&
     sortedKey(a.scopes?.list) === sortedKey(b.scopes?.list) &&
     a.audience === b.audience &&
     sortedKey(a.consumers) === sortedKey(b.consumers) &&
-    samePartyRules(a.parties, b.parties)
+    samePartyRules(a.parties, b.parties) &&
+    sameAltinnQuestion(a.altinn, b.altinn)
 }
 
 /** Whether `prefix` is `path` or one of its ancestors, on whole segments. */
@@ -65,7 +67,7 @@ export function checkHeadRequirements (routes: readonly Route[], file: string): 
     const above = get.path === head.path ? '' : ` (the route GET ${head.path} falls to without this one)`
     problems.push({
       line: head.line,
-      text: `${file}:${head.line}: HEAD ${head.path} asks other scopes, audience, consumers or delegation and system-user rules than GET ${get.path} at line ${get.line}${above}, but the app answers HEAD with its GET handler (RFC 9110 §9.3.2): remove HEAD here (GET admits it with GET's requirements), or give this route the same requirements as GET`
+      text: `${file}:${head.line}: HEAD ${head.path} asks other scopes, audience, consumers, delegation and system-user rules or Altinn action than GET ${get.path} at line ${get.line}${above}, but the app answers HEAD with its GET handler (RFC 9110 §9.3.2): remove HEAD here (GET admits it with GET's requirements), or give this route the same requirements as GET`
     })
   }
   return problems

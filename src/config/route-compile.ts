@@ -1,5 +1,6 @@
 /** One route entry, checked and compiled on its own: scopes expanded, methods and id settled. */
 import { METHODS, type Method, type RouteInput, type ScopeInput } from './route-schema.js'
+import { checkAltinn, compileAltinn } from './altinn-rules.js'
 import { checkParties, compileParties } from './party-rules.js'
 import type { Route } from './routes.js'
 
@@ -29,18 +30,19 @@ export function compileRoute (input: RouteInput, listed: readonly Method[] | und
     audience: input.public === true ? undefined : audience ?? undefined,
     consumers: input.consumers === undefined ? undefined : new Set(input.consumers),
     parties: input.public === true ? undefined : compileParties(input),
+    altinn: input.public === true ? undefined : compileAltinn(input.altinn, methods),
     line
   })
 }
 
-/** The problems of one entry on its own, each prefixed with `where`. */
-export function checkRoute (input: RouteInput, where: string): string[] {
+/** The problems of one entry on its own, each prefixed with `where`; `listed` as for compileRoute. */
+export function checkRoute (input: RouteInput, listed: readonly Method[] | undefined, where: string): string[] {
   const problems: string[] = []
   if (input.public === true && input.scopes !== undefined) problems.push(`${where}: a route is either public: true or has scopes, not both`)
   if (input.public !== true && input.scopes === undefined) problems.push(`${where}: say which scopes the route needs (scopes: [...]), or mark it public: true`)
   if (input.public === true && (input.consumers !== undefined || (input.audience !== undefined && input.audience !== null))) {
     problems.push(`${where}: a public route takes no token, so consumers and audience mean nothing there; remove them`)
   }
-  problems.push(...checkParties(input, where))
+  problems.push(...checkParties(input, where), ...checkAltinn(input, listed ?? METHODS, where))
   return problems
 }

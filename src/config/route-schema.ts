@@ -47,6 +47,24 @@ function reportRepeatedMethods (methods: readonly string[], ctx: z.RefinementCtx
   })
 }
 
+// An Altinn resource-registry identifier: real ones hold `-` and `_` (ske-krav-og-betalinger,
+// nav_sykepenger_inntektsmelding-nedlasting), though Studio's guide names only a-z and digits.
+const ALTINN_RESOURCE_PATTERN = /^[a-z0-9][a-z0-9_-]*$/
+// Actions are free strings of each resource's policy (read, write, access, ...); printable ASCII,
+// as they go into the PDP request and the access line.
+const AltinnAction = z.string().regex(/^[\x21-\x7e]{1,100}$/, 'an action is a non-empty word of the resource\'s policy, e.g. read, write or access')
+
+/** A route's Altinn authorisation: the resource the PDP is asked about, and the action for each method. */
+const AltinnRule = z.strictObject({
+  resource: z.string({ error: 'resource is the resource-registry identifier, e.g. kravogbetaling' }).regex(ALTINN_RESOURCE_PATTERN, 'resource is the resource-registry identifier: lower-case letters, digits, - and _, e.g. kravogbetaling'),
+  action: z.union([
+    AltinnAction,
+    // An object of the methods (not a record), so a misspelt method gets the schema's did-you-mean.
+    z.strictObject(Object.fromEntries(METHODS.map((m) => [m, AltinnAction.optional()])) as Record<Method, z.ZodOptional<typeof AltinnAction>>)
+      .refine((map) => Object.values(map).some((a) => a !== undefined), 'name an action for each method the route admits, e.g. { GET: read, HEAD: read }')
+  ], { error: `action is one action (read) or one per method ({ GET: read, HEAD: read, POST: write }), methods of ${METHODS.join(', ')}` })
+})
+
 /** One entry of `routes`, checked on its own so one bad entry does not hide the others' problems. */
 export const RouteEntrySchema = z.strictObject({
   path: RoutePath,
@@ -58,7 +76,8 @@ export const RouteEntrySchema = z.strictObject({
   audience: Audience.nullable().optional(),
   consumers: Orgnos.optional(),
   public: z.boolean().optional(),
-  ...PARTY_FIELDS
+  ...PARTY_FIELDS,
+  altinn: AltinnRule.optional()
 })
 
 // An egress name is one URL path segment the app calls: http://127.0.0.1:8083/<name>/... 
@@ -97,6 +116,8 @@ export const RouteTableSchema = z.strictObject({
 
 /** A route as written in the YAML file. */
 export type RouteInput = z.output<typeof RouteEntrySchema>
+/** A route's `altinn` field as written. */
+export type AltinnInput = z.output<typeof AltinnRule>
 /** A scope as written: full string or manifest form. */
 export type ScopeInput = z.output<typeof ScopeItem>
 /** An egress target as written. */

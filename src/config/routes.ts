@@ -11,6 +11,7 @@ import { describePlace, describeSchemaIssues, type Problem } from './schema-issu
 import { parseLocatedYaml, type LocatedYaml } from './yaml-lines.js'
 import { describeCaseCollisions, foldCase, indexByFold } from './case-fold.js'
 import { checkHeadRequirements, pathsWithOwnHead, withImpliedHead } from './implied-head.js'
+import type { AltinnRule } from './altinn-rules.js'
 import { describeWeakOptions } from './options-warning.js'
 import type { PartyRules } from './party-rules.js'
 import { checkRoute, compileRoute } from './route-compile.js'
@@ -31,6 +32,8 @@ export interface Route {
   readonly consumers: ReadonlySet<string> | undefined
   /** delegation and system-user rules (party-rules.ts); undefined when the route keeps the defaults */
   readonly parties: PartyRules | undefined
+  /** what Altinn's PDP is asked before the request goes on (altinn-rules.ts); undefined for most routes */
+  readonly altinn: AltinnRule | undefined
   /** the line of the route in its file */
   readonly line: number
 }
@@ -122,8 +125,9 @@ function compileRouteList (document: Record<string, unknown>, yaml: LocatedYaml,
   for (const { input, index } of inputs) {
     const line = yaml.lineOf(['routes', index])
     const where = `${file}:${line}: ${describePlace(['routes', index], document)}`
-    problems.push(...checkRoute(input, where).map((text) => ({ line, text })))
-    const route = compileRoute(input, withImpliedHead(input, ownHead), audience.success ? audience.data : undefined, line)
+    const listed = withImpliedHead(input, ownHead)
+    problems.push(...checkRoute(input, listed, where).map((text) => ({ line, text })))
+    const route = compileRoute(input, listed, audience.success ? audience.data : undefined, line)
     const methods = byPath.get(route.path) ?? new Map<string, Route>()
     for (const method of route.methods) {
       const other = methods.get(method)

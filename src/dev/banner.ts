@@ -29,6 +29,7 @@ export function formatBanner (run: DevRun): string {
     READY_LINE,
     `  proxy     ${proxy}  routes from ${table.source} (watched: edit it, the next request sees it)`,
     `  issuer    ${run.issuer.issuer}  tokens: POST ${run.issuer.tokenEndpoint}, keys: ${run.issuer.jwksUri}`,
+    `  altinn    ${run.altinn.url}  PDP and token exchange, grants from ${run.grantsFile}`,
     run.demo === undefined
       ? `  upstream  ${run.settings.upstream}  (your app)`
       : `  upstream  ${run.demo.url}  (demo: echoes what your app would receive)`,

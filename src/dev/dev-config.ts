@@ -11,6 +11,10 @@ import { issueText } from '../config/issue-text.js'
 export const DEFAULT_ISSUER_PORT = 8090
 /** Where the demo upstream listens unless PORTVAKT_DEV_UPSTREAM_PORT says otherwise. */
 export const DEFAULT_DEMO_PORT = 8081
+/** Where the dev Altinn stand-in (token exchange and PDP) listens unless PORTVAKT_DEV_ALTINN_PORT says otherwise. */
+export const DEFAULT_ALTINN_PORT = 8091
+/** The subscription key the dev PDP asks for, and the dev gate sends: the header goes through the loop too. */
+export const DEV_SUBSCRIPTION_KEY = 'portvakt-dev-subscription-key'
 /** The dev issuer and demo upstream only ever listen on loopback. */
 export const DEV_HOST = '127.0.0.1'
 
@@ -22,6 +26,8 @@ function port (fallback: number) {
 const DevEnvSchema = z.object({
   PORTVAKT_DEV_ISSUER_PORT: port(DEFAULT_ISSUER_PORT),
   PORTVAKT_DEV_UPSTREAM_PORT: port(DEFAULT_DEMO_PORT),
+  PORTVAKT_DEV_ALTINN_PORT: port(DEFAULT_ALTINN_PORT),
+  PORTVAKT_DEV_ALTINN_GRANTS: z.string().min(1).default('config/altinn-grants.yaml'),
   PORTVAKT_DEV_DIR: z.string().min(1).default('.portvakt'),
   PORTVAKT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORTVAKT_LOG_FORMAT: logFormat
@@ -33,13 +39,16 @@ export const DEV_SETTING_NAMES: readonly string[] = Object.keys(DevEnvSchema.sha
 /** What `portvakt dev` starts, and the environment its gateway is built from. */
 export interface DevConfig {
   issuerPort: number
+  /** the dev Altinn stand-in's port and its grants file */
+  altinnPort: number
+  grantsFile: string
   /** the demo upstream's port; undefined when PORTVAKT_UPSTREAM names the user's own app */
   demoPort: number | undefined
   /** where the signing key is kept */
   dir: string
   logLevel: string
   logFormat: LogFormat
-  /** the gateway's environment, without any MASKINPORTEN_* (the dev issuer fills them in) */
+  /** the gateway's environment, without any MASKINPORTEN_* or Altinn address (the dev issuer and stand-in fill them in) */
   gatewayEnv: Record<string, string>
 }
 
@@ -57,9 +66,12 @@ export function loadDevConfig (env: Record<string, string | undefined>): DevConf
   }
   const gatewayEnv: Record<string, string> = { PORTVAKT_HOST: DEV_HOST, PORTVAKT_ADMIN_HOST: DEV_HOST, ...present }
   // The dev gate trusts the dev issuer only; a leftover production issuer in the shell must not mix in.
-  for (const name of ['MASKINPORTEN_ISSUER', 'MASKINPORTEN_JWKS_URI', 'MASKINPORTEN_WELL_KNOWN_URL']) Reflect.deleteProperty(gatewayEnv, name)
+  // So does Altinn: dev tokens could never be exchanged at the real one, and the key stays out of it.
+  for (const name of ['MASKINPORTEN_ISSUER', 'MASKINPORTEN_JWKS_URI', 'MASKINPORTEN_WELL_KNOWN_URL', 'PORTVAKT_ALTINN_URL', 'PORTVAKT_ALTINN_SUBSCRIPTION_KEY', 'PORTVAKT_ALTINN_SUBSCRIPTION_KEY_FILE']) Reflect.deleteProperty(gatewayEnv, name)
   return {
     issuerPort: parsed.data.PORTVAKT_DEV_ISSUER_PORT,
+    altinnPort: parsed.data.PORTVAKT_DEV_ALTINN_PORT,
+    grantsFile: parsed.data.PORTVAKT_DEV_ALTINN_GRANTS,
     demoPort: present.PORTVAKT_UPSTREAM === undefined ? parsed.data.PORTVAKT_DEV_UPSTREAM_PORT : undefined,
     dir: parsed.data.PORTVAKT_DEV_DIR,
     logLevel: parsed.data.PORTVAKT_LOG_LEVEL,

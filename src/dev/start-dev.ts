@@ -6,7 +6,9 @@ import { loadSettings, type Settings } from '../config/env.js'
 import { listenOrExplain } from '../http/listen-error.js'
 import type { Logger } from '../observe/log.js'
 import { startGateway, type Gateway } from '../start.js'
-import { DEV_HOST, type DevConfig } from './dev-config.js'
+import { loadGrants } from './altinn-grants.js'
+import { startDevPdp, type DevPdp } from './altinn-pdp.js'
+import { DEV_HOST, DEV_SUBSCRIPTION_KEY, type DevConfig } from './dev-config.js'
 import { loadDevKey, type DevKey } from './dev-key.js'
 import { startDemoUpstream, type DemoUpstream } from './demo-upstream.js'
 import { startDevIssuer, type DevIssuer } from './issuer.js'
@@ -15,6 +17,9 @@ import { startDevIssuer, type DevIssuer } from './issuer.js'
 export interface DevRun {
   key: DevKey
   issuer: DevIssuer
+  /** the local Altinn (token exchange and PDP), answering from the grants file */
+  altinn: DevPdp
+  grantsFile: string
   /** undefined when the user's own app is the upstream */
   demo: DemoUpstream | undefined
   settings: Settings
@@ -42,6 +47,18 @@ export async function startDev (config: Omit<DevConfig, 'logFormat'>, logger: Lo
       onIssue: (event) => { logger.info(event, 'dev token issued') }
     }))
     closers.push(issuer.close)
+    const altinn = await listenOn('PORTVAKT_DEV_ALTINN_PORT', config.altinnPort, async () => await startDevPdp({
+      host: DEV_HOST,
+      port: config.altinnPort,
+      maskinporten: issuer,
+      subscriptionKey: DEV_SUBSCRIPTION_KEY,
+      // Read at every question: edit the grants, the next uncached question sees them.
+      grants: async () => await loadGrants(config.grantsFile).catch((err: unknown) => {
+        logger.error({ problems: (err as { problems?: unknown }).problems ?? String(err) }, 'the dev grants file has problems; the dev PDP answers 500 until it is fixed')
+        throw err
+      })
+    }))
+    closers.push(altinn.close)
     const demo = config.demoPort === undefined
       ? undefined
       : await listenOn('PORTVAKT_DEV_UPSTREAM_PORT', config.demoPort, async () => await startDemoUpstream(DEV_HOST, config.demoPort as number))
@@ -52,6 +69,10 @@ export async function startDev (config: Omit<DevConfig, 'logFormat'>, logger: Lo
       MASKINPORTEN_JWKS_URI: issuer.jwksUri,
       // The local issuer is the local NAIS_TOKEN_ENDPOINT too, so egress works on a laptop.
       NAIS_TOKEN_ENDPOINT: config.gatewayEnv.NAIS_TOKEN_ENDPOINT ?? issuer.tokenEndpoint,
+      PORTVAKT_ALTINN_URL: altinn.url,
+      PORTVAKT_ALTINN_SUBSCRIPTION_KEY: DEV_SUBSCRIPTION_KEY,
+      // Short, so an edited grant shows within seconds; the cache still shows in the access line.
+      PORTVAKT_ALTINN_CACHE_TTL: config.gatewayEnv.PORTVAKT_ALTINN_CACHE_TTL ?? '5s',
       ...(demo === undefined ? {} : { PORTVAKT_UPSTREAM: demo.url })
     })
     // The gateway names its own listener's variable when a port is taken (http/listen-error.ts).
@@ -60,7 +81,7 @@ export async function startDev (config: Omit<DevConfig, 'logFormat'>, logger: Lo
     // Edit the YAML, the next curl sees it; a bad edit is logged and the old table keeps serving.
     gateway.routes.watch()
     await gateway.keys.whenReady()
-    return { key, issuer, demo, settings, gateway, close: closeAll }
+    return { key, issuer, altinn, grantsFile: config.grantsFile, demo, settings, gateway, close: closeAll }
   } catch (err) {
     await closeAll()
     throw err

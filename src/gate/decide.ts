@@ -2,6 +2,8 @@
  * The gate: one straight road from request target to decision (STYLE "The shape"). It never
  * forwards anything itself; it returns the route and claims, or throws a GateError.
  */
+import type { AltinnDecider, AltinnOutcome } from '../altinn/decide.js'
+import { altinnUnavailable } from '../altinn/unavailable.js'
 import { authorize } from '../auth/scopes.js'
 import { extractBearer } from '../auth/bearer.js'
 import type { Claims, TokenVerifier } from '../auth/verify.js'
@@ -30,6 +32,9 @@ export interface DecisionNotes {
   route: Route | undefined
   /** the verified claims of a token the route then refused (403), or admitted */
   claims: Claims | undefined
+  /** what Altinn's PDP decided on the route's `altinn` question, and whether from the cache */
+  altinn: AltinnOutcome | undefined
+  altinnCached: boolean | undefined
 }
 
 /**
@@ -38,7 +43,7 @@ export interface DecisionNotes {
  * token), and answers at once when the verifier does (a cached token); only a token verified in
  * full makes it a promise.
  */
-export function decide (request: GateRequest, table: RouteTable, verify: TokenVerifier, notes?: DecisionNotes): Decision | Promise<Decision> {
+export function decide (request: GateRequest, table: RouteTable, verify: TokenVerifier, notes?: DecisionNotes, altinn?: AltinnDecider): Decision | Promise<Decision> {
   checkTransferEncoding(request.headers)
   const path = checkPath(request.url)
   const route = matchRoute(table, path, request.method)
@@ -46,12 +51,19 @@ export function decide (request: GateRequest, table: RouteTable, verify: TokenVe
   if (route.public) return { route, claims: undefined }
   const token = extractBearer(request.headers, request.rawHeaders)
   const claims = verify(token)
-  if (claims instanceof Promise) return claims.then((verified) => authorizeDecision(route, verified, notes))
-  return authorizeDecision(route, claims, notes)
+  if (claims instanceof Promise) return claims.then((verified) => authorizeDecision(route, request.method, verified, notes, altinn))
+  return authorizeDecision(route, request.method, claims, notes, altinn)
 }
 
-function authorizeDecision (route: Route, claims: Claims, notes: DecisionNotes | undefined): Decision {
+function authorizeDecision (route: Route, method: string, claims: Claims, notes: DecisionNotes | undefined, altinn: AltinnDecider | undefined): Decision | Promise<Decision> {
   if (notes !== undefined) notes.claims = claims
   authorize(route, claims)
-  return { route, claims }
+  const decision = { route, claims }
+  if (route.altinn === undefined) return decision
+  // A reload may bring the first altinn route to a gateway started without PORTVAKT_ALTINN_URL: closed.
+  if (altinn === undefined) throw altinnUnavailable('the route asks Altinn, but PORTVAKT_ALTINN_URL is not set')
+  const asked = altinn.decide(route.altinn, method, claims, notes === undefined
+    ? undefined
+    : (outcome, cached) => { notes.altinn = outcome; notes.altinnCached = cached })
+  return asked instanceof Promise ? asked.then(() => decision) : decision
 }

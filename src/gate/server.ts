@@ -4,6 +4,7 @@
  * its access line and metrics record. It never listens (start.ts does).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
+import type { AltinnDecider, AltinnOutcome } from '../altinn/decide.js'
 import type { Claims } from '../auth/claims.js'
 import type { TokenVerifier } from '../auth/verify.js'
 import type { Route, RouteTable } from '../config/routes.js'
@@ -29,6 +30,8 @@ export interface RequestState {
   forwardedAt: number | undefined
   /** ms from forwarding to the upstream's response head (or its failure) */
   upstreamMs: number | undefined
+  altinn: AltinnOutcome | undefined
+  altinnCached: boolean | undefined
 }
 
 declare module 'fastify' {
@@ -49,6 +52,8 @@ export interface ServerOptions {
   /** the route table in force (a function, so a reload can swap it atomically) */
   routes: () => RouteTable
   verify: TokenVerifier
+  /** decides routes' `altinn` questions; undefined when PORTVAKT_ALTINN_URL is unset */
+  altinn?: AltinnDecider | undefined
   logger: Logger
   /** told of every finished request (metrics) */
   onRequestDone?: (record: RequestRecord) => void
@@ -63,7 +68,7 @@ export interface ServerOptions {
 }
 
 function newState (): RequestState {
-  return { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined }
+  return { route: undefined, claims: undefined, outcome: 'allowed', reason: undefined, code: undefined, forwardedAt: undefined, upstreamMs: undefined, altinn: undefined, altinnCached: undefined }
 }
 
 function recordOf (request: FastifyRequest, reply: FastifyReply): RequestRecord {
@@ -132,6 +137,8 @@ function gateRoad (options: ServerOptions): ServerRoad {
         consumer: state?.claims?.orgno,
         supplier: state?.claims?.supplier,
         systemuser_org: state?.claims?.systemUser?.org,
+        altinn: state?.altinn,
+        altinn_cached: state?.altinnCached,
         outcome: state?.outcome,
         reason: state?.reason,
         code: state?.code,
@@ -170,7 +177,7 @@ function decisionHook (options: ServerOptions, refuse: ServerBase['refuse']): on
     }
     let decision: Decision | Promise<Decision>
     try {
-      decision = decide(request.raw as Parameters<typeof decide>[0], options.routes(), options.verify, state)
+      decision = decide(request.raw as Parameters<typeof decide>[0], options.routes(), options.verify, state, options.altinn)
     } catch (err) {
       deny(err)
       return

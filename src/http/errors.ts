@@ -22,6 +22,14 @@ export type ErrorCode =
   | 'PORTVAKT_ERR_SYSTEM_USER_FORBIDDEN'
   | 'PORTVAKT_ERR_SYSTEM_USER_ORG_NOT_ALLOWED'
   | 'PORTVAKT_ERR_SYSTEM_NOT_ALLOWED'
+  | 'PORTVAKT_ERR_ALTINN_DENIED'
+  | 'PORTVAKT_ERR_ALTINN_NOT_APPLICABLE'
+  | 'PORTVAKT_ERR_ALTINN_INDETERMINATE'
+  | 'PORTVAKT_ERR_ALTINN_NOT_ONE_RESULT'
+  | 'PORTVAKT_ERR_ALTINN_UNREADABLE'
+  | 'PORTVAKT_ERR_ALTINN_AUTH_LEVEL'
+  | 'PORTVAKT_ERR_ALTINN_OBLIGATION'
+  | 'PORTVAKT_ERR_ALTINN_UNAVAILABLE'
   | 'PORTVAKT_ERR_KEYS_UNAVAILABLE'
   | 'PORTVAKT_ERR_UPSTREAM_UNAVAILABLE'
   | 'PORTVAKT_ERR_UPSTREAM_TIMEOUT'
@@ -63,6 +71,7 @@ export type Outcome =
   | 'unauthenticated'
   | 'forbidden'
   | 'keys_unavailable'
+  | 'altinn_unavailable'
   | 'upstream_error'
   | 'internal_error'
 
@@ -102,6 +111,17 @@ const SPECS: Record<ErrorCode, ErrorSpec> = {
   PORTVAKT_ERR_SYSTEM_USER_FORBIDDEN: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
   PORTVAKT_ERR_SYSTEM_USER_ORG_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
   PORTVAKT_ERR_SYSTEM_NOT_ALLOWED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  // Altinn's PDP on the route's `altinn` question (altinn/decide.ts): only one Permit whose obligations
+  // are met lets the request on; every other answer is its own 403.
+  PORTVAKT_ERR_ALTINN_DENIED: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_ALTINN_NOT_APPLICABLE: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_ALTINN_INDETERMINATE: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_ALTINN_NOT_ONE_RESULT: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_ALTINN_UNREADABLE: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_ALTINN_AUTH_LEVEL: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  PORTVAKT_ERR_ALTINN_OBLIGATION: { status: 403, outcome: 'forbidden', bearerError: 'insufficient_scope' },
+  // The PDP or the token exchange could not be asked (down, slow, non-2xx): never a permit; try again.
+  PORTVAKT_ERR_ALTINN_UNAVAILABLE: { status: 503, outcome: 'altinn_unavailable', retryAfter: 5 },
   PORTVAKT_ERR_KEYS_UNAVAILABLE: { status: 503, outcome: 'keys_unavailable' },
   PORTVAKT_ERR_UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'upstream_error' },
   PORTVAKT_ERR_UPSTREAM_TIMEOUT: { status: 504, outcome: 'upstream_error' },

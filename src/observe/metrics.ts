@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { FetchResult, KeyStatus } from '../auth/keys.js'
 import type { TokenCacheStats } from '../auth/token-cache.js'
+import type { AltinnOutcome, AltinnStats } from '../altinn/decide.js'
 import type { ErrorCode, Outcome, TokenRejection } from '../http/errors.js'
 import type { ReloadResult } from '../config/route-holder.js'
 import { METHODS } from '../config/route-schema.js'
@@ -47,6 +48,8 @@ export interface Metrics {
   observeRequest: (record: RequestRecord) => void
   observeJwksFetch: (result: FetchResult) => void
   observeReload: (result: ReloadResult) => void
+  /** One call to Altinn's PDP: its outcome and how long it took (the exchange included). */
+  observeAltinnCall: (outcome: AltinnOutcome, seconds: number) => void
   /** Read the key store's state at every scrape (age, stale, usable). */
   watchKeys: (keys: () => KeyStatus) => void
   /** Read the verified-token cache and the egress side's counters at every scrape. */
@@ -68,6 +71,8 @@ export interface StatsSources {
   egress: () => EgressCounters | undefined
   /** trace spans not exported, by reason (queue_full, export_failed); empty while tracing is off */
   spansDropped?: () => Readonly<Record<string, number>>
+  /** undefined when PORTVAKT_ALTINN_URL is unset */
+  altinn?: () => AltinnStats | undefined
 }
 
 /** A counter registered on `registry`. */
@@ -160,6 +165,18 @@ function watchStats (registry: Registry, sources: StatsSources): void {
   mirrorCounter(registry, 'portvakt_egress_token_cache_hits_total', 'Egress requests served with a cached token', [], () => [[{}, sources.egress()?.cacheHits ?? 0]])
   mirrorCounter(registry, 'portvakt_trace_spans_dropped_total', 'Trace spans never exported, by reason: queue_full (the export queue was full), export_failed (the collector did not take them)', ['reason'], () =>
     Object.entries(sources.spansDropped?.() ?? {}).map(([reason, n]): [Record<'reason', string>, number] => [{ reason }, n]))
+  mirrorCounter(registry, 'portvakt_altinn_cache_hits_total', 'Requests whose Altinn question was answered from the decision cache', [], () => [[{}, sources.altinn?.()?.cacheHits ?? 0]])
+  gaugeOf(registry, 'portvakt_altinn_cache_entries', 'Altinn decisions (Permit, Deny) held in the cache', () => sources.altinn?.()?.entries ?? 0)
+}
+
+/** The PDP's series: calls by outcome, and their time. */
+function altinnSeries (registry: Registry): Metrics['observeAltinnCall'] {
+  const calls = counter(registry, 'portvakt_altinn_decisions_total', 'Calls to Altinn\'s PDP by outcome (permit, deny, not_applicable, indeterminate, not_one_result, unreadable, auth_level, obligation, unavailable)', ['outcome'])
+  const duration = new Histogram({ name: 'portvakt_altinn_decision_duration_seconds', help: 'Time of a call to Altinn\'s PDP, the token exchange included when one was needed', buckets: DURATION_BUCKETS, registers: [registry] })
+  return (outcome, seconds) => {
+    calls.inc({ outcome })
+    duration.observe(seconds)
+  }
 }
 
 /** Create the registry with every series, default process metrics included; what lives elsewhere is watched. */
@@ -172,6 +189,7 @@ export function createMetrics (): Metrics {
     observeRequest: requestSeries(registry),
     ...jwksSeries(registry),
     observeReload: (result) => { reloads.inc({ result: result.ok ? 'ok' : 'error', trigger: result.trigger }) },
+    observeAltinnCall: altinnSeries(registry),
     watchStats: (sources) => { watchStats(registry, sources) }
   }
 }

@@ -56,7 +56,7 @@ ${GET_ITEMS}  - path: /api/items
     methods: [HEAD]
     public: true
 `
-const CONFLICT_PROBLEM = /routes\.yaml:5: HEAD \/api\/items asks other scopes, audience, consumers or delegation and system-user rules than GET \/api\/items at line 2, but the app answers HEAD with its GET handler \(RFC 9110 §9\.3\.2\): remove HEAD here/
+const CONFLICT_PROBLEM = /routes\.yaml:5: HEAD \/api\/items asks other scopes, audience, consumers, delegation and system-user rules or Altinn action than GET \/api\/items at line 2, but the app answers HEAD with its GET handler \(RFC 9110 §9\.3\.2\): remove HEAD here/
 
 t.test('a table giving HEAD other requirements than GET is refused by serve and by check alike', async (t) => {
   const dir = t.testdir({ 'routes.yaml': CONFLICT })
