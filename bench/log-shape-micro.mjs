@@ -11,7 +11,7 @@ import { createLogger } from '../dist/observe/log.js'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '21' }, lines: { type: 'string', default: '200000' } } })
 const sink = { write () { return true } }
-// The gate's access logger: a child without the redaction pass (gate/server.ts).
+// The gate's access logger: a child without the redaction pass (gate/access.ts).
 const access = (logger) => logger.child({}, { redact: { paths: [] } })
 const everyLine = pino({
   level: 'info',

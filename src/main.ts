@@ -7,6 +7,7 @@ import { checkRoutes } from './commands/check.js'
 import { requestDevToken, type TokenCommandOptions } from './commands/token.js'
 import { ConfigError } from './config/errors.js'
 import { loadSettings, SETTING_NAMES, type Settings } from './config/env.js'
+import type { LogFormat } from './config/env-values.js'
 import { describeUnknownVariables, findUnknownVariables } from './config/unknown-variables.js'
 import { formatBanner } from './dev/banner.js'
 import { DEFAULT_ISSUER_PORT, DEV_SETTING_NAMES, loadDevConfig } from './dev/dev-config.js'
@@ -23,22 +24,26 @@ export function failStart (err: unknown): never {
   process.exit(1)
 }
 
-/** One warning at start naming every PORTVAKT_* variable no setting reads (known names from the schemas themselves). */
-function warnUnknownVariables (logger: Logger): void {
+/**
+ * A command's settings from the environment (a bad one ends the start) and the logger they ask for,
+ * which warns once of every PORTVAKT_* variable no setting reads (known names from the schemas themselves).
+ */
+function loadFromEnv<C extends { logLevel: string, logFormat: LogFormat }> (load: (env: NodeJS.ProcessEnv) => C): { config: C, logger: Logger } {
+  let config
+  try {
+    config = load(process.env)
+  } catch (err) {
+    failStart(err)
+  }
+  const logger = createLogger(config.logLevel, undefined, config.logFormat)
   const unknown = findUnknownVariables(process.env, [...SETTING_NAMES, ...DEV_SETTING_NAMES])
   if (unknown.length > 0) logger.warn({ unknownVariables: unknown }, describeUnknownVariables(unknown))
+  return { config, logger }
 }
 
 /** `portvakt serve [-- app command…]`: the production entry point; with a command, launcher mode. */
 export async function serve (appCommand?: readonly string[]): Promise<void> {
-  let settings
-  try {
-    settings = loadSettings(process.env)
-  } catch (err) {
-    failStart(err)
-  }
-  const logger = createLogger(settings.logLevel, undefined, settings.logFormat)
-  warnUnknownVariables(logger)
+  const { config: settings, logger } = loadFromEnv(loadSettings)
   // Node's fetch ignores HTTP(S)_PROXY; the JWKS and well-known fetches go through this one.
   const outbound = createOutboundHttp(settings.proxy, issuerClientOptions(settings.jwks.timeoutMs))
   // The pod's listening sockets, for the check that the app is not reachable around the gate.
@@ -144,14 +149,7 @@ function closeOnSignals (logger: Logger, close: () => Promise<void>): void {
 
 /** `portvakt dev`: local issuer, demo upstream and the gate, for curl testing; refuses in a cluster. */
 export async function dev (): Promise<void> {
-  let config
-  try {
-    config = loadDevConfig(process.env)
-  } catch (err) {
-    failStart(err)
-  }
-  const logger = createLogger(config.logLevel, undefined, config.logFormat)
-  warnUnknownVariables(logger)
+  const { config, logger } = loadFromEnv(loadDevConfig)
   const run = await startDev(config, logger).catch(failStart)
   // The banner goes to stderr so stdout stays pure JSON logs (`portvakt dev | jq` works).
   process.stderr.write(formatBanner(run))

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { answerOf, GENERAL_HELP, isCommand, parseArgv, parseCommand } from '../src/commands/argv.js'
+import { answerOf, isCommand, parseArgv, parseCommand } from '../src/commands/argv.js'
+import { GENERAL_HELP } from '../src/commands/help.js'
 
 t.test('token: repeated and space-separated scopes, audience, orgno, lifetime, fresh', async (t) => {
   t.same(parseCommand('token', ['--scope', 'nav:a:b', '--scope', 'nav:c:d nav:e:f', '--audience', 'https://x.example', '--orgno', '987654321', '--expires', '30', '--fresh']), {

@@ -56,12 +56,15 @@ t.test('names the line of each problem and lists them all at once', async (t) =>
   t.equal(problems.length, 5)
 })
 
-t.test('refuses a route that is both public and scoped, or neither', async (t) => {
-  const problems = problemsOf(`routes:
-  - path: /a
+// A route that is both public and scoped, on lines 2 to 4 of the tables that start with it.
+const PUBLIC_AND_SCOPED = `  - path: /a
     public: true
     scopes: [nav:x:a]
-  - path: /b
+`
+
+t.test('refuses a route that is both public and scoped, or neither', async (t) => {
+  const problems = problemsOf(`routes:
+${PUBLIC_AND_SCOPED}  - path: /b
     methods: [GET]
 `)
   t.match(problems[0], /routes\.yaml:2: .*either public: true or has scopes, not both/)
@@ -128,10 +131,7 @@ t.test('the annotated example compiles to exactly the table its comments describ
 
 t.test('a schema error in one entry does not hide the route checks on the others; all sorted by line', async (t) => {
   const problems = problemsOf(`routes:
-  - path: /a
-    public: true
-    scopes: [nav:x:a]
-  - path: /b
+${PUBLIC_AND_SCOPED}  - path: /b
     methods: [FETCH]
     scopes: [nav:x:b]
   - path: /c

@@ -88,28 +88,29 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
     identity: { 'x-maskinporten-consumer': '123456789', 'x-maskinporten-scope': 'nav:arbeid:arbeidsforhold.read' }
   })
 
-  const otherScope = await curl(SESSION.otherScope)
-  t.equal(otherScope.status, 403)
-  t.match(otherScope.headers, 'www-authenticate: bearer realm="portvakt", error="insufficient_scope"')
-  t.match(JSON.parse(otherScope.body), { code: 'PORTVAKT_ERR_INSUFFICIENT_SCOPE' })
+  // A refusal: its status, its challenge (headers are lower-cased) and its error code.
+  const refused = async (line: string, status: number, challenge: string, code: string): Promise<void> => {
+    const res = await curl(line)
+    t.equal(res.status, status, line)
+    t.match(res.headers, challenge)
+    t.match(JSON.parse(res.body), { code })
+  }
+  // Served, with exactly these identity headers.
+  const servedAs = async (line: string, identity: Record<string, string>, what: string): Promise<void> => {
+    const res = await curl(line)
+    t.equal(res.status, 200, line)
+    t.same(JSON.parse(res.body).identity, identity, what)
+  }
 
-  const noToken = await curl(SESSION.noToken)
-  t.equal(noToken.status, 401)
-  t.match(noToken.headers, 'www-authenticate: bearer realm="portvakt"')
-  t.match(JSON.parse(noToken.body), { code: 'PORTVAKT_ERR_TOKEN_MISSING' })
-
-  const delegated = await curl(SESSION.delegated)
-  t.equal(delegated.status, 200)
-  t.same(JSON.parse(delegated.body).identity, {
+  await refused(SESSION.otherScope, 403, 'www-authenticate: bearer realm="portvakt", error="insufficient_scope"', 'PORTVAKT_ERR_INSUFFICIENT_SCOPE')
+  await refused(SESSION.noToken, 401, 'www-authenticate: bearer realm="portvakt"', 'PORTVAKT_ERR_TOKEN_MISSING')
+  await servedAs(SESSION.delegated, {
     'x-maskinporten-consumer': '910753614',
     'x-maskinporten-client-id': deriveClientId('991825827'),
     'x-maskinporten-scope': 'nav:arbeid:arbeidsforhold.read',
     'x-maskinporten-supplier': '991825827'
   }, 'the customer as the consumer, the supplier beside it')
-
-  const systemUser = await curl(SESSION.systemUser)
-  t.equal(systemUser.status, 200)
-  t.same(JSON.parse(systemUser.body).identity, {
+  await servedAs(SESSION.systemUser, {
     'x-maskinporten-consumer': '123456789',
     'x-maskinporten-client-id': deriveClientId('123456789'),
     'x-maskinporten-scope': 'nav:arbeid:arbeidsforhold.read',
@@ -117,11 +118,7 @@ t.test('portvakt dev runs the README session: 200 with identity, 403 for another
     'x-maskinporten-systemuser-id': deriveSystemUserId('222222222', '123456789_lonn'),
     'x-maskinporten-system-id': '123456789_lonn'
   }, 'the vendor as the consumer, the customer and system beside it')
-
-  const plainOnSystemRoute = await curl(SESSION.plainOnSystemRoute)
-  t.equal(plainOnSystemRoute.status, 403)
-  t.match(plainOnSystemRoute.headers, 'www-authenticate: bearer realm="portvakt", error="insufficient_scope", error_description="this route takes altinn system-user tokens only (systemuser: required)')
-  t.match(JSON.parse(plainOnSystemRoute.body), { code: 'PORTVAKT_ERR_SYSTEM_USER_REQUIRED' })
+  await refused(SESSION.plainOnSystemRoute, 403, 'www-authenticate: bearer realm="portvakt", error="insufficient_scope", error_description="this route takes altinn system-user tokens only (systemuser: required)', 'PORTVAKT_ERR_SYSTEM_USER_REQUIRED')
 
   const altinnPermit = await curl(SESSION.altinnPermit)
   t.equal(altinnPermit.status, 200, 'the grant permits read')

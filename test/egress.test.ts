@@ -12,7 +12,7 @@ import { createLogger } from '../src/observe/log.js'
 import { startGateway } from '../src/start.js'
 import { sendRaw } from './helpers/attack.js'
 import { build } from './helpers/build.js'
-import { startDevTokenIssuer, startTarget, startTokenEndpoint } from './helpers/egress.js'
+import { startDevTokenIssuer, startTarget, startTokenEndpoint, type Target, type TokenEndpoint } from './helpers/egress.js'
 import { scrape, valueOf } from './helpers/metrics.js'
 import { eventually } from './helpers/poll.js'
 import { curl } from './helpers/cli.js'
@@ -43,10 +43,21 @@ function sha256 (bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
 
-t.test('egress: the app calls 127.0.0.1/<name>/... and portvakt adds the token', async (t) => {
+/** The steerable token endpoint and a target that wants skatt:some.scope on its tokens, both closed when `t` ends. */
+async function startSkatt (t: Test): Promise<{ endpoint: TokenEndpoint, target: Target }> {
   const endpoint = await startTokenEndpoint()
   const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
   t.teardown(async () => { await endpoint.close(); await close(target.server) })
+  return { endpoint, target }
+}
+
+/** A route table's egress list of one target, skatt, at `target`'s /v1. */
+function skattEgress (target: Target): string {
+  return `egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`
+}
+
+t.test('egress: the app calls 127.0.0.1/<name>/... and portvakt adds the token', async (t) => {
+  const { endpoint, target } = await startSkatt(t)
   const h = await build(t, {
     routes: `
 routes:
@@ -385,11 +396,9 @@ egress:
 })
 
 t.test('a 401 whose skip_cache refresh fails answers 502 with the endpoint\'s error, and the 401\'s body was read', async (t) => {
-  const endpoint = await startTokenEndpoint()
-  const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
-  t.teardown(async () => { await endpoint.close(); await close(target.server) })
+  const { endpoint, target } = await startSkatt(t)
   const h = await build(t, {
-    routes: `egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`,
+    routes: skattEgress(target),
     env: { NAIS_TOKEN_ENDPOINT: endpoint.url, PORTVAKT_EGRESS_PORT: '0', PORTVAKT_EGRESS_REFRESH_INTERVAL: '0', PORTVAKT_EGRESS_TIMEOUT: '60s' }
   })
   const port = h.gateway.egress?.port as number
@@ -409,11 +418,9 @@ t.test('a 401 whose skip_cache refresh fails answers 502 with the endpoint\'s er
 })
 
 t.test('a 401 with a body too large to hold is passed on whole, without a retry', async (t) => {
-  const endpoint = await startTokenEndpoint()
-  const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
-  t.teardown(async () => { await endpoint.close(); await close(target.server) })
+  const { endpoint, target } = await startSkatt(t)
   const h = await build(t, {
-    routes: `egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`,
+    routes: skattEgress(target),
     env: { NAIS_TOKEN_ENDPOINT: endpoint.url, PORTVAKT_EGRESS_PORT: '0', PORTVAKT_EGRESS_REFRESH_INTERVAL: '0' }
   })
   target.refusalBytes = 2 * 1024 * 1024
@@ -437,13 +444,11 @@ async function buildWithoutEgress (t: Test, env: Record<string, string>) {
 }
 
 t.test('the egress listener follows reloads: started by the first targets, stopped when none are left', async (t) => {
-  const endpoint = await startTokenEndpoint()
-  const target = await startTarget({ ...endpoint, scope: 'skatt:some.scope' })
-  t.teardown(async () => { await endpoint.close(); await close(target.server) })
+  const { endpoint, target } = await startSkatt(t)
   const { h, reload } = await buildWithoutEgress(t, { NAIS_TOKEN_ENDPOINT: endpoint.url })
   t.equal(h.gateway.egress, undefined, 'no targets, no listener')
 
-  await reload(`egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`)
+  await reload(skattEgress(target))
   t.ok(await eventually(() => h.gateway.egress !== undefined), 'the listener starts')
   const port = h.gateway.egress?.port as number
   t.equal((await send(port, '/skatt/x')).status, 200)
@@ -463,7 +468,7 @@ t.test('the egress listener follows reloads: started by the first targets, stopp
 
   const served = async (): Promise<number | undefined> => valueOf(await scrape(h.adminUrl), 'portvakt_egress_requests_total', { name: 'skatt', status: '200' })
   t.equal(await served(), 1, 'the stopped listener\'s requests still count')
-  await reload(`egress:\n  - { name: skatt, url: "${target.url}/v1", scopes: [skatt:some.scope] }\n`)
+  await reload(skattEgress(target))
   t.ok(await eventually(() => h.gateway.egress !== undefined), 'started again')
   t.equal((await send(h.gateway.egress?.port as number, '/skatt/y')).status, 200)
   t.equal(await served(), 2, 'counters go on from there, never backwards')

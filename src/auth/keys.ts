@@ -14,20 +14,20 @@
  * the same key for every token header as the one in use changes nothing downstream: the version
  * stays, and what was verified before (the token cache, the fast path's keys) still counts. One that
  * differs tells the listeners which headers changed, in the same tick as it is taken (key-set.ts).
+ * When it fetches on its own (the schedule, its back-off): key-schedule.ts.
  */
 import type { JWTVerifyGetKey } from 'jose'
 import type { OutboundProxy } from '../config/env.js'
 import { GateError } from '../http/errors.js'
 import { fetchJwks } from './jwks.js'
 import { compareKeySets, refuseUnselected, type KeyFetch, type KeySet, type LocalKeySet } from './key-set.js'
+import { RefreshSchedule, type FetchTrigger, type RefreshScheduleOptions } from './key-schedule.js'
 
 /** What the key store reports after each fetch, for logs and metrics. */
 export type FetchResult = { ok: true, keys: number, trigger: FetchTrigger, fetched: KeyFetch } | { ok: false, error: Error, trigger: FetchTrigger }
-/** Why a fetch happened. */
-export type FetchTrigger = 'start' | 'schedule' | 'unknown_kid' | 'bad_signature' | 'retry'
 
-/** How the key store fetches and how long it trusts what it got. */
-export interface KeyStoreOptions {
+/** How the key store fetches and how long it trusts what it got; the retry delays are its schedule's. */
+export interface KeyStoreOptions extends Partial<Pick<RefreshScheduleOptions, 'retryBaseMs' | 'retryMaxMs'>> {
   jwksUri: string
   /** the policy's algorithms: a set without a key for any of them is refused */
   algorithms: readonly string[]
@@ -40,10 +40,6 @@ export interface KeyStoreOptions {
   proxy?: OutboundProxy | undefined
   onFetch?: (result: FetchResult) => void
   now?: () => number
-  /** first retry delay after a failed scheduled fetch; doubles per failure (default 1 s) */
-  retryBaseMs?: number
-  /** the longest retry delay (default 30 s) */
-  retryMaxMs?: number
 }
 
 /** A point-in-time view of the keys, for readiness and metrics. */
@@ -55,11 +51,6 @@ export interface KeyStatus {
   /** the last refresh failed and older keys are being served */
   stale: boolean
   lastError: string | undefined
-}
-
-/** The next retry delay after a failure: `baseMs` first, then doubling, never above `maxMs`. */
-export function nextRetryDelay (previousMs: number, baseMs = 1_000, maxMs = 30_000): number {
-  return Math.min(Math.max(previousMs * 2, baseMs), maxMs)
 }
 
 function stoppedError (): Error {
@@ -74,8 +65,7 @@ export class KeyStore {
   private lastAttempt = Number.NEGATIVE_INFINITY
   private lastError: Error | undefined
   private pending: Promise<void> | undefined
-  private timer: NodeJS.Timeout | undefined
-  private backoffMs = 0
+  private readonly schedule: RefreshSchedule
   private stopped = false
   /** counts the key sets taken that changed a selection (see `version`) */
   private taken = 0
@@ -88,6 +78,8 @@ export class KeyStore {
   constructor (options: KeyStoreOptions) {
     this.opts = { fetch: globalThis.fetch, now: Date.now, retryBaseMs: 1_000, retryMaxMs: 30_000, ...options }
     this.firstKeys = new Promise((resolve) => { this.resolveFirst = resolve })
+    const { maxAgeMs, retryBaseMs, retryMaxMs } = this.opts
+    this.schedule = new RefreshSchedule({ refresh: async (trigger) => { await this.refresh(trigger) }, maxAgeMs, retryBaseMs, retryMaxMs })
   }
 
   /** jose's key resolver, for `jwtVerify`. */
@@ -99,7 +91,7 @@ export class KeyStore {
       if ((err as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw err
       // A fetch already under way is joined (a rotated key may be in it); otherwise at most one
       // fetch per cooldown, counted from the last attempt, so a flood of random kids costs one fetch.
-      if (this.pending === undefined && this.opts.now() - this.lastAttempt < this.opts.cooldownMs) throw refuseUnselected(this.current, header.kid, err)
+      if (this.coolingDown()) throw refuseUnselected(this.current, header.kid, err)
       await this.refresh('unknown_kid').catch(() => undefined)
       return await this.currentSet()(header, token).catch((again: unknown) => { throw refuseUnselected(this.current, header.kid, again) })
     }
@@ -112,7 +104,7 @@ export class KeyStore {
    * when the set taken selects another key for some header, so the token is worth one more check.
    */
   readonly recheck = async (): Promise<boolean> => {
-    if (this.pending === undefined && this.opts.now() - this.lastAttempt < this.opts.cooldownMs) return false
+    if (this.coolingDown()) return false
     const before = this.taken
     await this.refresh('bad_signature').catch(() => undefined)
     return this.taken !== before
@@ -126,6 +118,11 @@ export class KeyStore {
 
   /** Whether `getKey` would look a key up now rather than refuse (no keys yet, or too old). */
   readonly usable = (): boolean => this.fetchedAt !== undefined && this.opts.now() - this.fetchedAt <= this.opts.staleMaxMs
+
+  /** No fetch under way to join, and the last attempt is less than a cooldown ago. */
+  private coolingDown (): boolean {
+    return this.pending === undefined && this.opts.now() - this.lastAttempt < this.opts.cooldownMs
+  }
 
   private currentSet (): LocalKeySet {
     const { current, fetchedAt } = this
@@ -175,24 +172,9 @@ export class KeyStore {
     return current
   }
 
-  /** Start fetching: at once, then every `maxAgeMs`, retrying failures with back-off (`nextRetryDelay`). */
+  /** Start fetching: at once, then every `maxAgeMs`, retrying failures with back-off (key-schedule.ts). */
   start (): void {
-    this.schedule(0, 'start')
-  }
-
-  private schedule (delayMs: number, trigger: FetchTrigger): void {
-    clearTimeout(this.timer)
-    if (this.stopped) return
-    this.timer = setTimeout(() => {
-      this.refresh(trigger).then(() => {
-        this.backoffMs = 0
-        this.schedule(this.opts.maxAgeMs, 'schedule')
-      }, () => {
-        this.backoffMs = nextRetryDelay(this.backoffMs, this.opts.retryBaseMs, this.opts.retryMaxMs)
-        this.schedule(this.backoffMs, trigger === 'start' ? 'start' : 'retry')
-      })
-    }, delayMs)
-    this.timer.unref()
+    this.schedule.start()
   }
 
   /**
@@ -201,8 +183,7 @@ export class KeyStore {
    */
   stop (): void {
     this.stopped = true
-    clearTimeout(this.timer)
-    this.timer = undefined
+    this.schedule.stop()
     this.halt.abort(stoppedError())
   }
 

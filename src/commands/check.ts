@@ -1,16 +1,15 @@
 /**
- * `portvakt check`: validate a route table without starting anything, print it compiled, and
- * optionally cross-check it against the NAIS manifest: the scopes the routes need against what it
- * exposes, the scopes egress requests against what it consumes (the typos that would otherwise
- * surface as 403s, or as a token endpoint refusing, in production).
+ * `portvakt check`: validate a route table without starting anything, print it compiled
+ * (route-table-text.ts), and optionally cross-check it against the NAIS manifest: the scopes the
+ * routes need against what it exposes, the scopes egress requests against what it consumes (the
+ * typos that would otherwise surface as 403s, or as a token endpoint refusing, in production).
  */
 import { ConfigError } from '../config/errors.js'
-import type { AltinnRule } from '../config/altinn-rules.js'
 import { UnreadableFileError } from '../config/file-error.js'
-import { loadRoutes, type Route, type RouteTable } from '../config/routes.js'
-import { METHODS } from '../config/route-schema.js'
+import { loadRoutes, type RouteTable } from '../config/routes.js'
 import { closestName, didYouMean } from '../config/suggest.js'
 import { loadManifestScopes, type ConsumedScope, type ExposedScope, type ManifestScopes } from './manifest.js'
+import { formatRouteTable } from './route-table-text.js'
 
 /** What `check` found: the text to print and whether the table is usable. */
 export interface CheckReport {
@@ -21,55 +20,6 @@ export interface CheckReport {
   warnings: readonly string[]
   /** a file could not be read at all: its one line says everything, with no count after it */
   unreadable: boolean
-}
-
-function describeScopes (route: Route): string {
-  if (route.public) return 'public (no token)'
-  if (route.scopes === undefined) return ''
-  return route.scopes.mode === 'any' ? `any of: ${route.scopes.list.join(', ')}` : route.scopes.list.join(', ')
-}
-
-function formatColumns (rows: ReadonlyArray<readonly string[]>): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? []
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n'
-}
-
-// A rule and its lists: `required (suppliers: 111111111)`; `-` on a route that keeps the defaults.
-function describeRule (rule: string | undefined, lists: ReadonlyArray<readonly [string, ReadonlySet<string> | undefined]>): string {
-  if (rule === undefined) return '-'
-  const listed = lists.filter(([, set]) => set !== undefined).map(([name, set]) => `${name}: ${[...set ?? []].join(',')}`)
-  return listed.length === 0 ? rule : `${rule} (${listed.join('; ')})`
-}
-
-// `kravogbetaling: GET,HEAD=read POST=write`; `-` on a route that does not ask Altinn.
-function describeAltinn (rule: AltinnRule | undefined): string {
-  if (rule === undefined) return '-'
-  const byAction = new Map<string, string[]>()
-  for (const [method, action] of rule.actions) byAction.set(action, [...(byAction.get(action) ?? []), method])
-  return `${rule.resource}: ${[...byAction].map(([action, methods]) => `${methods.join(',')}=${action}`).join(' ')}`
-}
-
-/** Render the compiled table as aligned columns: the routes, then the egress targets when there are any. */
-export function formatRouteTable (table: RouteTable): string {
-  // The delegation and system-user columns only for a table that sets such rules.
-  const parties = table.routes.some((r) => r.parties !== undefined)
-  // And the Altinn column only for a table with altinn routes.
-  const altinn = table.routes.some((r) => r.altinn !== undefined)
-  const routes = [['LINE', 'PATH', 'METHODS', 'SCOPES', 'AUDIENCE', 'CONSUMERS', ...(parties ? ['DELEGATION', 'SYSTEM USER'] : []), ...(altinn ? ['ALTINN'] : [])]]
-  for (const r of table.routes) {
-    const methods = r.methods.length === METHODS.length ? '*' : r.methods.join(',')
-    const row = [String(r.line), r.path, methods, describeScopes(r), r.audience ?? '-', r.consumers === undefined ? '-' : [...r.consumers].join(',')]
-    if (parties) {
-      const p = r.parties
-      row.push(describeRule(p?.delegation, [['suppliers', p?.suppliers]]), describeRule(p?.systemUser, [['orgs', p?.systemUserOrgs], ['systems', p?.systems]]))
-    }
-    if (altinn) row.push(describeAltinn(r.altinn))
-    routes.push(row)
-  }
-  if (table.egress.length === 0) return formatColumns(routes)
-  // The scopes as the token request's `target` carries them: space-joined.
-  const egress = [['LINE', 'EGRESS', 'URL', 'SCOPES', 'RESOURCE'], ...table.egress.map((e) => [String(e.line), e.name, e.url, e.target, e.resource ?? '-'])]
-  return (table.routes.length === 0 ? '' : formatColumns(routes) + '\n') + formatColumns(egress)
 }
 
 /** Where a scope is needed or requested, as `file:line` places, for the manifest's side of a near miss. */

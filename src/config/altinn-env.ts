@@ -2,7 +2,7 @@
  * The `PORTVAKT_ALTINN_*` settings (docs/altinn.md): the platform's base URL, from which the PDP's
  * and the token exchange's paths follow, the Maskinporten scope, the timeout, the decision cache, and
  * the APIM subscription key from a variable or a file (NAIS mounts secrets both ways). Fields spread
- * into env.ts's schema; the key is never logged (observe/start-log.ts masks it).
+ * into env-schema.ts's schema; the key is never logged (observe/start-log.ts masks it).
  */
 import { z } from 'zod'
 import { duration, httpUrl, wholeNumber } from './env-values.js'

@@ -51,7 +51,7 @@ function isSecureJwksUri (href: string): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackUrl(href))
 }
 
-// The normalised form of a URL, so https://x/jwk and https://X/jwk agree as env.ts reads them.
+// The normalised form of a URL, so https://x/jwk and https://X/jwk agree as the settings read them (env-values.ts).
 function normaliseUrl (href: string): string {
   return URL.canParse(href) ? new URL(href).href : href
 }
@@ -106,7 +106,7 @@ export async function resolveIssuer (source: IssuerSource, timeoutMs: number, fe
   const { issuer, jwks_uri: jwksUri } = meta
   if (typeof issuer !== 'string' || issuer === '') problems.push(`the metadata at ${url} has no issuer; set MASKINPORTEN_ISSUER`)
   if (typeof jwksUri !== 'string' || jwksUri === '') problems.push(`the metadata at ${url} has no jwks_uri; set MASKINPORTEN_JWKS_URI`)
-  // The rule env.ts applies to a configured URL holds for a discovered one too: keys over plain
+  // The rule env-checks.ts applies to a configured URL holds for a discovered one too: keys over plain
   // http to another host could be swapped in transit, and with them every token's signature.
   else if (source.jwksUri === undefined && !source.allowInsecure && !isSecureJwksUri(jwksUri)) {
     problems.push(`the metadata at ${url} names jwks_uri ${jwksUri}, not https and not loopback; set MASKINPORTEN_JWKS_URI, or PORTVAKT_ALLOW_INSECURE_JWKS=true if you really mean it`)

@@ -88,7 +88,7 @@ function isBareUrl (url: URL): boolean {
   return url.search === '' && url.hash === '' && url.username === '' && url.password === ''
 }
 
-// The rule the JWKS URL follows (env.ts): plain http only to this machine. Every call carries a
+// The rule the JWKS URL follows (env-checks.ts): plain http only to this machine. Every call carries a
 // Maskinporten token, which anyone on the path could replay against the target until it expires.
 function isCleartextAcrossNetwork (href: string): boolean {
   return new URL(href).protocol === 'http:' && !isLoopbackUrl(href)

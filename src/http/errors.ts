@@ -3,45 +3,6 @@
  * `WWW-Authenticate` challenge (RFC 6750 §3). `toErrorResponse` is the one place that maps them.
  */
 
-/** Every error code portvakt answers with. */
-export type ErrorCode =
-  | 'PORTVAKT_ERR_BAD_PATH'
-  | 'PORTVAKT_ERR_BAD_REQUEST'
-  | 'PORTVAKT_ERR_MALFORMED_REQUEST'
-  | 'PORTVAKT_ERR_TRANSFER_CODING_UNSUPPORTED'
-  | 'PORTVAKT_ERR_NOT_FOUND'
-  | 'PORTVAKT_ERR_METHOD_NOT_ALLOWED'
-  | 'PORTVAKT_ERR_TOKEN_MISSING'
-  | 'PORTVAKT_ERR_TOKEN_INVALID'
-  | 'PORTVAKT_ERR_INSUFFICIENT_SCOPE'
-  | 'PORTVAKT_ERR_CONSUMER_NOT_ALLOWED'
-  | 'PORTVAKT_ERR_DELEGATION_REQUIRED'
-  | 'PORTVAKT_ERR_DELEGATION_FORBIDDEN'
-  | 'PORTVAKT_ERR_SUPPLIER_NOT_ALLOWED'
-  | 'PORTVAKT_ERR_SYSTEM_USER_REQUIRED'
-  | 'PORTVAKT_ERR_SYSTEM_USER_FORBIDDEN'
-  | 'PORTVAKT_ERR_SYSTEM_USER_ORG_NOT_ALLOWED'
-  | 'PORTVAKT_ERR_SYSTEM_NOT_ALLOWED'
-  | 'PORTVAKT_ERR_ALTINN_DENIED'
-  | 'PORTVAKT_ERR_ALTINN_NOT_APPLICABLE'
-  | 'PORTVAKT_ERR_ALTINN_INDETERMINATE'
-  | 'PORTVAKT_ERR_ALTINN_NOT_ONE_RESULT'
-  | 'PORTVAKT_ERR_ALTINN_UNREADABLE'
-  | 'PORTVAKT_ERR_ALTINN_AUTH_LEVEL'
-  | 'PORTVAKT_ERR_ALTINN_OBLIGATION'
-  | 'PORTVAKT_ERR_ALTINN_UNAVAILABLE'
-  | 'PORTVAKT_ERR_KEYS_UNAVAILABLE'
-  | 'PORTVAKT_ERR_UPSTREAM_UNAVAILABLE'
-  | 'PORTVAKT_ERR_UPSTREAM_TIMEOUT'
-  | 'PORTVAKT_ERR_UPSTREAM_BUSY'
-  | 'PORTVAKT_ERR_TOKEN_ENDPOINT'
-  | 'PORTVAKT_ERR_NOT_LOOPBACK'
-  | 'PORTVAKT_ERR_HEADERS_TOO_LARGE'
-  | 'PORTVAKT_ERR_REQUEST_TIMEOUT'
-  | 'PORTVAKT_ERR_EXPECTATION_FAILED'
-  | 'PORTVAKT_ERR_BODY_NOT_ACCEPTED'
-  | 'PORTVAKT_ERR_INTERNAL'
-
 /** Why a token was refused; a bounded label set for logs and metrics. */
 export type TokenRejection =
   | 'malformed'
@@ -88,7 +49,8 @@ interface ErrorSpec {
   retryAfter?: number
 }
 
-const SPECS: Record<ErrorCode, ErrorSpec> = {
+// The closed set of codes is this table's keys (ErrorCode below): a code and its answer are written once.
+const SPEC_TABLE = {
   PORTVAKT_ERR_BAD_PATH: { status: 400, outcome: 'bad_request' },
   PORTVAKT_ERR_BAD_REQUEST: { status: 400, outcome: 'bad_request', bearerError: 'invalid_request' },
   // Not HTTP/1.1 we can read one way only (framing, request line, header syntax): refused before any
@@ -139,7 +101,12 @@ const SPECS: Record<ErrorCode, ErrorSpec> = {
   // The admin endpoints take no body (RFC 9110 §15.5.14): refused before it is read, and the connection ends.
   PORTVAKT_ERR_BODY_NOT_ACCEPTED: { status: 413, outcome: 'bad_request', close: true },
   PORTVAKT_ERR_INTERNAL: { status: 500, outcome: 'internal_error' }
-}
+} as const satisfies Record<`PORTVAKT_ERR_${string}`, ErrorSpec>
+
+/** Every error code portvakt answers with. */
+export type ErrorCode = keyof typeof SPEC_TABLE
+
+const SPECS: Readonly<Record<ErrorCode, ErrorSpec>> = SPEC_TABLE
 
 /** An OAuth error another party answered with (RFC 6749 §5.2), passed on in our answer's body. */
 export interface OAuthError {

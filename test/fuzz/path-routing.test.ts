@@ -13,22 +13,16 @@ import { parseRoutes } from '../../src/config/routes.js'
 import { matchRoute } from '../../src/gate/match.js'
 import { checkPath } from '../../src/gate/path.js'
 import { build, TEST_ROUTES } from '../helpers/build.js'
+import { scopedRoutes } from '../helpers/config.js'
 import { caseTarget, fuzzRuns, modelUpstreamPath, rawTarget } from '../helpers/fuzz.js'
 import { caseRouters } from '../helpers/case-routers.js'
 import { rawGet, sendRaw } from '../helpers/attack.js'
 
 // The shared table plus routes that only letter case tells apart: a capital in the table, a route
 // beside /api, and two paths that differ only by case.
-const ROUTES = TEST_ROUTES + `
-  - path: /api/Admin
-    scopes: [nav:arbeid:admin]
-  - path: /api/kontakt
-    scopes: [nav:arbeid:admin]
-  - path: /api/dup
-    scopes: [nav:arbeid:api]
-  - path: /api/DUP
-    scopes: [nav:arbeid:admin]
-`
+const ROUTES = TEST_ROUTES + scopedRoutes([
+  ['/api/Admin', 'nav:arbeid:admin'], ['/api/kontakt', 'nav:arbeid:admin'], ['/api/dup', 'nav:arbeid:api'], ['/api/DUP', 'nav:arbeid:admin']
+])
 const table = parseRoutes(ROUTES, 'routes.yaml')
 const routers = caseRouters([...table.byPath.keys()])
 

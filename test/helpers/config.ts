@@ -1,4 +1,4 @@
-/** Route-table problems as a list, for asserting on each line-numbered message; a NAIS manifest to check them against. */
+/** Route-table problems as a list, for asserting on each line-numbered message; route items to build tables from; a NAIS manifest to check them against. */
 import { ConfigError } from '../../src/config/errors.js'
 import { parseRoutes } from '../../src/config/routes.js'
 
@@ -11,6 +11,11 @@ export function problemsOf (yaml: string): readonly string[] {
     throw err
   }
   return []
+}
+
+/** Route-table items, two lines each (`- path:`, then `scopes:`), for tables that differ only in paths and scopes. */
+export function scopedRoutes (routes: ReadonlyArray<readonly [path: string, scope: string]>): string {
+  return routes.map(([path, scope]) => `  - path: ${path}\n    scopes: [${scope}]\n`).join('')
 }
 
 /** A NAIS Application manifest whose spec.maskinporten.scopes.exposes is `exposes` (YAML list items, indented 8); its first item is on line 12. */

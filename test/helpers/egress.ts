@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import { loadDevKey, type DevKey } from '../../src/dev/dev-key.js'
 import { startDevIssuer, type IssueEvent } from '../../src/dev/issuer.js'
-import { close, listen } from './servers.js'
+import { close, listen, type RequestSeen } from './servers.js'
 
 /** Whose tokens a target accepts: the dev issuer's `iss` and where its keys are published. */
 export interface Trust {
@@ -111,15 +111,10 @@ export async function startTokenEndpoint (): Promise<TokenEndpoint> {
   return state
 }
 
-/** What the target saw of one request. */
-export interface TargetSeen {
-  method: string
-  url: string
-  headers: Record<string, string | string[] | undefined>
+/** What the target saw of one request, and how it answered. */
+export interface TargetSeen extends RequestSeen {
   status: number
   jti: string | undefined
-  bodyBytes: number
-  bodySha256: string
 }
 
 /** What a target demands of a token. */

@@ -48,13 +48,17 @@ export async function startJwksServer (keys: JWK[], issuer = 'https://test.maski
   return state
 }
 
-/** What the echo upstream saw of one request. */
-export interface Seen {
+/** What a test server saw of one request: method, target, headers and the body's size and SHA-256. */
+export interface RequestSeen {
   method: string
   url: string
   headers: Record<string, string | string[] | undefined>
   bodyBytes: number
   bodySha256: string
+}
+
+/** What the echo upstream saw of one request. */
+export interface Seen extends RequestSeen {
   /** trailer fields that arrived after a chunked body */
   trailers: Record<string, string | undefined>
 }

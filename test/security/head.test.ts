@@ -13,11 +13,13 @@ import { build } from '../helpers/build.js'
 import { assertDenied, CHALLENGE, rawGet, resetSeen, sendRaw, type Answer } from '../helpers/attack.js'
 import { runPortvakt } from '../helpers/cli.js'
 
-const ROUTES = `routes:
-  - path: /api/items
+// The GET route both tables start with, on lines 2 to 4.
+const GET_ITEMS = `  - path: /api/items
     methods: [GET]
     scopes: [nav:test:read]
-  - path: /api/items
+`
+const ROUTES = `routes:
+${GET_ITEMS}  - path: /api/items
     methods: [POST]
     scopes: [nav:test:write]
 `
@@ -50,10 +52,7 @@ t.test('HEAD on a GET route', async (t) => {
 })
 
 const CONFLICT = `routes:
-  - path: /api/items
-    methods: [GET]
-    scopes: [nav:test:read]
-  - path: /api/items
+${GET_ITEMS}  - path: /api/items
     methods: [HEAD]
     public: true
 `

@@ -7,25 +7,13 @@
 import t from 'tap'
 import { build } from '../helpers/build.js'
 import { assertDenied, rawGet, resetSeen, sendRaw, type Answer, type Denial } from '../helpers/attack.js'
+import { scopedRoutes } from '../helpers/config.js'
 
-const ROUTES = `routes:
-  - path: /api
-    scopes: [nav:test:read]
-  - path: /api/admin
-    scopes: [nav:test:admin]
-  - path: /api/kontakt
-    scopes: [nav:test:admin]
-  - path: /api/sikker
-    scopes: [nav:test:admin]
-  - path: /api/Rapport
-    scopes: [nav:test:admin]
-  - path: /api/dup
-    scopes: [nav:test:read]
-  - path: /api/Dup
-    scopes: [nav:test:admin]
-  - path: /public
-    public: true
-`
+// Two lines a route from line 2: /api/dup stands on line 12, /api/Dup on 14 (the start's warning names both).
+const ROUTES = 'routes:\n' + scopedRoutes([
+  ['/api', 'nav:test:read'], ['/api/admin', 'nav:test:admin'], ['/api/kontakt', 'nav:test:admin'], ['/api/sikker', 'nav:test:admin'],
+  ['/api/Rapport', 'nav:test:admin'], ['/api/dup', 'nav:test:read'], ['/api/Dup', 'nav:test:admin']
+]) + '  - path: /public\n    public: true\n'
 
 t.test('letter case attacks', async (t) => {
   const h = await build(t, { routes: ROUTES })
