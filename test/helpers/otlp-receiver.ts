@@ -1,7 +1,7 @@
 /**
  * A real OTLP trace receiver for tests, on port 0: gRPC (TraceService/Export) and HTTP POST
  * /v1/traces (protobuf and JSON), decoding with the opentelemetry-proto definitions
- * (test/fixtures/opentelemetry-proto/README.md says which and from where) through
+ * (test/fixtures/vendor/opentelemetry-proto/README.md says which and from where) through
  * @grpc/proto-loader and protobufjs. Every span that arrives is kept, normalised so the three
  * transports read alike: ids in hex, kinds and status codes by name, attribute values as plain values.
  */
@@ -13,7 +13,7 @@ import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 import protobuf from 'protobufjs'
 
-const PROTO_DIR = join(process.cwd(), 'test', 'fixtures', 'opentelemetry-proto')
+const PROTO_DIR = join(process.cwd(), 'test', 'fixtures', 'vendor', 'opentelemetry-proto')
 const SERVICE = 'opentelemetry/proto/collector/trace/v1/trace_service.proto'
 const NS = 'opentelemetry.proto.collector.trace.v1'
 // The same options for both protobuf paths, so both give the same shape.
