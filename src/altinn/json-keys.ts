@@ -15,3 +15,30 @@ export function pick (value: Record<string, unknown>, name: string): unknown {
   if (keys.length > 1) throw new AmbiguousKey(`it has both ${keys.join(' and ')}`)
   return keys.length === 0 ? undefined : value[keys[0] as string]
 }
+
+/**
+ * Throws AmbiguousKey when an object in `text` (already valid JSON) holds one key twice, in the same
+ * or another case: JSON.parse keeps the last copy, so `{"Decision":"Deny","Decision":"Permit"}` would
+ * read as a Permit (RFC 8259 §4: names SHOULD be unique; behaviour on repeats is unpredictable).
+ */
+export function assertNoRepeatedKeys (text: string): void {
+  const stack: Array<Map<string, string> | null> = []
+  let expectKey = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '"') {
+      let j = i + 1
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1
+      const keys = stack[stack.length - 1]
+      if (expectKey && keys != null) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string
+        const seen = keys.get(key.toLowerCase())
+        if (seen === key) throw new AmbiguousKey(`it names ${key} twice in one object`)
+        if (seen !== undefined) throw new AmbiguousKey(`it has both ${seen} and ${key}`)
+        keys.set(key.toLowerCase(), key)
+        expectKey = false
+      }
+      i = j
+    } else if (c === '{') { stack.push(new Map()); expectKey = true } else if (c === '[') { stack.push(null) } else if (c === '}' || c === ']') { stack.pop() } else if (c === ',') { expectKey = stack[stack.length - 1] != null }
+  }
+}

@@ -2,10 +2,10 @@
  * The PDP's language: the XACML JSON request Altinn documents for a system user (PascalCase, one
  * subject, one action, one resource per call), and its answer read as a verdict. Altinn's docs write
  * `Response`/`Decision`, its TT02 answers and NAV's fixtures `response`/`decision`, so keys are read
- * without regard to case; two keys that differ only in case make the answer unreadable, never a guess.
+ * without regard to case; a key given twice in one object, in any case, makes the answer unreadable, never a guess.
  * https://docs.altinn.studio/authorization/what-do-you-get/pdp/ ; docs/altinn.md
  */
-import { AmbiguousKey, isObject, pick } from './json-keys.js'
+import { AmbiguousKey, assertNoRepeatedKeys, isObject, pick } from './json-keys.js'
 import { judgeObligations, type ObligationVerdict } from './obligations.js'
 
 /** What one PDP call asks: may this system user do this action on this resource for this organisation? */
@@ -80,6 +80,7 @@ export function readVerdict (body: string): Verdict {
     } catch {
       throw new Unreadable('it is not JSON')
     }
+    assertNoRepeatedKeys(body)
     if (!isObject(json)) throw new Unreadable('it is not a JSON object')
     const results = pick(json, 'response')
     if (!Array.isArray(results)) throw new Unreadable('it has no response list')
