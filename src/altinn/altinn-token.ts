@@ -9,6 +9,7 @@ import { decodeJwt } from 'jose'
 import { isCompactJws } from '../auth/compact-jws.js'
 import type { TokenClient } from '../egress/token-client.js'
 import { altinnUnavailable, describeFetchFailure } from './unavailable.js'
+import { BodyTooLarge, readCapped } from '../config/read-capped.js'
 
 /** How the exchange is reached. */
 export interface AltinnTokenOptions {
@@ -31,7 +32,7 @@ export interface ExchangeStats {
 // Altinn's tokens live 30 minutes by default (JwtValidityMinutes); a minute's margin is plenty.
 const DEFAULT_MARGIN_MS = 60_000
 // A JWT is a few kilobytes; an answer much larger is not one.
-const MAX_TOKEN_CHARS = 64 * 1024
+const MAX_TOKEN_BYTES = 64 * 1024
 
 /** Fetches, caches and single-flights the exchanged Altinn token. */
 export class AltinnTokenSource {
@@ -93,7 +94,7 @@ export class AltinnTokenSource {
         signal: AbortSignal.timeout(this.options.timeoutMs)
       })
       status = response.status
-      body = await response.text()
+      body = await readCapped(response, MAX_TOKEN_BYTES, 'the exchange\'s answer').catch((err: unknown) => { if (err instanceof BodyTooLarge) return ''; throw err })
     } catch (err) {
       throw altinnUnavailable(`the Altinn token exchange failed (${describeFetchFailure(err)})`)
     }
@@ -108,7 +109,7 @@ export class AltinnTokenSource {
 
   private keep (body: string): string {
     // Strip surrounding quotes defensively: ASP.NET may write the string as a JSON literal.
-    const token = body.length > MAX_TOKEN_CHARS ? '' : body.trim().replace(/^"(.*)"$/s, '$1')
+    const token = body.trim().replace(/^"(.*)"$/s, '$1')
     let exp: unknown
     try {
       exp = isCompactJws(token) ? decodeJwt(token).exp : undefined

@@ -7,6 +7,7 @@
 import type { AltinnTokenSource } from './altinn-token.js'
 import { altinnUnavailable, describeFetchFailure } from './unavailable.js'
 import { buildRequest, readVerdict, type Question, type Verdict } from './xacml.js'
+import { BodyTooLarge, readCapped } from '../config/read-capped.js'
 
 /** How the PDP is reached. */
 export interface PdpClientOptions {
@@ -19,28 +20,35 @@ export interface PdpClientOptions {
 }
 
 // A decision for one question is a few hundred bytes; far more is not one.
-const MAX_ANSWER_CHARS = 256 * 1024
+const MAX_ANSWER_BYTES = 256 * 1024
 
 /** Ask the PDP one question; throws the 503 refusal when it cannot answer. */
 export async function askPdp (options: PdpClientOptions, question: Question): Promise<Verdict> {
   const token = await options.tokens.getToken()
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` }
   if (options.subscriptionKey !== undefined) headers['ocp-apim-subscription-key'] = options.subscriptionKey
-  let status: number
-  let body: string
+  let response: Response
   try {
-    const response = await options.fetch(options.authorizeUrl, { method: 'POST', headers, body: buildRequest(question), redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs) })
-    status = response.status
-    body = await response.text()
+    response = await options.fetch(options.authorizeUrl, { method: 'POST', headers, body: buildRequest(question), redirect: 'error', signal: AbortSignal.timeout(options.timeoutMs) })
   } catch (err) {
     throw altinnUnavailable(`Altinn's PDP could not be asked (${describeFetchFailure(err)})`)
   }
-  if (status === 401) {
-    options.tokens.dropToken(token)
-    throw altinnUnavailable(`Altinn's PDP answered 401: it refuses our credentials (the exchanged Altinn token${options.subscriptionKey === undefined ? '; no subscription key is sent, set PORTVAKT_ALTINN_SUBSCRIPTION_KEY' : ', or the subscription key PORTVAKT_ALTINN_SUBSCRIPTION_KEY'})`)
+  const status = response.status
+  if (status < 200 || status > 299) {
+    await response.body?.cancel().catch(() => undefined)
+    if (status === 401) {
+      options.tokens.dropToken(token)
+      throw altinnUnavailable(`Altinn's PDP answered 401: it refuses our credentials (the exchanged Altinn token${options.subscriptionKey === undefined ? '; no subscription key is sent, set PORTVAKT_ALTINN_SUBSCRIPTION_KEY' : ', or the subscription key PORTVAKT_ALTINN_SUBSCRIPTION_KEY'})`)
+    }
+    if (status === 403) throw altinnUnavailable(`Altinn's PDP answered 403: our Maskinporten client lacks the scope it takes (PORTVAKT_ALTINN_SCOPE)`)
+    throw altinnUnavailable(`Altinn's PDP answered ${status}`)
   }
-  if (status === 403) throw altinnUnavailable(`Altinn's PDP answered 403: our Maskinporten client lacks the scope it takes (PORTVAKT_ALTINN_SCOPE)`)
-  if (status < 200 || status > 299) throw altinnUnavailable(`Altinn's PDP answered ${status}`)
-  if (body.length > MAX_ANSWER_CHARS) return { decision: 'unreadable', why: `it is longer than ${MAX_ANSWER_CHARS} characters` }
+  let body: string
+  try {
+    body = await readCapped(response, MAX_ANSWER_BYTES, 'it')
+  } catch (err) {
+    if (err instanceof BodyTooLarge) return { decision: 'unreadable', why: err.message }
+    throw altinnUnavailable(`Altinn's PDP could not be asked (${describeFetchFailure(err)})`)
+  }
   return readVerdict(body)
 }

@@ -10,6 +10,7 @@ import type { OutboundProxy } from '../config/env.js'
 import { formatDuration } from '../config/duration.js'
 import { describeFetchFailure, FetchFailure } from '../config/fetch-failure.js'
 import { loadKeySet, type KeySet } from './key-set.js'
+import { BodyTooLarge, readCapped } from '../config/read-capped.js'
 
 /** Largest JWKS document we read; a real one is a few KB. */
 export const MAX_JWKS_BYTES = 1024 * 1024
@@ -26,28 +27,6 @@ export interface JwksFetchOptions {
   previous?: KeySet
   /** the outbound proxy, named when it is why a fetch failed */
   proxy?: OutboundProxy | undefined
-}
-
-class TooLarge extends Error {}
-
-async function readCapped (response: Response, limit: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0')
-  if (declared > limit) throw new TooLarge(`the JWKS response is larger than ${limit} bytes`)
-  const reader = response.body?.getReader()
-  if (reader === undefined) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      await reader.cancel()
-      throw new TooLarge(`the JWKS response is larger than ${limit} bytes`)
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** Fetch and parse the JWKS at `uri` (see the file comment for what is refused). */
@@ -75,9 +54,9 @@ export async function fetchJwks (uri: string, options: JwksFetchOptions): Promis
   }
   let text: string
   try {
-    text = await readCapped(response, MAX_JWKS_BYTES)
+    text = await readCapped(response, MAX_JWKS_BYTES, 'the JWKS response')
   } catch (err) {
-    throw err instanceof TooLarge ? err : failure(err)
+    throw err instanceof BodyTooLarge ? err : failure(err)
   }
   if (options.previous?.text === text) return options.previous
   let json: unknown

@@ -4,6 +4,10 @@ import { ConfigError } from './errors.js'
 import { describeFetchFailure } from './fetch-failure.js'
 import type { IssuerSource } from './env.js'
 import { isLoopbackUrl } from './loopback.js'
+import { BodyTooLarge, readCapped } from './read-capped.js'
+
+// RFC 8414 metadata is a few KB; as much as a JWKS is the most any issuer's could be.
+const MAX_METADATA_BYTES = 1024 * 1024
 
 /** The issuer portvakt trusts and where its keys are. */
 export interface Issuer {
@@ -31,8 +35,9 @@ async function fetchMetadata (url: string, timeoutMs: number, fetchImpl: typeof 
   }
   let json: unknown
   try {
-    json = await response.json()
+    json = JSON.parse(await readCapped(response, MAX_METADATA_BYTES, 'the metadata'))
   } catch (err) {
+    if (err instanceof BodyTooLarge) throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}): ${err.message}`])
     // The head came in time but the body did not: a timeout, not a document that isn't JSON.
     if ((err as Error).name === 'TimeoutError') throw new ConfigError('cannot read the issuer metadata', [`MASKINPORTEN_WELL_KNOWN_URL (${url}): the body did not arrive within ${formatDuration(timeoutMs)} (PORTVAKT_JWKS_TIMEOUT)`])
     json = undefined

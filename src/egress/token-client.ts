@@ -7,6 +7,10 @@
 import { formatDuration } from '../config/duration.js'
 import { describeFetchFailure } from '../config/fetch-failure.js'
 import { GateError } from '../http/errors.js'
+import { readCapped } from '../config/read-capped.js'
+
+// A token response is a few KB (a JWT and its fields); more is no token response.
+const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024
 
 /** What a token is asked for: the space-joined scopes and the optional audience. */
 export interface TokenSpec {
@@ -163,7 +167,7 @@ export class TokenClient {
     } catch (err) {
       throw new TokenEndpointError('token_endpoint_unreachable', `NAIS_TOKEN_ENDPOINT could not be reached: ${(err as Error).name === 'TimeoutError' ? `no answer within ${formatDuration(this.options.timeoutMs)} (PORTVAKT_EGRESS_TIMEOUT)` : describeFetchFailure(err, this.options.endpoint).message}`, err)
     }
-    const json = await response.json().catch(() => undefined) as Record<string, unknown> | undefined
+    const json = await readCapped(response, MAX_TOKEN_RESPONSE_BYTES, 'the token response').then((text) => JSON.parse(text) as unknown).catch(() => undefined) as Record<string, unknown> | undefined
     if (!response.ok) {
       const error = typeof json?.error === 'string' ? json.error : `http_${response.status}`
       const description = typeof json?.error_description === 'string' ? json.error_description : undefined
