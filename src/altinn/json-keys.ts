@@ -1,6 +1,6 @@
 /** Reading the PDP's JSON without regard to key case, as ASP.NET writes and reads it. */
 
-/** Two keys of one object differ only in case: which one Altinn meant cannot be known. */
+/** One object names a key twice, in the same or another case: which one Altinn meant cannot be known. */
 export class AmbiguousKey extends Error {}
 
 /** Whether `value` is a plain JSON object. */
@@ -8,12 +8,14 @@ export function isObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** The value of `name` in `value`, its key in any case; throws AmbiguousKey when two keys match. */
+/**
+ * The value of `name` in `value`, its key in any case. Two keys matching it can't reach here: the
+ * answer's text has passed assertNoRepeatedKeys, which refuses a key repeated in any case.
+ */
 export function pick (value: Record<string, unknown>, name: string): unknown {
   const lower = name.toLowerCase()
-  const keys = Object.keys(value).filter((k) => k.toLowerCase() === lower)
-  if (keys.length > 1) throw new AmbiguousKey(`it has both ${keys.join(' and ')}`)
-  return keys.length === 0 ? undefined : value[keys[0] as string]
+  const key = Object.keys(value).find((k) => k.toLowerCase() === lower)
+  return key === undefined ? undefined : value[key]
 }
 
 /**

@@ -49,7 +49,7 @@ function judgeAssignment (assignment: unknown): ObligationVerdict {
   return MET
 }
 
-/** Judge a result's `obligations` (absent or null: none); throws AmbiguousKey as pick does. */
+/** Judge a result's `obligations` (absent or null: none), from an answer readVerdict has checked. */
 export function judgeObligations (obligations: unknown): ObligationVerdict {
   if (obligations === undefined || obligations === null) return MET
   if (!Array.isArray(obligations)) return unknown('the Permit\'s obligations are not a list')
